@@ -1,0 +1,61 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// The hand-written kernels are vectorised by the compiler; on x86-64 they are
+// only fast when built for a CPU with FMA. SwiftPM refuses `unsafeFlags` in a
+// package used as a dependency, so the target CPU is opt-in through
+// BACKPROP_TARGET_CPU (for example `native` or `haswell`).
+import class Foundation.ProcessInfo
+
+let targetCPU = ProcessInfo.processInfo.environment["BACKPROP_TARGET_CPU"]
+let cpuSettings: [SwiftSetting] = targetCPU.map { [.unsafeFlags(["-target-cpu", $0])] } ?? []
+
+let package = Package(
+  name: "Backprop",
+  products: [
+    .library(name: "Backprop", targets: ["Backprop"]),
+    .executable(name: "backprop", targets: ["backprop"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+  ],
+  targets: [
+    // The library: tensors, kernels, layers, losses, optimizers, data, checkpoints, training.
+    .target(
+      name: "Backprop",
+      dependencies: [
+        .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+        "CZlib",
+      ],
+      swiftSettings: cpuSettings
+    ),
+    // The command line: a thin layer over the library.
+    .executableTarget(
+      name: "backprop",
+      dependencies: [
+        "Backprop",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+
+    // C libraries from Debian packages: a module map and a shim header each.
+    .systemLibrary(
+      name: "CBLAS",
+      pkgConfig: "openblas",
+      providers: [.apt(["libopenblas-dev"])]
+    ),
+    .systemLibrary(
+      name: "CZlib",
+      pkgConfig: "zlib",
+      providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
+    ),
+
+    // Test support: finite differences, tolerances, tiny data sets.
+    .target(name: "_BackpropTestSupport", dependencies: ["Backprop"]),
+    .testTarget(
+      name: "BackpropTests",
+      dependencies: ["Backprop", "_BackpropTestSupport"],
+      exclude: ["Fixtures"]
+    ),
+  ]
+)

@@ -1,0 +1,115 @@
+/// Samples for training or evaluation: features as one contiguous row-major
+/// `Float` matrix and targets (class labels or regression values) beside it.
+public struct Dataset: Sendable {
+  /// `count × featureWidth` features, row-major.
+  public var features: [Float]
+  /// The number of features per sample.
+  public let featureWidth: Int
+  /// `count × targetWidth` targets; class labels are stored as whole numbers.
+  public var targets: [Float]
+  /// The number of targets per sample (1 for class labels).
+  public let targetWidth: Int
+  /// Where the data came from (a path or a set's name), for messages.
+  public var source: String
+
+  /// Creates a data set, checking that features and targets agree in count.
+  public init(features: [Float], featureWidth: Int, targets: [Float], targetWidth: Int, source: String) {
+    precondition(featureWidth > 0 && targetWidth > 0, "widths must be positive")
+    precondition(
+      features.count % featureWidth == 0 && targets.count % targetWidth == 0
+        && features.count / featureWidth == targets.count / targetWidth,
+      "\(features.count / featureWidth) feature rows but \(targets.count / targetWidth) target rows")
+    self.features = features
+    self.featureWidth = featureWidth
+    self.targets = targets
+    self.targetWidth = targetWidth
+    self.source = source
+  }
+
+  /// The number of samples.
+  public var count: Int { targets.count / targetWidth }
+
+  /// The samples at `indices`, in that order.
+  ///
+  /// - Complexity: O(`indices.count` · (`featureWidth` + `targetWidth`)).
+  public func subset(_ indices: some Collection<Int>) -> Dataset {
+    var features: [Float] = []
+    var targets: [Float] = []
+    features.reserveCapacity(indices.count * featureWidth)
+    targets.reserveCapacity(indices.count * targetWidth)
+    for i in indices {
+      features.append(contentsOf: self.features[(i * featureWidth)..<((i + 1) * featureWidth)])
+      targets.append(contentsOf: self.targets[(i * targetWidth)..<((i + 1) * targetWidth)])
+    }
+    return Dataset(
+      features: features, featureWidth: featureWidth, targets: targets, targetWidth: targetWidth,
+      source: source)
+  }
+
+  /// Splits off a seeded random fraction of the samples for validation.
+  ///
+  /// - Parameters:
+  ///   - fraction: the share for validation, in (0, 1).
+  ///   - seed: the run's seed; the same seed gives the same split.
+  /// - Returns: the training part and the validation part, each in the
+  ///   original order of its samples.
+  /// - Throws: ``DatasetError/badOption(option:reason:)`` if either part would be empty.
+  public func splitValidation(fraction: Double, seed: UInt64) throws(DatasetError) -> (
+    training: Dataset, validation: Dataset
+  ) {
+    let validationCount = Int((Double(count) * fraction).rounded())
+    guard fraction > 0, fraction < 1, validationCount > 0, validationCount < count else {
+      throw .badOption(
+        option: "--validation-split",
+        reason: "\(fraction) of \(count) samples leaves an empty training or validation part")
+    }
+    var order = Array(0..<count)
+    var generator = SeededGenerator(seed: seed, stream: RandomStream.validationSplit)
+    generator.shuffle(&order)
+    let validation = order[..<validationCount].sorted()
+    let training = order[validationCount...].sorted()
+    var trainingPart = subset(training)
+    var validationPart = subset(validation)
+    trainingPart.source = source + " (training part)"
+    validationPart.source = source + " (validation part)"
+    return (trainingPart, validationPart)
+  }
+
+  /// Checks that the data suits a model with `inputWidth` inputs and
+  /// `outputs` outputs trained with `loss`.
+  ///
+  /// - Throws: ``DatasetError/mismatch(source:reason:)`` for an empty set, a
+  ///   feature count that differs from the model's, a NaN or infinite
+  ///   feature, or a target that is not a valid label.
+  public func validate(inputWidth: Int, outputs: Int, loss: Loss) throws(DatasetError) {
+    guard count > 0 else { throw .mismatch(source: source, reason: "the data set is empty") }
+    guard featureWidth == inputWidth else {
+      throw .mismatch(
+        source: source, reason: "samples have \(featureWidth) features but the model takes \(inputWidth) inputs")
+    }
+    if let index = features.firstIndex(where: { !$0.isFinite }) {
+      throw .mismatch(
+        source: source,
+        reason: "feature \(index % featureWidth) of sample \(index / featureWidth) is \(features[index]) (NaN and infinite values are not allowed)")
+    }
+    guard loss.accepts(outputs: outputs, targetWidth: targetWidth) else {
+      throw .mismatch(
+        source: source,
+        reason: "\(targetWidth) target value(s) per sample do not fit loss \(loss.rawValue) with \(outputs) outputs")
+    }
+    if let bound = loss.labelBound(outputs: outputs, targetWidth: targetWidth) {
+      if let index = targets.firstIndex(where: { !($0 >= 0 && $0 < Float(bound) && $0.rounded() == $0) }) {
+        throw .mismatch(
+          source: source,
+          reason: "label \(targets[index]) of sample \(index / targetWidth) is out of range: the model's \(outputs) output(s) with loss \(loss.rawValue) take labels 0...\(bound - 1)")
+      }
+    } else if let index = targets.firstIndex(where: { !$0.isFinite }) {
+      throw .mismatch(source: source, reason: "target of sample \(index / targetWidth) is \(targets[index])")
+    }
+  }
+
+  /// The number of distinct classes in the labels (the largest label + 1).
+  public var classCount: Int {
+    Int(targets.max() ?? 0) + 1
+  }
+}

@@ -1,0 +1,160 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Finds and reads data sets by name or by path.
+///
+/// Named sets: `fashion-mnist` (IDX files from the Debian package
+/// `dataset-fashion-mnist`, or from the folder given by the option or by
+/// ``DatasetLoader/fashionMNISTEnvironmentVariable``), scaled to [0, 1], with
+/// its own test split; and `xor`, the four points of the classic example,
+/// whose test split is the same four points.
+///
+/// Files: the format is recognised from the contents (after gzip, if
+/// compressed): NumPy `.npy`, IDX, or else CSV with a header line.
+public enum DatasetLoader {
+  /// Where the Debian package puts Fashion-MNIST.
+  public static let fashionMNISTDefaultDirectory = "/usr/share/datasets/fashion-mnist"
+  /// An environment variable naming another Fashion-MNIST folder.
+  public static let fashionMNISTEnvironmentVariable = "BACKPROP_FASHION_MNIST_DIR"
+
+  /// A set's training samples and, for named sets, their own test samples.
+  public struct Loaded: Sendable {
+    /// The training samples.
+    public var training: Dataset
+    /// The set's own test split, if it has one.
+    public var test: Dataset?
+    /// Whether the data came by name (and is already scaled as such sets are).
+    public var isNamed: Bool
+  }
+
+  /// The names of the built-in sets.
+  public static let names = ["fashion-mnist", "xor"]
+
+  /// Loads `data`, a set's name or a file's path.
+  ///
+  /// - Parameters:
+  ///   - labels: the labels file for IDX and `.npy` features (`nil` for CSV,
+  ///     which holds its labels, and for named sets).
+  ///   - labelColumn: the CSV column that holds the labels.
+  ///   - fashionMNISTDirectory: a folder that overrides where Fashion-MNIST is read.
+  /// - Throws: ``DatasetError`` naming the file or option and what is wrong.
+  ///   - requireLabels: whether files must come with labels; when `false`
+  ///     (prediction), features alone are read and targets are zero.
+  public static func load(
+    data: String, labels: String?, labelColumn: String = "label", fashionMNISTDirectory: String? = nil,
+    requireLabels: Bool = true
+  ) throws(DatasetError) -> Loaded {
+    switch data.lowercased() {
+    case "xor":
+      try rejectLabels(labels, for: data)
+      let xor = xorSet()
+      return Loaded(training: xor, test: xor, isNamed: true)
+    case "fashion-mnist", "fashion_mnist", "fashionmnist":
+      try rejectLabels(labels, for: data)
+      let directory = fashionMNISTDirectory ?? environment(fashionMNISTEnvironmentVariable)
+        ?? fashionMNISTDefaultDirectory
+      let training = try imageSet(
+        directory: directory, images: "train-images-idx3-ubyte", labels: "train-labels-idx1-ubyte",
+        name: "fashion-mnist")
+      let test = try imageSet(
+        directory: directory, images: "t10k-images-idx3-ubyte", labels: "t10k-labels-idx1-ubyte",
+        name: "fashion-mnist test")
+      return Loaded(training: training, test: test, isNamed: true)
+    default:
+      let set = try file(data, labels: labels, labelColumn: labelColumn, requireLabels: requireLabels)
+      return Loaded(training: set, test: nil, isNamed: false)
+    }
+  }
+
+  /// Reads a data set from files: features from `path`, labels from `labels`
+  /// (required unless `path` is a CSV file, which must not have one, or
+  /// `requireLabels` is `false`).
+  public static func file(
+    _ path: String, labels: String?, labelColumn: String = "label", requireLabels: Bool = true
+  ) throws(DatasetError) -> Dataset {
+    let bytes = try FileBytes.read(path)
+    if bytes.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]) || bytes.starts(with: [0, 0]) {
+      let features = try array(bytes, path: path)
+      guard let rows = features.shape.first, rows > 0, features.values.count > 0 else {
+        throw .mismatch(source: path, reason: "the data set is empty")
+      }
+      guard let labels else {
+        guard !requireLabels else {
+          throw .badOption(option: "--labels", reason: "required with the features file \(path) (IDX or .npy)")
+        }
+        return Dataset(
+          features: features.values, featureWidth: features.values.count / rows,
+          targets: [Float](repeating: 0, count: rows), targetWidth: 1, source: path)
+      }
+      let targets = try array(try FileBytes.read(labels), path: labels)
+      let width = features.values.count / rows
+      let targetRows = targets.shape.first ?? 0
+      guard targetRows == rows else {
+        throw .mismatch(source: labels, reason: "\(targetRows) labels for the \(rows) samples of \(path)")
+      }
+      guard width > 0, targets.values.count > 0 else { throw .mismatch(source: path, reason: "the data set is empty") }
+      return Dataset(
+        features: features.values, featureWidth: width, targets: targets.values,
+        targetWidth: targets.values.count / rows, source: path)
+    }
+    if let labels {
+      throw .badOption(
+        option: "--labels", reason: "\(labels) given, but \(path) is CSV, which holds its labels (see --label-column)")
+    }
+    return try CSVReader.read(path, labelColumn: labelColumn, requireLabels: requireLabels)
+  }
+
+  /// The four points of XOR: inputs {0,1}², label 1 when exactly one is 1.
+  public static func xorSet() -> Dataset {
+    Dataset(
+      features: [0, 0, 0, 1, 1, 0, 1, 1], featureWidth: 2, targets: [0, 1, 1, 0], targetWidth: 1,
+      source: "xor")
+  }
+
+  private static func array(_ bytes: [UInt8], path: String) throws(DatasetError) -> (shape: [Int], values: [Float]) {
+    if bytes.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]) {
+      let contents = try NPYFile.parse(bytes, path: path)
+      return (contents.shape.isEmpty ? [1] : contents.shape, contents.values)
+    }
+    let contents = try IDXReader.parse(bytes, path: path)
+    return (contents.shape, contents.values)
+  }
+
+  private static func imageSet(directory: String, images: String, labels: String, name: String)
+    throws(DatasetError) -> Dataset
+  {
+    let imagePath = try locate(directory: directory, stem: images)
+    let labelPath = try locate(directory: directory, stem: labels)
+    var data = try file(imagePath, labels: labelPath)
+    data.source = name
+    // Pixels are bytes: divide by 255, exactly as torchvision's ToTensor does.
+    data.features.withUnsafeMutableBufferPointer { pixels in
+      for i in pixels.indices { pixels[i] /= 255 }
+    }
+    return data
+  }
+
+  private static func locate(directory: String, stem: String) throws(DatasetError) -> String {
+    for candidate in ["\(directory)/\(stem).gz", "\(directory)/\(stem)"] where access(candidate, R_OK) == 0 {
+      return candidate
+    }
+    throw .unreadable(
+      path: "\(directory)/\(stem).gz",
+      reason: "not found (install the Debian package dataset-fashion-mnist, or point --fashion-mnist-dir or \(fashionMNISTEnvironmentVariable) at a folder with the four IDX files)")
+  }
+
+  private static func rejectLabels(_ labels: String?, for name: String) throws(DatasetError) {
+    if labels != nil {
+      throw .badOption(option: "--labels", reason: "not used with the named data set '\(name)'")
+    }
+  }
+
+  private static func environment(_ name: String) -> String? {
+    guard let value = getenv(name) else { return nil }
+    let text = String(cString: value)
+    return text.isEmpty ? nil : text
+  }
+}

@@ -1,0 +1,117 @@
+/// Reads IDX files (the MNIST family's format), plain or gzip-compressed.
+///
+/// An IDX file is a 4-byte magic number (two zero bytes, a type code, the
+/// number of dimensions), one big-endian 32-bit size per dimension, then the
+/// values, big-endian, row-major.
+public enum IDXReader {
+  /// The values of an IDX file as `Float`s, with its shape.
+  public struct Contents: Sendable {
+    /// The sizes of the dimensions, outermost first.
+    public var shape: [Int]
+    /// The values, row-major.
+    public var values: [Float]
+    /// Whether the stored type was an integer type.
+    public var isInteger: Bool
+  }
+
+  /// Reads the file at `path`.
+  ///
+  /// - Throws: ``DatasetError`` naming the file for a wrong magic number, an
+  ///   unknown type code, or a size that disagrees with the data.
+  public static func read(_ path: String) throws(DatasetError) -> Contents {
+    let bytes = try FileBytes.read(path)
+    return try parse(bytes, path: path)
+  }
+
+  /// Parses IDX `bytes` that came from `path` (used in messages).
+  public static func parse(_ bytes: [UInt8], path: String) throws(DatasetError) -> Contents {
+    guard bytes.count >= 4 else {
+      throw .malformed(path: path, reason: "too short for an IDX file (\(bytes.count) bytes)")
+    }
+    guard bytes[0] == 0, bytes[1] == 0 else {
+      throw .malformed(
+        path: path,
+        reason: "wrong IDX magic number 0x\(hex(bytes[0..<4])) (an IDX file starts with two zero bytes)")
+    }
+    let itemSize: Int
+    switch bytes[2] {
+    case 0x08, 0x09: itemSize = 1
+    case 0x0B: itemSize = 2
+    case 0x0C, 0x0D: itemSize = 4
+    case 0x0E: itemSize = 8
+    default:
+      throw .malformed(path: path, reason: "unknown IDX type code 0x\(hex(bytes[2..<3])) in the magic number")
+    }
+    let dimensions = Int(bytes[3])
+    guard dimensions >= 1 else { throw .malformed(path: path, reason: "IDX file with zero dimensions") }
+    let headerSize = 4 + 4 * dimensions
+    guard bytes.count >= headerSize else {
+      throw .malformed(path: path, reason: "truncated IDX header (\(dimensions) dimensions need \(headerSize) bytes)")
+    }
+    var shape: [Int] = []
+    var total = 1
+    for d in 0..<dimensions {
+      let size = Int(readBigEndian(bytes, at: 4 + 4 * d, size: 4))
+      shape.append(size)
+      let (product, overflow) = total.multipliedReportingOverflow(by: size)
+      guard !overflow, product <= (bytes.count - headerSize) / itemSize + 1 else {
+        throw .malformed(path: path, reason: "header announces \(shape) values, more than the file holds")
+      }
+      total = product
+    }
+    let expected = headerSize + total * itemSize
+    guard bytes.count >= expected else {
+      throw .malformed(
+        path: path,
+        reason: "truncated: header announces shape \(shape) (\(expected) bytes) but the file has \(bytes.count)")
+    }
+    guard bytes.count == expected else {
+      throw .malformed(
+        path: path,
+        reason: "\(bytes.count - expected) unexpected bytes after the \(shape) values the header announces")
+    }
+    var values = [Float](repeating: 0, count: total)
+    let type = bytes[2]
+    bytes.withUnsafeBufferPointer { source in
+      values.withUnsafeMutableBufferPointer { target in
+        let data = source.baseAddress! + headerSize
+        switch type {
+        case 0x08:
+          for i in 0..<total { target[i] = Float(data[i]) }
+        case 0x09:
+          for i in 0..<total { target[i] = Float(Int8(bitPattern: data[i])) }
+        case 0x0B:
+          for i in 0..<total {
+            target[i] = Float(Int16(bitPattern: UInt16(data[2 * i]) << 8 | UInt16(data[2 * i + 1])))
+          }
+        case 0x0C:
+          for i in 0..<total { target[i] = Float(Int32(bitPattern: UInt32(readBigEndian(data + 4 * i, size: 4)))) }
+        case 0x0D:
+          for i in 0..<total { target[i] = Float(bitPattern: UInt32(readBigEndian(data + 4 * i, size: 4))) }
+        default:
+          for i in 0..<total { target[i] = Float(Double(bitPattern: readBigEndian(data + 8 * i, size: 8))) }
+        }
+      }
+    }
+    return Contents(shape: shape, values: values, isInteger: type <= 0x0C)
+  }
+
+  private static func readBigEndian(_ bytes: [UInt8], at offset: Int, size: Int) -> UInt64 {
+    var value: UInt64 = 0
+    for i in 0..<size { value = value << 8 | UInt64(bytes[offset + i]) }
+    return value
+  }
+
+  private static func readBigEndian(_ pointer: UnsafePointer<UInt8>, size: Int) -> UInt64 {
+    var value: UInt64 = 0
+    for i in 0..<size { value = value << 8 | UInt64(pointer[i]) }
+    return value
+  }
+
+  private static func hex(_ bytes: ArraySlice<UInt8>) -> String {
+    bytes.map { byte in
+      let digits = Array("0123456789abcdef")
+      return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
+    }.joined()
+  }
+}

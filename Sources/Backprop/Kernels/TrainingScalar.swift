@@ -1,0 +1,81 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// A floating-point type the engine can train in.
+///
+/// Training runs in `Float`; `Double` exists so that gradient checks can run
+/// the very same layer code in double precision against finite differences.
+/// The elementary functions map to the C library, so results are the same as
+/// a C program's on the same platform.
+public protocol TrainingScalar: BinaryFloatingPoint, BitwiseCopyable, Sendable
+where Self.RawSignificand: FixedWidthInteger {
+  /// e raised to `x`.
+  static func exp(_ x: Self) -> Self
+  /// The natural logarithm of `x`.
+  static func log(_ x: Self) -> Self
+  /// `log(1 + x)`, accurate for small `x`.
+  static func log1p(_ x: Self) -> Self
+  /// The hyperbolic tangent of `x`.
+  static func tanh(_ x: Self) -> Self
+  /// The error function of `x`.
+  static func erf(_ x: Self) -> Self
+
+  /// `C = alpha * op(A) * op(B) + beta * C` on row-major matrices (BLAS `gemm`).
+  ///
+  /// `op(A)` is `m × k`, `op(B)` is `k × n`, `C` is `m × n`; `lda`, `ldb`,
+  /// `ldc` are the row strides of the matrices as stored.
+  static func gemm(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    alpha: Self, a: UnsafePointer<Self>, lda: Int,
+    b: UnsafePointer<Self>, ldb: Int,
+    beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+}
+
+extension Float: TrainingScalar {
+  @inlinable public static func exp(_ x: Float) -> Float { expf(x) }
+  @inlinable public static func log(_ x: Float) -> Float { logf(x) }
+  @inlinable public static func log1p(_ x: Float) -> Float { log1pf(x) }
+  @inlinable public static func tanh(_ x: Float) -> Float { tanhf(x) }
+  @inlinable public static func erf(_ x: Float) -> Float { erff(x) }
+  public static func gemm(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    alpha: Float, a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    BLAS.sgemm(
+      transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+      alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+  }
+}
+
+extension Double: TrainingScalar {
+  @inlinable public static func exp(_ x: Double) -> Double { _cExp(x) }
+  @inlinable public static func log(_ x: Double) -> Double { _cLog(x) }
+  @inlinable public static func log1p(_ x: Double) -> Double { _cLog1p(x) }
+  @inlinable public static func tanh(_ x: Double) -> Double { _cTanh(x) }
+  @inlinable public static func erf(_ x: Double) -> Double { _cErf(x) }
+  public static func gemm(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    alpha: Double, a: UnsafePointer<Double>, lda: Int,
+    b: UnsafePointer<Double>, ldb: Int,
+    beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+  ) {
+    BLAS.dgemm(
+      transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+      alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+  }
+}
+
+// File-scope names for the C library's double functions: inside `extension
+// Double` the bare names would resolve to the static members above.
+@usableFromInline func _cExp(_ x: Double) -> Double { exp(x) }
+@usableFromInline func _cLog(_ x: Double) -> Double { log(x) }
+@usableFromInline func _cLog1p(_ x: Double) -> Double { log1p(x) }
+@usableFromInline func _cTanh(_ x: Double) -> Double { tanh(x) }
+@usableFromInline func _cErf(_ x: Double) -> Double { erf(x) }
+@usableFromInline func _cCos(_ x: Double) -> Double { cos(x) }
+@usableFromInline func _cPow(_ x: Double, _ y: Double) -> Double { pow(x, y) }

@@ -1,0 +1,98 @@
+/// A weights file that cannot be used: damaged, or not matching the model.
+public struct WeightsError: Error, Sendable, Equatable, CustomStringConvertible {
+  /// The file.
+  public let path: String
+  /// What is wrong.
+  public let reason: String
+  public var description: String { "\(path): \(reason)" }
+}
+
+extension Model {
+  /// The metadata key holding the model spec.
+  static let specKey = "backprop.model"
+  /// The metadata key holding the loss.
+  static let lossKey = "backprop.loss"
+
+  /// The parameters as named tensors with the names and shapes of
+  /// `torch.nn.Sequential`'s `state_dict` (`0.weight` is `[out, in]`).
+  public var tensors: [Safetensors.Tensor] {
+    network.layout.entries.map { entry in
+      Safetensors.Tensor(
+        name: entry.name, shape: entry.shape,
+        values: Array(parameters.pointer[entry.offset..<(entry.offset + entry.count)]))
+    }
+  }
+
+  /// The bytes of a `.safetensors` file holding the weights, with the model
+  /// spec and loss in its metadata (plus `metadata`).
+  public func safetensorsBytes(metadata: [String: String] = [:]) -> [UInt8] {
+    var all = metadata
+    all["format"] = "pt"
+    all[Model.specKey] = spec.description
+    all[Model.lossKey] = loss.rawValue
+    return Safetensors.encode(tensors: tensors, metadata: all)
+  }
+
+  /// Saves the weights to `path` atomically (see ``AtomicFile``).
+  public func save(to path: String, metadata: [String: String] = [:]) throws(AtomicFile.WriteError) {
+    try AtomicFile.write(safetensorsBytes(metadata: metadata), to: path)
+  }
+
+  /// Loads a model saved by ``save(to:metadata:)``: the spec and loss come
+  /// from the file's metadata.
+  ///
+  /// - Throws: ``WeightsError`` if the file is damaged, lacks the spec, or
+  ///   its tensors do not match the spec.
+  public static func load(from path: String) throws(WeightsError) -> Model {
+    let contents = try readContents(path)
+    guard let text = contents.metadata[specKey] else {
+      throw WeightsError(
+        path: path, reason: "no model spec in the file's metadata ('\(specKey)'); give --model to use its tensors")
+    }
+    let spec: ModelSpec
+    do { spec = try ModelSpec(parsing: text) } catch {
+      throw WeightsError(path: path, reason: "the model spec in its metadata is bad: \(error.description)")
+    }
+    let loss = contents.metadata[lossKey].flatMap(Loss.init(name:))
+    let model = Model(spec: spec, loss: loss, parameters: [Float](repeating: 0, count: Network(spec: spec).layout.totalCount))
+    try model.copyParameters(from: contents, path: path)
+    return model
+  }
+
+  /// Replaces the parameters with those of the safetensors file at `path`,
+  /// which must hold exactly this model's tensors (names and shapes).
+  ///
+  /// - Throws: ``WeightsError`` naming the first tensor that is missing,
+  ///   extra or of the wrong shape; the parameters are then unchanged.
+  public func loadParameters(from path: String) throws(WeightsError) {
+    try copyParameters(from: try Model.readContents(path), path: path)
+  }
+
+  private static func readContents(_ path: String) throws(WeightsError) -> Safetensors.Contents {
+    do { return try Safetensors.read(path) } catch { throw WeightsError(path: path, reason: error.reason) }
+  }
+
+  private func copyParameters(from contents: Safetensors.Contents, path: String) throws(WeightsError) {
+    let expected = Set(network.layout.entries.map(\.name))
+    if let extra = contents.tensors.first(where: { !expected.contains($0.name) }) {
+      throw WeightsError(path: path, reason: "tensor '\(extra.name)' does not belong to model \(spec)")
+    }
+    var found: [(ParameterLayout.Entry, Safetensors.Tensor)] = []
+    for entry in network.layout.entries {
+      guard let tensor = contents.tensor(named: entry.name) else {
+        throw WeightsError(path: path, reason: "tensor '\(entry.name)' of model \(spec) is missing")
+      }
+      guard tensor.shape == entry.shape else {
+        throw WeightsError(
+          path: path, reason: "tensor '\(entry.name)' has shape \(tensor.shape) but model \(spec) needs \(entry.shape)")
+      }
+      if let bad = tensor.values.firstIndex(where: { !$0.isFinite }) {
+        throw WeightsError(path: path, reason: "tensor '\(entry.name)' holds a non-finite value at index \(bad)")
+      }
+      found.append((entry, tensor))
+    }
+    for (entry, tensor) in found {
+      (parameters.base + entry.offset).update(from: tensor.values, count: entry.count)
+    }
+  }
+}

@@ -1,0 +1,63 @@
+/// Where each parameter tensor lives in the flat parameter vector.
+///
+/// All parameters of a network live in one contiguous buffer; every gradient
+/// buffer and every piece of optimizer state uses the same layout, so the
+/// all-reduce, the optimizer and checkpoints work on flat vectors by slices.
+/// Each tensor starts on a 64-byte boundary (16 floats) so that slices handed
+/// to different workers can be cut on cache lines; the padding between
+/// tensors stays zero in parameters, gradients and state alike.
+public struct ParameterLayout: Sendable, Hashable {
+  /// One named tensor: a view (offset and shape) into the flat vector.
+  public struct Entry: Sendable, Hashable {
+    /// The name PyTorch's `state_dict` gives it, such as `0.weight`.
+    public let name: String
+    /// The shape, outermost first (`[outputs, inputs]` for a weight).
+    public let shape: [Int]
+    /// The index of the tensor's first element in the flat vector.
+    public let offset: Int
+    /// The number of elements.
+    public var count: Int { shape.reduce(1, *) }
+  }
+
+  /// Alignment of each tensor's start, in elements (64 bytes of `Float`).
+  public static let alignment = 16
+
+  /// The tensors, in the order of the network's layers.
+  public let entries: [Entry]
+  /// The length of the flat vector, padding included.
+  public let totalCount: Int
+  /// For each layer of the spec, the index of its weight entry, or `nil`.
+  public let weightEntryIndex: [Int?]
+
+  /// Lays out the parameters of `spec`: for each dense layer at index `i` of
+  /// the `nn.Sequential`, `i.weight` `[outputs, inputs]` then `i.bias` `[outputs]`.
+  public init(spec: ModelSpec) {
+    var entries: [Entry] = []
+    var weightIndex: [Int?] = []
+    var offset = 0
+    func add(_ name: String, _ shape: [Int]) {
+      entries.append(Entry(name: name, shape: shape, offset: offset))
+      offset = ParameterLayout.aligned(offset + shape.reduce(1, *))
+    }
+    for (index, layer) in spec.layers.enumerated() {
+      if case .dense(let inputs, let outputs) = layer {
+        weightIndex.append(entries.count)
+        add("\(index).weight", [outputs, inputs])
+        add("\(index).bias", [outputs])
+      } else {
+        weightIndex.append(nil)
+      }
+    }
+    self.entries = entries
+    self.totalCount = offset
+    self.weightEntryIndex = weightIndex
+  }
+
+  /// The number of real parameters (padding excluded).
+  public var parameterCount: Int { entries.reduce(0) { $0 + $1.count } }
+
+  /// Rounds `index` up to the next multiple of ``alignment``.
+  public static func aligned(_ index: Int) -> Int {
+    (index + alignment - 1) / alignment * alignment
+  }
+}

@@ -1,0 +1,89 @@
+/// How a model is trained: epochs, batches, optimizer, schedule and seeds.
+public struct TrainingOptions: Sendable, Hashable {
+  /// The number of passes over the training data.
+  public var epochs: Int = 10
+  /// Stop after this many optimizer steps, whatever `epochs` says.
+  public var maximumSteps: Int? = nil
+  /// Samples per optimizer step (the last batch of an epoch may be smaller).
+  public var batchSize: Int = 32
+  /// The seed of shuffling and dropout (and, by convention, of initialisation).
+  public var seed: UInt64 = 0
+  /// Whether the training samples are reshuffled every epoch.
+  public var shuffle: Bool = true
+  /// The optimizer and its hyperparameters.
+  public var optimizer = OptimizerSettings(kind: .sgd, learningRate: 0.01)
+  /// How the learning rate changes over the run.
+  public var schedule = LearningRateSchedule()
+  /// The largest L2 norm the mean gradient may have; `nil` for no clipping.
+  public var clipGradientNorm: Double? = nil
+  /// The number of data-parallel workers.
+  public var threads: Int = 1
+
+  /// Options with the defaults above.
+  public init() {}
+
+  /// The number of optimizer steps one epoch of `samples` samples takes.
+  public func stepsPerEpoch(samples: Int) -> Int {
+    (samples + batchSize - 1) / batchSize
+  }
+
+  /// The number of optimizer steps the whole run takes.
+  public func totalSteps(samples: Int) -> Int {
+    let planned = epochs * stepsPerEpoch(samples: samples)
+    return maximumSteps.map { min($0, planned) } ?? planned
+  }
+}
+
+/// What one epoch of training measured.
+public struct EpochMetrics: Sendable, Hashable {
+  /// The 1-based epoch.
+  public var epoch: Int
+  /// The optimizer steps taken so far in the run.
+  public var steps: Int
+  /// The mean training loss over the epoch's batches (with dropout active).
+  public var trainLoss: Double
+  /// The training accuracy over the epoch's batches, or `nil` for regression.
+  public var trainAccuracy: Double?
+  /// The loss and accuracy on the evaluation data, if any was given.
+  public var evaluation: Evaluation?
+  /// Wall-clock seconds of the epoch's training (evaluation excluded).
+  public var seconds: Double
+  /// Training samples per second over the epoch.
+  public var samplesPerSecond: Double
+  /// The learning rate of the epoch's last step.
+  public var learningRate: Double
+}
+
+/// Where a run is, for progress displays.
+public struct TrainingProgress: Sendable, Hashable {
+  /// The 1-based epoch.
+  public var epoch: Int
+  /// The number of epochs planned.
+  public var epochs: Int
+  /// The 1-based batch within the epoch.
+  public var batch: Int
+  /// The number of batches per epoch.
+  public var batches: Int
+  /// The optimizer steps taken in the run.
+  public var step: Int
+  /// The steps the run will take.
+  public var totalSteps: Int
+  /// The mean loss of the epoch's batches so far.
+  public var loss: Double
+  /// Training samples per second since the epoch began.
+  public var samplesPerSecond: Double
+}
+
+/// Why training stopped early.
+public enum TrainingError: Error, Sendable, Equatable, CustomStringConvertible {
+  /// The loss or the gradient became NaN or infinite.
+  case diverged(epoch: Int, step: Int, what: String)
+
+  public var description: String {
+    switch self {
+    case .diverged(let epoch, let step, let what):
+      "training diverged: the \(what) became non-finite at epoch \(epoch), step \(step); "
+        + "try a lower --lr or --clip-grad-norm (the weights of that step were not saved)"
+    }
+  }
+}

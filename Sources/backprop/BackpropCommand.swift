@@ -1,0 +1,80 @@
+import ArgumentParser
+import Backprop
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// The `backprop` command: train, evaluate and predict with multilayer networks.
+@main
+struct BackpropCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "backprop",
+    abstract: "Train neural networks by backpropagation on multicore CPUs.",
+    version: BackpropVersion.string,
+    subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self]
+  )
+
+  /// Parses and runs a command; every error becomes one line on standard
+  /// error and a non-zero exit status.
+  static func main() {
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+    } catch {
+      let code = exitCode(for: error)
+      if code == .success {
+        exit(withError: error)  // --help, --version
+      }
+      let message = (error as? CommandFailure)?.description ?? BackpropCommand.message(for: error)
+      let firstLine = message.split(separator: "\n").first.map(String.init) ?? message
+      writeStandardError("backprop: error: \(firstLine)\n")
+      terminate(code.rawValue == 0 ? 1 : code.rawValue)
+    }
+  }
+}
+
+/// A failure to report as one line: the description names the file or
+/// option and what is wrong.
+struct CommandFailure: Error, CustomStringConvertible {
+  let description: String
+
+  init(_ description: String) { self.description = description }
+  init(_ error: some Error) { self.description = String(describing: error) }
+}
+
+/// Runs `body`, turning any library error into a ``CommandFailure``.
+func reporting<T>(_ body: () throws -> T) throws(CommandFailure) -> T {
+  do { return try body() } catch let failure as CommandFailure { throw failure } catch {
+    throw CommandFailure(error)
+  }
+}
+
+/// Writes `text` to standard error, unbuffered.
+func writeStandardError(_ text: String) { writeAll(text, to: 2) }
+
+/// Writes `text` to standard output, unbuffered.
+func writeStandardOutput(_ text: String) { writeAll(text, to: 1) }
+
+private func writeAll(_ text: String, to descriptor: Int32) {
+  var bytes = Array(text.utf8)
+  var offset = 0
+  while offset < bytes.count {
+    let written = bytes.withUnsafeMutableBytes { write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+    if written < 0 && errno == EINTR { continue }
+    guard written > 0 else { return }
+    offset += written
+  }
+}
+
+/// Ends the process with `status` (the C library's `exit`, which the command's
+/// own static `exit(withError:)` would otherwise shadow).
+func terminate(_ status: Int32) -> Never {
+  #if canImport(Glibc)
+    Glibc.exit(status)
+  #else
+    Darwin.exit(status)
+  #endif
+}

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Backprop
+
+/// `backprop evaluate`: the loss and accuracy of saved weights on a data set.
+struct EvaluateCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "evaluate",
+    abstract: "Score saved weights on a data set (a named set is scored on its test split).")
+
+  @Option(help: "A .safetensors file saved by 'backprop train --save'.")
+  var weights: String
+  @OptionGroup var source: DataOptions
+  @Flag(help: "Print one JSON object instead of a line.")
+  var json = false
+
+  func run() throws {
+    let model = try reporting { try Model.load(from: weights) }
+    let loaded = try source.load()
+    let data = loaded.test ?? loaded.training
+    try reporting {
+      try data.validate(inputWidth: model.spec.inputWidth, outputs: model.spec.outputWidth, loss: model.loss)
+    }
+    let result = model.evaluate(data)
+    if json {
+      let object = JSONValue.object([
+        ("samples", .integer(result.count)), ("loss", .number(result.loss)),
+        ("accuracy", result.accuracy.map { .number($0) } ?? .null), ("model", .string(model.spec.description)),
+      ])
+      writeStandardOutput(object.serialized() + "\n")
+    } else {
+      var line = "\(result.count) samples  loss \(Report.fixed(result.loss, 4))"
+      if let accuracy = result.accuracy { line += "  accuracy \(Report.fixed(accuracy, 4))" }
+      writeStandardOutput(line + "\n")
+    }
+  }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Backprop
+
+/// `backprop predict`: writes the predictions of saved weights for every sample.
+struct PredictCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "predict",
+    abstract: "Write predictions of saved weights to a CSV or .npy file.",
+    discussion: """
+      CSV: a header, then one row per sample with the predicted class and the probability of
+      each class (for regression, the outputs). .npy: a float32 array of the probabilities
+      (softmax, or sigmoid for binary cross-entropy; raw outputs for mse), one row per sample.
+      A named set is predicted on its test split. Labels are not needed.
+      """)
+
+  @Option(help: "A .safetensors file saved by 'backprop train --save'.")
+  var weights: String
+  @OptionGroup var source: DataOptions
+  @Option(help: "The predictions file: .csv or .npy.")
+  var output: String
+
+  func run() throws {
+    let lowered = output.lowercased()
+    guard lowered.hasSuffix(".csv") || lowered.hasSuffix(".npy") else {
+      throw CommandFailure("--output \(output): the name must end in .csv or .npy")
+    }
+    try checkWritable(output, option: "--output")
+    let model = try reporting { try Model.load(from: weights) }
+    let loaded = try source.load(requireLabels: false)
+    let data = loaded.test ?? loaded.training
+    guard data.featureWidth == model.spec.inputWidth else {
+      throw CommandFailure(
+        "\(data.source): samples have \(data.featureWidth) features but the model takes \(model.spec.inputWidth) inputs")
+    }
+    if let index = data.features.firstIndex(where: { !$0.isFinite }) {
+      throw CommandFailure(
+        "\(data.source): feature \(index % data.featureWidth) of sample \(index / data.featureWidth) is \(data.features[index])")
+    }
+    let width = model.spec.outputWidth
+    let scores = Predictions.scores(logits: model.outputs(for: data), width: width, loss: model.loss)
+    let bytes: [UInt8]
+    if lowered.hasSuffix(".npy") {
+      bytes = NPYFile.encode(values: scores, shape: [data.count, width])
+    } else {
+      bytes = Array(Predictions.csv(scores: scores, rows: data.count, width: width, loss: model.loss).utf8)
+    }
+    try reporting { try AtomicFile.write(bytes, to: output) }
+  }
+}
+
+/// Turns a model's outputs into what predictions report.
+enum Predictions {
+  /// Probabilities for classification losses (softmax or sigmoid), the raw
+  /// outputs for mean squared error.
+  static func scores(logits: [Float], width: Int, loss: Loss) -> [Float] {
+    var scores = logits
+    switch loss {
+    case .softmaxCrossEntropy:
+      for row in 0..<(scores.count / width) {
+        let line = row * width..<(row + 1) * width
+        let maximum = scores[line].max()!
+        var sum: Float = 0
+        for j in line { scores[j] = Float.exp(scores[j] - maximum); sum += scores[j] }
+        for j in line { scores[j] /= sum }
+      }
+    case .binaryCrossEntropy:
+      for i in scores.indices { scores[i] = Activation.sigmoid(scores[i]) }
+    case .meanSquaredError:
+      break
+    }
+    return scores
+  }
+
+  /// CSV text: `prediction` then one column per output.
+  static func csv(scores: [Float], rows: Int, width: Int, loss: Loss) -> String {
+    let classifies = loss != .meanSquaredError || width > 1
+    var columns = classifies ? ["prediction"] : []
+    columns += (0..<width).map { loss == .meanSquaredError ? "output_\($0)" : "p_\($0)" }
+    if loss == .binaryCrossEntropy && width == 1 { columns = ["prediction", "p_1"] }
+    var text = columns.joined(separator: ",") + "\n"
+    for row in 0..<rows {
+      let line = scores[(row * width)..<((row + 1) * width)]
+      var fields: [String] = []
+      if classifies {
+        let predicted = loss == .binaryCrossEntropy
+          ? (width == 1 ? (line.first! > 0.5 ? "1" : "0") : line.map { $0 > 0.5 ? "1" : "0" }.joined(separator: " "))
+          : String(line.indices.max { line[$0] < line[$1] }! - row * width)
+        fields.append(predicted)
+      }
+      fields += line.map { "\($0)" }
+      text += fields.joined(separator: ",") + "\n"
+    }
+    return text
+  }
+}

@@ -1,0 +1,170 @@
+import Backprop
+
+/// One `backprop train` invocation, from options to saved results: resolves
+/// defaults, loads and checks the data, trains, reports.
+struct TrainingRun {
+  let command: TrainCommand
+  let options: TrainingOptions
+  let training: Dataset
+  let evaluation: Dataset?
+  let evaluationName: String
+  let test: Dataset?
+  let model: Model
+
+  /// The defaults a data set brings when an option is not given.
+  struct Recipe {
+    var epochs = 10
+    var batchSize = 32
+    var learningRate = 0.01
+    var momentum = 0.0
+
+    static func forData(_ name: String) -> Recipe {
+      switch name.lowercased() {
+      case "xor": Recipe(epochs: 500, batchSize: 4, learningRate: 0.5, momentum: 0.9)
+      case "fashion-mnist", "fashion_mnist", "fashionmnist":
+        Recipe(epochs: 10, batchSize: 128, learningRate: 0.05, momentum: 0.9)
+      default: Recipe()
+      }
+    }
+  }
+
+  init(command: TrainCommand) throws(CommandFailure) {
+    self.command = command
+    // Output paths are checked first so a long run never ends in an error about them.
+    if let path = command.save { try checkWritable(path, option: "--save") }
+    if let path = command.metrics { try checkWritable(path, option: "--metrics") }
+
+    let recipe = Recipe.forData(command.source.data)
+    let kind = command.optimizer ?? .sgd
+    var settings = OptimizerSettings(
+      kind: kind, learningRate: command.lr ?? (kind == .sgd ? recipe.learningRate : 0.001))
+    if kind == .sgd {
+      settings.momentum = command.momentum ?? recipe.momentum
+      settings.nesterov = command.nesterov
+      if settings.nesterov && settings.momentum == 0 {
+        throw CommandFailure("--nesterov: needs --momentum greater than 0")
+      }
+    } else if command.momentum != nil || command.nesterov {
+      throw CommandFailure("--momentum/--nesterov: apply to --optimizer sgd only (Adam uses --beta1)")
+    }
+    if let decay = command.weightDecay { settings.weightDecay = decay }
+    settings.beta1 = command.beta1
+    settings.beta2 = command.beta2
+    settings.epsilon = command.eps
+
+    var options = TrainingOptions()
+    options.epochs = command.epochs ?? recipe.epochs
+    options.maximumSteps = command.steps
+    if command.steps != nil && command.epochs == nil { options.epochs = Int.max / 4 }
+    options.batchSize = command.batchSize ?? recipe.batchSize
+    options.seed = command.seed
+    options.shuffle = !command.noShuffle
+    options.optimizer = settings
+    options.schedule = LearningRateSchedule(parsing: command.schedule, warmupSteps: command.warmupSteps)!
+    options.clipGradientNorm = command.clipGradNorm
+
+    // Model: from the spec, or from the --init file's metadata.
+    let spec: ModelSpec
+    var initial: Model? = nil
+    if let text = command.model {
+      do { spec = try ModelSpec(parsing: text) } catch { throw CommandFailure("--model: \(error.description)") }
+    } else if let path = command.initialWeights {
+      initial = try reporting { try Model.load(from: path) }
+      spec = initial!.spec
+    } else {
+      throw CommandFailure("--model: missing (give a spec such as 784-256-relu-128-relu-10, or --init weights.safetensors)")
+    }
+    let loss = command.loss ?? initial?.loss ?? .defaultLoss(outputs: spec.outputWidth)
+    let model = Model(spec: spec, loss: loss, initializer: command.initializer, seed: command.seed)
+    if let path = command.initialWeights {
+      try reporting { try model.loadParameters(from: path) }
+    }
+
+    // Data: training, then validation and test splits, all checked against the model.
+    let loaded = try command.source.load()
+    var training = loaded.training
+    var validation: Dataset? = nil
+    if let fraction = command.validationSplit {
+      let parts = try reporting { try training.splitValidation(fraction: fraction, seed: command.seed) }
+      training = parts.training
+      validation = parts.validation
+    }
+    var test = loaded.test
+    if let path = command.testData {
+      guard !loaded.isNamed else {
+        throw CommandFailure("--test-data: the named set '\(command.source.data)' brings its own test split")
+      }
+      test = try reporting {
+        try DatasetLoader.file(path, labels: command.testLabels, labelColumn: command.source.labelColumn)
+      }
+    }
+    if command.scale != .none {
+      let scaler = FeatureScaler(fitting: command.scale, to: training)
+      scaler.apply(to: &training)
+      if validation != nil { scaler.apply(to: &validation!) }
+      if test != nil { scaler.apply(to: &test!) }
+    }
+    for data in [training, validation, test].compactMap({ $0 }) {
+      try reporting { try data.validate(inputWidth: spec.inputWidth, outputs: spec.outputWidth, loss: loss) }
+    }
+
+    self.options = options
+    self.training = training
+    self.evaluation = validation ?? test
+    self.evaluationName = validation != nil ? "val" : "test"
+    self.test = test
+    self.model = model
+  }
+
+  func execute() throws(CommandFailure) {
+    let trainer = Trainer(model: model, training: training, options: options)
+    let clock = ContinuousClock()
+    let started = clock.now
+    let progress = ProgressLine()
+    var metricsLines: [String] = []
+    let history: [EpochMetrics]
+    do {
+      history = try trainer.train(
+        evaluation: evaluation,
+        progress: { progress.update($0) },
+        epochEnd: { metrics in
+          progress.clear()
+          // Long runs print about twenty evenly spaced epochs, and the last.
+          let every = max(1, options.epochs / 20)
+          if !command.quiet && (metrics.epoch % every == 0 || metrics.epoch == options.epochs) {
+            writeStandardError(Report.epochLine(metrics, evaluationName: evaluationName) + "\n")
+          }
+          if let path = command.metrics {
+            metricsLines.append(Report.metricsJSON(metrics, evaluationName: evaluationName).serialized())
+            // Rewritten whole each epoch, atomically, so the file is never torn.
+            do { try AtomicFile.write(metricsLines.joined(separator: "\n") + "\n", to: path) } catch {
+              writeStandardError("backprop: warning: \(error)\n")
+            }
+          }
+        })
+    } catch {
+      progress.clear()
+      throw CommandFailure(error)
+    }
+    let wall = Report.seconds(clock.now - started)
+    // Without a validation split the per-epoch evaluation is the test set's.
+    let testResult = test.map { data in
+      evaluationName == "test" ? history.last?.evaluation ?? model.evaluate(data) : model.evaluate(data)
+    }
+    if let path = command.save {
+      try reporting {
+        try model.save(
+          to: path,
+          metadata: ["backprop.version": BackpropVersion.string, "backprop.seed": String(command.seed)])
+      }
+    }
+    let summary = Report.summary(
+      history: history, options: options, test: testResult, validation: evaluationName == "val" ? history.last?.evaluation : nil,
+      wallSeconds: wall, model: model)
+    if command.json {
+      writeStandardOutput(summary.serialized() + "\n")
+    } else {
+      writeStandardOutput(Report.summaryLine(summary) + "\n")
+    }
+  }
+}
