@@ -54,7 +54,7 @@ let package = Package(
     .target(name: "_BackpropTestSupport", dependencies: ["Backprop"]),
     .testTarget(
       name: "BackpropTests",
-      dependencies: ["Backprop", "_BackpropTestSupport"],
+      dependencies: ["Backprop", "_BackpropTestSupport", "CZlib", "backprop"],
       exclude: ["Fixtures"]
     ),
   ]

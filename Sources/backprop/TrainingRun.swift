@@ -55,7 +55,6 @@ struct TrainingRun {
     var options = TrainingOptions()
     options.epochs = command.epochs ?? recipe.epochs
     options.maximumSteps = command.steps
-    if command.steps != nil && command.epochs == nil { options.epochs = Int.max / 4 }
     options.batchSize = command.batchSize ?? recipe.batchSize
     options.seed = command.seed
     options.shuffle = !command.noShuffle
@@ -108,6 +107,11 @@ struct TrainingRun {
       try reporting { try data.validate(inputWidth: spec.inputWidth, outputs: spec.outputWidth, loss: loss) }
     }
 
+    // --steps alone sets the run's length: as many epochs as those steps need.
+    if let steps = command.steps, command.epochs == nil {
+      let perEpoch = options.stepsPerEpoch(samples: training.count)
+      options.epochs = (steps + perEpoch - 1) / perEpoch
+    }
     self.options = options
     self.training = training
     self.evaluation = validation ?? test

@@ -76,7 +76,12 @@ public enum DatasetLoader {
     _ path: String, labels: String?, labelColumn: String = "label", requireLabels: Bool = true
   ) throws(DatasetError) -> Dataset {
     let bytes = try FileBytes.read(path)
-    if bytes.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]) || bytes.starts(with: [0, 0]) {
+    let name = path.lowercased().replacingSuffix(".gz", with: "")
+    // .npy by its magic string; CSV by name (or by not looking like IDX when
+    // no labels file is given); anything else is read as IDX, whose own
+    // checks then say what is wrong with it.
+    let isCSV = name.hasSuffix(".csv") || (labels == nil && !bytes.starts(with: [0, 0]) && !isNPY(bytes))
+    if !isCSV {
       let features = try array(bytes, path: path)
       guard let rows = features.shape.first, rows > 0, features.values.count > 0 else {
         throw .mismatch(source: path, reason: "the data set is empty")
@@ -114,8 +119,12 @@ public enum DatasetLoader {
       source: "xor")
   }
 
+  private static func isNPY(_ bytes: [UInt8]) -> Bool {
+    bytes.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59])
+  }
+
   private static func array(_ bytes: [UInt8], path: String) throws(DatasetError) -> (shape: [Int], values: [Float]) {
-    if bytes.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]) {
+    if isNPY(bytes) {
       let contents = try NPYFile.parse(bytes, path: path)
       return (contents.shape.isEmpty ? [1] : contents.shape, contents.values)
     }

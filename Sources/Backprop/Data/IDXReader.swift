@@ -54,8 +54,8 @@ public enum IDXReader {
       let size = Int(readBigEndian(bytes, at: 4 + 4 * d, size: 4))
       shape.append(size)
       let (product, overflow) = total.multipliedReportingOverflow(by: size)
-      guard !overflow, product <= (bytes.count - headerSize) / itemSize + 1 else {
-        throw .malformed(path: path, reason: "header announces \(shape) values, more than the file holds")
+      guard !overflow, product <= Int.max / 16 else {
+        throw .malformed(path: path, reason: "header announces an impossible shape (sizes \(shape)…)")
       }
       total = product
     }

@@ -82,4 +82,8 @@ extension String {
   func replacingPrefix(_ prefix: String, with replacement: String) -> String {
     hasPrefix(prefix) ? replacement + dropFirst(prefix.count) : self
   }
+
+  func replacingSuffix(_ suffix: String, with replacement: String) -> String {
+    hasSuffix(suffix) ? dropLast(suffix.count) + replacement : self
+  }
 }

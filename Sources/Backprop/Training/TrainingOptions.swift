@@ -29,8 +29,9 @@ public struct TrainingOptions: Sendable, Hashable {
 
   /// The number of optimizer steps the whole run takes.
   public func totalSteps(samples: Int) -> Int {
-    let planned = epochs * stepsPerEpoch(samples: samples)
-    return maximumSteps.map { min($0, planned) } ?? planned
+    let (planned, overflow) = epochs.multipliedReportingOverflow(by: stepsPerEpoch(samples: samples))
+    let all = overflow ? Int.max : planned
+    return maximumSteps.map { min($0, all) } ?? all
   }
 }
 

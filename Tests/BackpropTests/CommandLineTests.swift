@@ -1,0 +1,193 @@
+import Backprop
+import Foundation
+import Testing
+import _BackpropTestSupport
+
+/// Runs the built `backprop` binary (it lies beside the test bundle).
+struct CommandRun {
+  let status: Int32
+  let output: String
+  let errors: String
+
+  static let binary: String = {
+    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("backprop").path
+  }()
+
+  init(_ arguments: [String]) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: CommandRun.binary)
+    process.arguments = arguments
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    status = process.terminationStatus
+    output = String(decoding: outData, as: UTF8.self)
+    errors = String(decoding: errData, as: UTF8.self)
+  }
+
+  /// The `--json` summary on standard output.
+  func json() throws -> JSONValue { try JSONValue.parse(Array(output.utf8)) }
+}
+
+@Suite struct CommandLineTests {
+  @Test(arguments: ["2-2-sigmoid-1", "2-8-tanh-1"])
+  func xorReachesFullAccuracy(model: String) throws {
+    let run = try CommandRun(["train", "--data", "xor", "--model", model, "--json"])
+    #expect(run.status == 0, "\(run.errors)")
+    let summary = try run.json()
+    #expect(summary["test_accuracy"] == .integer(1) || summary["test_accuracy"] == .number(1))
+    #expect(summary["test_samples"] == .integer(4))
+    for key in ["epochs", "threads", "train_loss", "test_loss", "test_accuracy", "samples_per_second", "wall_seconds"] {
+      #expect(summary[key] != nil, "missing \(key)")
+    }
+  }
+
+  /// A small CSV classification set with 3 classes.
+  static func csvData(in scratch: ScratchFolder, rows: Int = 60) -> String {
+    var data = TestData(seed: 3)
+    var text = "x0,x1,x2,x3,label\n"
+    for _ in 0..<rows {
+      let x = data.uniform(4)
+      let label = x[0] + x[1] > 0.3 ? 2 : x[2] > 0 ? 1 : 0
+      text += x.map { String($0) }.joined(separator: ",") + ",\(label)\n"
+    }
+    let path = scratch.file("train.csv")
+    try! text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
+  @Test func sameSeedGivesIdenticalSavedWeights() throws {
+    let scratch = ScratchFolder()
+    let data = Self.csvData(in: scratch)
+    var saved: [Data] = []
+    for name in ["a", "b"] {
+      let run = try CommandRun([
+        "train", "--data", data, "--model", "4-16-relu-dropout0.3-3", "--optimizer", "adam", "--epochs", "5",
+        "--batch-size", "8", "--seed", "11", "--save", scratch.file("\(name).safetensors"),
+      ])
+      #expect(run.status == 0, "\(run.errors)")
+      saved.append(try Data(contentsOf: URL(fileURLWithPath: scratch.file("\(name).safetensors"))))
+    }
+    #expect(saved[0] == saved[1])
+  }
+
+  @Test func saveEvaluatePredictRoundTrip() throws {
+    let scratch = ScratchFolder()
+    let data = Self.csvData(in: scratch)
+    let weights = scratch.file("w.safetensors")
+    let metrics = scratch.file("m.jsonl")
+    let train = try CommandRun([
+      "train", "--data", data, "--model", "4-8-tanh-3", "--epochs", "3", "--validation-split", "0.25",
+      "--save", weights, "--metrics", metrics, "--json",
+    ])
+    #expect(train.status == 0, "\(train.errors)")
+    let lines = try String(contentsOfFile: metrics, encoding: .utf8).split(separator: "\n")
+    #expect(lines.count == 3)
+    let first = try JSONValue.parse(Array(lines[0].utf8))
+    for key in ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds", "samples_per_second"] {
+      #expect(first[key] != nil, "missing \(key)")
+    }
+
+    let evaluate = try CommandRun(["evaluate", "--weights", weights, "--data", data, "--json"])
+    #expect(evaluate.status == 0, "\(evaluate.errors)")
+    #expect(try evaluate.json()["samples"] == .integer(60))
+
+    let csv = scratch.file("p.csv")
+    let npy = scratch.file("p.npy")
+    #expect(try CommandRun(["predict", "--weights", weights, "--data", data, "--output", csv]).status == 0)
+    #expect(try CommandRun(["predict", "--weights", weights, "--data", data, "--output", npy]).status == 0)
+    let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
+    #expect(rows.first == "prediction,p_0,p_1,p_2")
+    #expect(rows.count == 61)
+    let probabilities = try NPYFile.read(npy)
+    #expect(probabilities.shape == [60, 3])
+    for row in 0..<60 {
+      let sum = probabilities.values[(row * 3)..<(row * 3 + 3)].reduce(0, +)
+      #expect(abs(sum - 1) < 1e-5)
+    }
+    // Accuracy from the predictions agrees with evaluate's.
+    let labels = try CSVReader.read(data, labelColumn: "label").targets
+    let correct = rows.dropFirst().enumerated().filter { Float($0.element.split(separator: ",")[0]) == labels[$0.offset] }.count
+    let accuracy = try evaluate.json()["accuracy"]?.doubleValue ?? -1
+    #expect(abs(Double(correct) / 60 - accuracy) < 1e-9)
+  }
+
+  /// Bad inputs: each gives one line on standard error naming the problem,
+  /// a non-zero exit, and no output file.
+  static let badInputs: [(name: String, arguments: [String], expected: String)] = [
+    ("missing file", ["--data", "/no/such.csv", "--model", "4-3"], "/no/such.csv"),
+    ("wrong IDX magic", ["--data", "@magic.idx", "--labels", "@labels.idx", "--model", "4-3"], "magic"),
+    ("truncated IDX", ["--data", "@short.idx", "--labels", "@labels.idx", "--model", "4-3"], "truncated"),
+    ("npy header lies", ["--data", "@lies.npy", "--labels", "@labels.idx", "--model", "4-3"], "truncated"),
+    ("label out of range", ["--data", "@train.csv", "--model", "4-2"], "out of range"),
+    ("feature count", ["--data", "@train.csv", "--model", "5-3"], "takes 5 inputs"),
+    ("NaN feature", ["--data", "@nan.csv", "--model", "4-3"], "NaN"),
+    ("empty data", ["--data", "@empty.csv", "--model", "4-3"], "no data rows"),
+    ("bad model spec", ["--data", "@train.csv", "--model", "4-abc-3"], "unknown layer 'abc'"),
+    ("unknown optimizer", ["--data", "@train.csv", "--model", "4-3", "--optimizer", "rmsprop"], "rmsprop"),
+    ("damaged weights", ["--data", "@train.csv", "--model", "4-3", "--init", "@damaged.safetensors"], "damaged.safetensors"),
+    ("wrong weights", ["--data", "@train.csv", "--model", "4-3", "--init", "@other.safetensors"], "does not belong"),
+    ("unwritable save", ["--data", "@train.csv", "--model", "4-3", "--save", "/no/such/folder/w.safetensors"], "--save"),
+    ("bad schedule", ["--data", "@train.csv", "--model", "4-3", "--schedule", "wavy"], "--schedule"),
+    ("negative lr", ["--data", "@train.csv", "--model", "4-3", "--lr", "-1"], "--lr"),
+    ("labels with csv", ["--data", "@train.csv", "--labels", "@labels.idx", "--model", "4-3"], "--labels"),
+  ]
+
+  @Test(arguments: badInputs.map(\.name))
+  func badInputGivesOneClearLine(name: String) throws {
+    let case_ = Self.badInputs.first { $0.name == name }!
+    let scratch = ScratchFolder()
+    _ = Self.csvData(in: scratch)
+    func write(_ name: String, _ bytes: [UInt8]) { writeFile(bytes, to: scratch.file(name)) }
+    write("magic.idx", [8, 3, 0, 0] + [UInt8](repeating: 0, count: 40))
+    write("short.idx", idxBytes(type: 8, shape: [60, 4], payload: [1, 2, 3]))
+    write("labels.idx", idxBytes(type: 8, shape: [60], payload: [UInt8](repeating: 1, count: 60)))
+    write("lies.npy", npyBytes(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (60, 4), }", data: [0, 0, 0, 0]))
+    write("nan.csv", Array("a,b,c,d,label\n1,2,nan,4,0\n".utf8))
+    write("empty.csv", Array("a,b,c,d,label\n".utf8))
+    write("damaged.safetensors", [200, 0, 0, 0, 0, 0, 0, 0] + Array("{\"a\":".utf8))
+    try Model(spec: try ModelSpec(parsing: "4-5-relu-3"), seed: 0).save(to: scratch.file("other.safetensors"))
+
+    let output = scratch.file("out.safetensors")
+    var arguments = ["train"] + case_.arguments.map { $0.hasPrefix("@") ? scratch.file(String($0.dropFirst())) : $0 }
+    if !arguments.contains("--save") { arguments += ["--save", output] }
+    let run = try CommandRun(arguments)
+    #expect(run.status != 0)
+    let lines = run.errors.split(separator: "\n")
+    #expect(lines.count == 1, "stderr: \(run.errors)")
+    #expect(run.errors.contains(case_.expected), "stderr: \(run.errors)")
+    #expect(!FileManager.default.fileExists(atPath: output))
+    #expect(run.output.isEmpty)
+  }
+
+  @Test func evaluateAndPredictRefuseBadWeights() throws {
+    let scratch = ScratchFolder()
+    let data = Self.csvData(in: scratch)
+    writeFile(Array("not a safetensors file".utf8), to: scratch.file("w.safetensors"))
+    let evaluate = try CommandRun(["evaluate", "--weights", scratch.file("w.safetensors"), "--data", data])
+    #expect(evaluate.status != 0)
+    #expect(evaluate.errors.split(separator: "\n").count == 1)
+    let predict = try CommandRun([
+      "predict", "--weights", scratch.file("w.safetensors"), "--data", data, "--output", scratch.file("p.csv"),
+    ])
+    #expect(predict.status != 0)
+    #expect(!FileManager.default.fileExists(atPath: scratch.file("p.csv")))
+  }
+
+  @Test func fashionMNISTTrainsWhenInstalled() throws {
+    guard FileManager.default.fileExists(atPath: DatasetLoader.fashionMNISTDefaultDirectory + "/train-images-idx3-ubyte.gz")
+    else { return }
+    let run = try CommandRun([
+      "train", "--data", "fashion-mnist", "--model", "784-64-relu-10", "--steps", "150", "--json",
+    ])
+    #expect(run.status == 0, "\(run.errors)")
+    let accuracy = try run.json()["test_accuracy"]?.doubleValue ?? 0
+    #expect(accuracy > 0.7)
+  }
+}

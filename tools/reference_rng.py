@@ -1,0 +1,40 @@
+#!/usr/bin/env python3
+"""Reference numbers for Backprop's seeded generator, from an independent
+implementation of SplitMix64 and xoshiro256** (Blackman and Vigna). The
+values printed are the ones SeededGeneratorTests expects."""
+M = (1 << 64) - 1
+
+
+def splitmix64(state):
+    state = (state + 0x9E3779B97F4A7C15) & M
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M
+    return state, z ^ (z >> 31)
+
+
+def rotl(x, k):
+    return ((x << k) | (x >> (64 - k))) & M
+
+
+def xoshiro256starstar(seed, count):
+    s, state = [], seed
+    for _ in range(4):
+        state, value = splitmix64(state)
+        s.append(value)
+    out = []
+    for _ in range(count):
+        out.append((rotl((s[1] * 5) & M, 7) * 9) & M)
+        t = (s[1] << 17) & M
+        s[2] ^= s[0]
+        s[3] ^= s[1]
+        s[1] ^= s[2]
+        s[0] ^= s[3]
+        s[2] ^= t
+        s[3] = rotl(s[3], 45)
+    return out
+
+
+if __name__ == "__main__":
+    for seed in (0, 42):
+        print(seed, xoshiro256starstar(seed, 4))
