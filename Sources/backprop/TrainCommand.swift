@@ -26,7 +26,7 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Feature scaling fitted on the training split: none, unit ([0,1]) or standard.")
   var scale: FeatureScaling = .none
 
-  @Option(help: "The model spec, such as 784-256-relu-128-relu-10 (taken from --init when omitted).")
+  @Option(help: "The model spec, such as 784-256-relu-128-relu-10, or a .json file (taken from --init when omitted).")
   var model: String?
   @Option(help: "The loss: cross-entropy, binary-cross-entropy or mse (default: cross-entropy for several outputs, binary-cross-entropy for one).")
   var loss: Loss?

@@ -66,7 +66,11 @@ struct TrainingRun {
     let spec: ModelSpec
     var initial: Model? = nil
     if let text = command.model {
-      do { spec = try ModelSpec(parsing: text) } catch { throw CommandFailure("--model: \(error.description)") }
+      do {
+        spec = text.lowercased().hasSuffix(".json") ? try ModelSpec(contentsOfJSONFile: text) : try ModelSpec(parsing: text)
+      } catch {
+        throw CommandFailure("--model: \(error.description)")
+      }
     } else if let path = command.initialWeights {
       initial = try reporting { try Model.load(from: path) }
       spec = initial!.spec

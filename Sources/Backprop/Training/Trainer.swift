@@ -101,7 +101,7 @@ public final class Trainer {
           let rows = min(options.batchSize, samples - start)
           learningRate = options.schedule.learningRate(
             base: options.optimizer.learningRate, step: stepsTaken, epoch: epoch, totalSteps: total)
-          let result = step(rows: UnsafeBufferPointer(rebasing: order[start..<(start + rows)]), learningRate: learningRate)
+          let result = step(samples: UnsafeBufferPointer(rebasing: order[start..<(start + rows)]), learningRate: learningRate)
           guard result.loss.isFinite else {
             throw .diverged(epoch: epoch + 1, step: stepsTaken + 1, what: "loss")
           }
@@ -131,10 +131,21 @@ public final class Trainer {
     return history
   }
 
-  /// One optimizer step over the samples at `rows` (indices into the training set).
+  /// One optimizer step over the training samples at `indices`: the building
+  /// block of ``train(evaluation:progress:epochEnd:)``, public for custom
+  /// loops and benchmarks. It allocates nothing.
   ///
+  /// - Parameters:
+  ///   - indices: the batch, as indices into the training set (at most
+  ///     `options.batchSize` of them).
+  ///   - learningRate: the learning rate of this step.
   /// - Returns: the batch's summed loss and its number of correct predictions.
-  private func step(rows indices: UnsafeBufferPointer<Int>, learningRate: Double) -> (loss: Double, correct: Int) {
+  ///   When the loss is not finite, no update is applied.
+  @discardableResult
+  public func step(samples indices: UnsafeBufferPointer<Int>, learningRate: Double) -> (loss: Double, correct: Int) {
+    precondition(
+      !indices.isEmpty && indices.count <= options.batchSize,
+      "a step takes 1...\(options.batchSize) samples, got \(indices.count)")
     let plan = ShardPlan(rows: indices.count, workers: workers.count)
     var loss = 0.0
     var correct = 0
