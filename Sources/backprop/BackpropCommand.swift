@@ -20,6 +20,9 @@ struct BackpropCommand: ParsableCommand {
   /// Parses and runs a command; every error becomes one line on standard
   /// error and a non-zero exit status.
   static func main() {
+    // Parallelism is Backprop's own; BLAS stays on the calling thread everywhere
+    // (evaluation and prediction too), which also keeps results reproducible.
+    BLAS.useSingleThread()
     do {
       var command = try parseAsRoot()
       try command.run()

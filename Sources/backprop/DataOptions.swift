@@ -21,7 +21,8 @@ struct DataOptions: ParsableArguments {
   @Option(
     help: ArgumentHelp(
       "The folder with Fashion-MNIST's four IDX files.",
-      discussion: "Default: $\(DatasetLoader.fashionMNISTEnvironmentVariable), else \(DatasetLoader.fashionMNISTDefaultDirectory)."
+      discussion:
+        "Default: $\(DatasetLoader.fashionMNISTEnvironmentVariable), else \(DatasetLoader.fashionMNISTDefaultDirectory)."
     ))
   var fashionMnistDir: String?
 

@@ -16,7 +16,13 @@ struct EvaluateCommand: ParsableCommand {
   func run() throws {
     let model = try reporting { try Model.load(from: weights) }
     let loaded = try source.load()
-    let data = loaded.test ?? loaded.training
+    var data = loaded.test ?? loaded.training
+    guard data.featureWidth == model.spec.inputWidth else {
+      throw CommandFailure(
+        "\(data.source): samples have \(data.featureWidth) features but the model takes \(model.spec.inputWidth) inputs"
+      )
+    }
+    model.featureScaler?.apply(to: &data)
     try reporting {
       try data.validate(inputWidth: model.spec.inputWidth, outputs: model.spec.outputWidth, loss: model.loss)
     }

@@ -27,14 +27,17 @@ struct PredictCommand: ParsableCommand {
     try checkWritable(output, option: "--output")
     let model = try reporting { try Model.load(from: weights) }
     let loaded = try source.load(requireLabels: false)
-    let data = loaded.test ?? loaded.training
+    var data = loaded.test ?? loaded.training
     guard data.featureWidth == model.spec.inputWidth else {
       throw CommandFailure(
-        "\(data.source): samples have \(data.featureWidth) features but the model takes \(model.spec.inputWidth) inputs")
+        "\(data.source): samples have \(data.featureWidth) features but the model takes \(model.spec.inputWidth) inputs"
+      )
     }
+    model.featureScaler?.apply(to: &data)
     if let index = data.features.firstIndex(where: { !$0.isFinite }) {
       throw CommandFailure(
-        "\(data.source): feature \(index % data.featureWidth) of sample \(index / data.featureWidth) is \(data.features[index])")
+        "\(data.source): feature \(index % data.featureWidth) of sample \(index / data.featureWidth) is \(data.features[index])"
+      )
     }
     let width = model.spec.outputWidth
     let scores = Predictions.scores(logits: model.outputs(for: data), width: width, loss: model.loss)
@@ -82,7 +85,8 @@ enum Predictions {
       let line = scores[(row * width)..<((row + 1) * width)]
       var fields: [String] = []
       if classifies {
-        let predicted = loss == .binaryCrossEntropy
+        let predicted =
+          loss == .binaryCrossEntropy
           ? (width == 1 ? (line.first! > 0.5 ? "1" : "0") : line.map { $0 > 0.5 ? "1" : "0" }.joined(separator: " "))
           : String(line.indices.max { line[$0] < line[$1] }! - row * width)
         fields.append(predicted)

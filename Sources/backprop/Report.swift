@@ -69,7 +69,9 @@ enum Report {
 
   /// The human-readable last line of a run.
   static func summaryLine(_ summary: JSONValue) -> String {
-    var parts = ["trained \(summary["epochs"]?.integerValue ?? 0) epoch(s), \(summary["steps"]?.integerValue ?? 0) steps"]
+    var parts = [
+      "trained \(summary["epochs"]?.integerValue ?? 0) epoch(s), \(summary["steps"]?.integerValue ?? 0) steps"
+    ]
     if let loss = summary["train_loss"]?.doubleValue { parts.append("train loss \(fixed(loss, 4))") }
     if let loss = summary["test_loss"]?.doubleValue { parts.append("test loss \(fixed(loss, 4))") }
     if let accuracy = summary["test_accuracy"]?.doubleValue { parts.append("test accuracy \(fixed(accuracy, 4))") }
@@ -94,7 +96,8 @@ enum Report {
     let fractionText = String(fraction)
     let sign = value < 0 && rounded != 0 ? "-" : ""
     return digits == 0
-      ? "\(sign)\(whole)" : "\(sign)\(whole).\(String(repeating: "0", count: digits - fractionText.count))\(fractionText)"
+      ? "\(sign)\(whole)"
+      : "\(sign)\(whole).\(String(repeating: "0", count: digits - fractionText.count))\(fractionText)"
   }
 
   /// A whole number with thousands separators, as `52,300`.

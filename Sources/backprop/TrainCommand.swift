@@ -28,7 +28,10 @@ struct TrainCommand: ParsableCommand {
 
   @Option(help: "The model spec, such as 784-256-relu-128-relu-10, or a .json file (taken from --init when omitted).")
   var model: String?
-  @Option(help: "The loss: cross-entropy, binary-cross-entropy or mse (default: cross-entropy for several outputs, binary-cross-entropy for one).")
+  @Option(
+    help:
+      "The loss: cross-entropy, binary-cross-entropy or mse (default: cross-entropy for several outputs, binary-cross-entropy for one)."
+  )
   var loss: Loss?
   @Option(help: "Weight initialisation: pytorch, glorot-uniform, glorot-normal, he-uniform, he-normal.")
   var initializer: Initializer = .pytorch

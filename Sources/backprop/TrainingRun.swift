@@ -67,7 +67,8 @@ struct TrainingRun {
     var initial: Model? = nil
     if let text = command.model {
       do {
-        spec = text.lowercased().hasSuffix(".json") ? try ModelSpec(contentsOfJSONFile: text) : try ModelSpec(parsing: text)
+        spec =
+          text.lowercased().hasSuffix(".json") ? try ModelSpec(contentsOfJSONFile: text) : try ModelSpec(parsing: text)
       } catch {
         throw CommandFailure("--model: \(error.description)")
       }
@@ -75,7 +76,8 @@ struct TrainingRun {
       initial = try reporting { try Model.load(from: path) }
       spec = initial!.spec
     } else {
-      throw CommandFailure("--model: missing (give a spec such as 784-256-relu-128-relu-10, or --init weights.safetensors)")
+      throw CommandFailure(
+        "--model: missing (give a spec such as 784-256-relu-128-relu-10, or --init weights.safetensors)")
     }
     let loss = command.loss ?? initial?.loss ?? .defaultLoss(outputs: spec.outputWidth)
     let model = Model(spec: spec, loss: loss, initializer: command.initializer, seed: command.seed)
@@ -103,6 +105,7 @@ struct TrainingRun {
     }
     if command.scale != .none {
       let scaler = FeatureScaler(fitting: command.scale, to: training)
+      model.featureScaler = scaler
       scaler.apply(to: &training)
       if validation != nil { scaler.apply(to: &validation!) }
       if test != nil { scaler.apply(to: &test!) }
@@ -167,7 +170,8 @@ struct TrainingRun {
       }
     }
     let summary = Report.summary(
-      history: history, options: options, test: testResult, validation: evaluationName == "val" ? history.last?.evaluation : nil,
+      history: history, options: options, test: testResult,
+      validation: evaluationName == "val" ? history.last?.evaluation : nil,
       wallSeconds: wall, model: model)
     if command.json {
       writeStandardOutput(summary.serialized() + "\n")

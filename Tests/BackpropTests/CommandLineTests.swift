@@ -10,7 +10,8 @@ struct CommandRun {
   let errors: String
 
   static let binary: String = {
-    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    let executable =
+      (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("backprop").path
   }()
 
@@ -113,9 +114,25 @@ struct CommandRun {
     }
     // Accuracy from the predictions agrees with evaluate's.
     let labels = try CSVReader.read(data, labelColumn: "label").targets
-    let correct = rows.dropFirst().enumerated().filter { Float($0.element.split(separator: ",")[0]) == labels[$0.offset] }.count
+    let correct = rows.dropFirst().enumerated().filter {
+      Float($0.element.split(separator: ",")[0]) == labels[$0.offset]
+    }.count
     let accuracy = try evaluate.json()["accuracy"]?.doubleValue ?? -1
     #expect(abs(Double(correct) / 60 - accuracy) < 1e-9)
+  }
+
+  @Test func featureScalingTravelsWithTheWeights() throws {
+    let scratch = ScratchFolder()
+    let data = Self.csvData(in: scratch)
+    let weights = scratch.file("w.safetensors")
+    let train = try CommandRun([
+      "train", "--data", data, "--test-data", data, "--model", "4-8-tanh-3", "--epochs", "4", "--scale", "standard",
+      "--save", weights, "--json",
+    ])
+    #expect(train.status == 0, "\(train.errors)")
+    let evaluate = try CommandRun(["evaluate", "--weights", weights, "--data", data, "--json"])
+    #expect(evaluate.status == 0, "\(evaluate.errors)")
+    #expect(try evaluate.json()["loss"]?.doubleValue == train.json()["test_loss"]?.doubleValue)
   }
 
   /// Bad inputs: each gives one line on standard error naming the problem,
@@ -131,9 +148,14 @@ struct CommandRun {
     ("empty data", ["--data", "@empty.csv", "--model", "4-3"], "no data rows"),
     ("bad model spec", ["--data", "@train.csv", "--model", "4-abc-3"], "unknown layer 'abc'"),
     ("unknown optimizer", ["--data", "@train.csv", "--model", "4-3", "--optimizer", "rmsprop"], "rmsprop"),
-    ("damaged weights", ["--data", "@train.csv", "--model", "4-3", "--init", "@damaged.safetensors"], "damaged.safetensors"),
+    (
+      "damaged weights", ["--data", "@train.csv", "--model", "4-3", "--init", "@damaged.safetensors"],
+      "damaged.safetensors"
+    ),
     ("wrong weights", ["--data", "@train.csv", "--model", "4-3", "--init", "@other.safetensors"], "does not belong"),
-    ("unwritable save", ["--data", "@train.csv", "--model", "4-3", "--save", "/no/such/folder/w.safetensors"], "--save"),
+    (
+      "unwritable save", ["--data", "@train.csv", "--model", "4-3", "--save", "/no/such/folder/w.safetensors"], "--save"
+    ),
     ("bad schedule", ["--data", "@train.csv", "--model", "4-3", "--schedule", "wavy"], "--schedule"),
     ("negative lr", ["--data", "@train.csv", "--model", "4-3", "--lr", "-1"], "--lr"),
     ("labels with csv", ["--data", "@train.csv", "--labels", "@labels.idx", "--model", "4-3"], "--labels"),
@@ -148,7 +170,8 @@ struct CommandRun {
     write("magic.idx", [8, 3, 0, 0] + [UInt8](repeating: 0, count: 40))
     write("short.idx", idxBytes(type: 8, shape: [60, 4], payload: [1, 2, 3]))
     write("labels.idx", idxBytes(type: 8, shape: [60], payload: [UInt8](repeating: 1, count: 60)))
-    write("lies.npy", npyBytes(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (60, 4), }", data: [0, 0, 0, 0]))
+    write(
+      "lies.npy", npyBytes(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (60, 4), }", data: [0, 0, 0, 0]))
     write("nan.csv", Array("a,b,c,d,label\n1,2,nan,4,0\n".utf8))
     write("empty.csv", Array("a,b,c,d,label\n".utf8))
     write("damaged.safetensors", [200, 0, 0, 0, 0, 0, 0, 0] + Array("{\"a\":".utf8))
@@ -181,7 +204,8 @@ struct CommandRun {
   }
 
   @Test func fashionMNISTTrainsWhenInstalled() throws {
-    guard FileManager.default.fileExists(atPath: DatasetLoader.fashionMNISTDefaultDirectory + "/train-images-idx3-ubyte.gz")
+    guard
+      FileManager.default.fileExists(atPath: DatasetLoader.fashionMNISTDefaultDirectory + "/train-images-idx3-ubyte.gz")
     else { return }
     let run = try CommandRun([
       "train", "--data", "fashion-mnist", "--model", "784-64-relu-10", "--steps", "150", "--json",

@@ -18,7 +18,9 @@ func writeFile(_ bytes: [UInt8], to path: String, gzip: Bool = false) {
 /// An IDX file's bytes: magic, big-endian sizes, then `payload`.
 func idxBytes(type: UInt8, shape: [Int], payload: [UInt8]) -> [UInt8] {
   var bytes: [UInt8] = [0, 0, type, UInt8(shape.count)]
-  for size in shape { bytes += [UInt8(size >> 24 & 255), UInt8(size >> 16 & 255), UInt8(size >> 8 & 255), UInt8(size & 255)] }
+  for size in shape {
+    bytes += [UInt8(size >> 24 & 255), UInt8(size >> 16 & 255), UInt8(size >> 8 & 255), UInt8(size & 255)]
+  }
   return bytes + payload
 }
 
@@ -43,7 +45,8 @@ func npyBytes(header: String, data: [UInt8]) -> [UInt8] {
   }
 
   @Test func readsBigEndianIntegersAndFloats() throws {
-    let ints = try IDXReader.parse(idxBytes(type: 0x0C, shape: [2], payload: [0, 0, 1, 0, 0xFF, 0xFF, 0xFF, 0xFE]), path: "x")
+    let ints = try IDXReader.parse(
+      idxBytes(type: 0x0C, shape: [2], payload: [0, 0, 1, 0, 0xFF, 0xFF, 0xFF, 0xFE]), path: "x")
     #expect(ints.values == [256, -2])
     let floats = try IDXReader.parse(idxBytes(type: 0x0D, shape: [1], payload: [0x3F, 0xC0, 0, 0]), path: "x")
     #expect(floats.values == [1.5])
@@ -69,7 +72,9 @@ func npyBytes(header: String, data: [UInt8]) -> [UInt8] {
   @Test func refusesATruncatedGzipStream() throws {
     let scratch = ScratchFolder()
     let whole = scratch.file("whole.gz")
-    writeFile(idxBytes(type: 0x08, shape: [4000], payload: (0..<4000).map { UInt8(truncatingIfNeeded: $0 * 7919) }), to: whole, gzip: true)
+    writeFile(
+      idxBytes(type: 0x08, shape: [4000], payload: (0..<4000).map { UInt8(truncatingIfNeeded: $0 * 7919) }), to: whole,
+      gzip: true)
     let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: whole)))
     let cut = scratch.file("cut.gz")
     writeFile(Array(bytes.prefix(bytes.count / 2)), to: cut)
@@ -111,7 +116,10 @@ func npyBytes(header: String, data: [UInt8]) -> [UInt8] {
     ("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", [UInt8](repeating: 0, count: 8), "dtype"),
     ("{'descr': '<f4', 'fortran_order': False, 'shape': (1000, 3), }", [UInt8](repeating: 0, count: 12), "truncated"),
     ("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", [UInt8](repeating: 0, count: 12), "follow the data"),
-    ("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", [UInt8](repeating: 0, count: 4), "structured"),
+    (
+      "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", [UInt8](repeating: 0, count: 4),
+      "structured"
+    ),
   ])
   func refusesUnsupportedOrLyingFiles(header: String, data: [UInt8], expected: String) {
     #expect {
@@ -172,7 +180,8 @@ func npyBytes(header: String, data: [UInt8]) -> [UInt8] {
   }
 
   @Test func scalingUsesTrainingStatisticsOnly() {
-    var training = Dataset(features: [0, 10, 2, 30, 4, 50], featureWidth: 2, targets: [0, 1, 0], targetWidth: 1, source: "t")
+    var training = Dataset(
+      features: [0, 10, 2, 30, 4, 50], featureWidth: 2, targets: [0, 1, 0], targetWidth: 1, source: "t")
     var test = Dataset(features: [8, 70], featureWidth: 2, targets: [0], targetWidth: 1, source: "u")
     let unit = FeatureScaler(fitting: .unit, to: training)
     unit.apply(to: &test)

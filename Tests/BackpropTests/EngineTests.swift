@@ -4,8 +4,13 @@ import _BackpropTestSupport
 
 @Suite struct SeededGeneratorTests {
   static let reference: [(UInt64, [UInt64])] = [
-    (0, [11_091_344_671_253_066_420, 13_793_997_310_169_335_082, 1_900_383_378_846_508_768, 7_684_712_102_626_143_532]),
-    (42, [1_546_998_764_402_558_742, 6_990_951_692_964_543_102, 12_544_586_762_248_559_009, 17_057_574_109_182_124_193]),
+    (
+      0, [11_091_344_671_253_066_420, 13_793_997_310_169_335_082, 1_900_383_378_846_508_768, 7_684_712_102_626_143_532]
+    ),
+    (
+      42,
+      [1_546_998_764_402_558_742, 6_990_951_692_964_543_102, 12_544_586_762_248_559_009, 17_057_574_109_182_124_193]
+    ),
   ]
 
   @Test(arguments: reference)
@@ -106,7 +111,8 @@ import _BackpropTestSupport
     let spec = try ModelSpec(parsing: "4-dropout0.5-4")
     let model = Model(spec: spec, seed: 2)
     let noDropout = Model(spec: try ModelSpec(parsing: "4-4"), parameters: model.parameters.array)
-    let data = Dataset(features: [1, 2, 3, 4, 5, 6, 7, 8], featureWidth: 4, targets: [0, 1], targetWidth: 1, source: "t")
+    let data = Dataset(
+      features: [1, 2, 3, 4, 5, 6, 7, 8], featureWidth: 4, targets: [0, 1], targetWidth: 1, source: "t")
     #expect(model.outputs(for: data) == noDropout.outputs(for: data))
   }
 }

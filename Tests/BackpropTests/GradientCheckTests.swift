@@ -61,7 +61,8 @@ import _BackpropTestSupport
       parameters: parameters, gradient: &gradient, workspace: workspace, rows: rows, inputGradient: &inputGradient)
 
     let realIndices = network.layout.entries.flatMap { $0.offset..<($0.offset + $0.count) }
-    let numeric = FiniteDifferences.gradient(of: { f(parameters: $0, input: input) }, at: parameters, indices: realIndices)
+    let numeric = FiniteDifferences.gradient(
+      of: { f(parameters: $0, input: input) }, at: parameters, indices: realIndices)
     #expect(FiniteDifferences.worstMismatch(gradient, numeric) < 1e-5)
     let numericInput = FiniteDifferences.gradient(of: { f(parameters: parameters, input: $0) }, at: input)
     #expect(FiniteDifferences.worstMismatch(inputGradient, numericInput) < 1e-5)

@@ -15,7 +15,9 @@ import Testing
     #expect(try ModelSpec(parsing: spec.description) == spec)
   }
 
-  @Test(arguments: ["", "abc-10", "784", "784-relu", "784--10", "784-0-10", "784-256-swish-10", "784-dropout1.5-10", "-5-3"])
+  @Test(arguments: [
+    "", "abc-10", "784", "784-relu", "784--10", "784-0-10", "784-256-swish-10", "784-dropout1.5-10", "-5-3",
+  ])
   func refusesMalformedSpecs(_ text: String) {
     #expect(throws: ModelSpecError.self) { try ModelSpec(parsing: text) }
   }

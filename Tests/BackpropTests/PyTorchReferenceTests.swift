@@ -81,16 +81,20 @@ import _BackpropTestSupport
     let regression = Self.values("y_regression")
     let first = stride(from: 0, to: output.count, by: 3).map { output[$0] }
     let firstTwo = stride(from: 0, to: output.count, by: 3).flatMap { output[$0..<($0 + 2)] }
-    let crossEntropy = Loss.softmaxCrossEntropy.evaluate(
-      logits: output, targets: y, rows: 16, outputs: 3, targetWidth: 1, gradient: nil as UnsafeMutablePointer<Float>?
-    ).loss / 16
-    let bce = Loss.binaryCrossEntropy.evaluate(
-      logits: first, targets: binary, rows: 16, outputs: 1, targetWidth: 1, gradient: nil as UnsafeMutablePointer<Float>?
-    ).loss / 16
-    let mse = Loss.meanSquaredError.evaluate(
-      logits: firstTwo, targets: regression, rows: 16, outputs: 2, targetWidth: 2,
-      gradient: nil as UnsafeMutablePointer<Float>?
-    ).loss / 16
+    let crossEntropy =
+      Loss.softmaxCrossEntropy.evaluate(
+        logits: output, targets: y, rows: 16, outputs: 3, targetWidth: 1, gradient: nil as UnsafeMutablePointer<Float>?
+      ).loss / 16
+    let bce =
+      Loss.binaryCrossEntropy.evaluate(
+        logits: first, targets: binary, rows: 16, outputs: 1, targetWidth: 1,
+        gradient: nil as UnsafeMutablePointer<Float>?
+      ).loss / 16
+    let mse =
+      Loss.meanSquaredError.evaluate(
+        logits: firstTwo, targets: regression, rows: 16, outputs: 2, targetWidth: 2,
+        gradient: nil as UnsafeMutablePointer<Float>?
+      ).loss / 16
     #expect(abs(crossEntropy - losses["cross-entropy"]!.doubleValue!) < 1e-5 * abs(crossEntropy))
     #expect(abs(bce - losses["binary-cross-entropy"]!.doubleValue!) < 1e-5 * abs(bce))
     #expect(abs(mse - losses["mse"]!.doubleValue!) < 1e-5 * abs(mse))

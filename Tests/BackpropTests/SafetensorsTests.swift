@@ -30,7 +30,10 @@ import _BackpropTestSupport
     ("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 4, "outside"),
     ("{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8, "needs 12 bytes"),
     ("{\"a\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}", 8, "dtype I64"),
-    ("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[2,6]}}", 8, "overlap"),
+    (
+      "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[2,6]}}",
+      8, "overlap"
+    ),
     ("{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", 4, "invalid shape"),
     ("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,0]}}", 4, "outside"),
     ("{\"a\":{\"dtype\":\"F32\"", 4, "not valid JSON"),
@@ -91,5 +94,7 @@ import _BackpropTestSupport
 }
 
 extension Model {
-  convenience init(spec: ModelSpec, seed: UInt64) { self.init(spec: spec, loss: nil, initializer: .pytorch, seed: seed) }
+  convenience init(spec: ModelSpec, seed: UInt64) {
+    self.init(spec: spec, loss: nil, initializer: .pytorch, seed: seed)
+  }
 }

@@ -22,10 +22,14 @@ public enum CSVReader {
     guard let labelIndex else {
       throw .malformed(
         path: path,
-        reason: "no column named '\(labelColumn)' for the labels (columns: \(header.prefix(12).joined(separator: ", "))\(header.count > 12 ? ", …" : "")); choose one with --label-column")
+        reason:
+          "no column named '\(labelColumn)' for the labels (columns: \(header.prefix(12).joined(separator: ", "))\(header.count > 12 ? ", …" : "")); choose one with --label-column"
+      )
     }
     let width = labelIndex < 0 ? header.count : header.count - 1
-    guard width > 0 else { throw .malformed(path: path, reason: "the CSV file has a label column but no feature columns") }
+    guard width > 0 else {
+      throw .malformed(path: path, reason: "the CSV file has a label column but no feature columns")
+    }
     var features: [Float] = []
     var labels: [Float] = []
     features.reserveCapacity(lines.count * width)
@@ -35,7 +39,8 @@ public enum CSVReader {
       let lineNumber = number + 2
       if row.count == 1 && row[0].isEmpty { continue }  // a blank line
       guard row.count == header.count else {
-        throw .malformed(path: path, reason: "line \(lineNumber) has \(row.count) fields, the header has \(header.count)")
+        throw .malformed(
+          path: path, reason: "line \(lineNumber) has \(row.count) fields, the header has \(header.count)")
       }
       for (column, text) in row.enumerated() {
         guard let value = Float(text.trimmingWhitespace()) else {

@@ -90,7 +90,9 @@ public struct Dataset: Sendable {
     if let index = features.firstIndex(where: { !$0.isFinite }) {
       throw .mismatch(
         source: source,
-        reason: "feature \(index % featureWidth) of sample \(index / featureWidth) is \(features[index]) (NaN and infinite values are not allowed)")
+        reason:
+          "feature \(index % featureWidth) of sample \(index / featureWidth) is \(features[index]) (NaN and infinite values are not allowed)"
+      )
     }
     guard loss.accepts(outputs: outputs, targetWidth: targetWidth) else {
       throw .mismatch(
@@ -101,7 +103,9 @@ public struct Dataset: Sendable {
       if let index = targets.firstIndex(where: { !($0 >= 0 && $0 < Float(bound) && $0.rounded() == $0) }) {
         throw .mismatch(
           source: source,
-          reason: "label \(targets[index]) of sample \(index / targetWidth) is out of range: the model's \(outputs) output(s) with loss \(loss.rawValue) take labels 0...\(bound - 1)")
+          reason:
+            "label \(targets[index]) of sample \(index / targetWidth) is out of range: the model's \(outputs) output(s) with loss \(loss.rawValue) take labels 0...\(bound - 1)"
+        )
       }
     } else if let index = targets.firstIndex(where: { !$0.isFinite }) {
       throw .mismatch(source: source, reason: "target of sample \(index / targetWidth) is \(targets[index])")

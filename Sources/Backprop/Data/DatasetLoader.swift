@@ -54,7 +54,8 @@ public enum DatasetLoader {
       return Loaded(training: xor, test: xor, isNamed: true)
     case "fashion-mnist", "fashion_mnist", "fashionmnist":
       try rejectLabels(labels, for: data)
-      let directory = fashionMNISTDirectory ?? environment(fashionMNISTEnvironmentVariable)
+      let directory =
+        fashionMNISTDirectory ?? environment(fashionMNISTEnvironmentVariable)
         ?? fashionMNISTDefaultDirectory
       let training = try imageSet(
         directory: directory, images: "train-images-idx3-ubyte", labels: "train-labels-idx1-ubyte",
@@ -152,7 +153,9 @@ public enum DatasetLoader {
     }
     throw .unreadable(
       path: "\(directory)/\(stem).gz",
-      reason: "not found (install the Debian package dataset-fashion-mnist, or point --fashion-mnist-dir or \(fashionMNISTEnvironmentVariable) at a folder with the four IDX files)")
+      reason:
+        "not found (install the Debian package dataset-fashion-mnist, or point --fashion-mnist-dir or \(fashionMNISTEnvironmentVariable) at a folder with the four IDX files)"
+    )
   }
 
   private static func rejectLabels(_ labels: String?, for name: String) throws(DatasetError) {

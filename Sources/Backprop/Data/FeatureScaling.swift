@@ -73,3 +73,26 @@ public struct FeatureScaler: Sendable, Hashable {
     }
   }
 }
+
+extension FeatureScaler {
+  /// The scaler as JSON: `{"shift": [...], "factor": [...]}`.
+  public var json: JSONValue {
+    .object([
+      ("shift", .array(shift.map { .number(Double($0)) })), ("factor", .array(factor.map { .number(Double($0)) })),
+    ])
+  }
+
+  /// Reads the JSON form; `nil` if it is not one.
+  public init?(json: JSONValue) {
+    guard case .array(let shift) = json["shift"], case .array(let factor) = json["factor"],
+      shift.count == factor.count
+    else { return nil }
+    let shiftValues = shift.compactMap { $0.doubleValue.map(Float.init) }
+    let factorValues = factor.compactMap { $0.doubleValue.map(Float.init) }
+    guard shiftValues.count == shift.count, factorValues.count == factor.count,
+      (shiftValues + factorValues).allSatisfy({ $0.isFinite })
+    else { return nil }
+    self.shift = shiftValues
+    self.factor = factorValues
+  }
+}

@@ -77,12 +77,16 @@ public enum NPYFile {
     guard !overflow, needed <= bytes.count - dataStart else {
       throw .malformed(
         path: path,
-        reason: "truncated: the header announces shape \(shape) of \(descr) (\(total) values) but the file holds \(bytes.count - dataStart) bytes of data")
+        reason:
+          "truncated: the header announces shape \(shape) of \(descr) (\(total) values) but the file holds \(bytes.count - dataStart) bytes of data"
+      )
     }
     guard needed == bytes.count - dataStart else {
       throw .malformed(
         path: path,
-        reason: "the header announces shape \(shape) of \(descr) but \(bytes.count - dataStart - needed) bytes follow the data")
+        reason:
+          "the header announces shape \(shape) of \(descr) but \(bytes.count - dataStart - needed) bytes follow the data"
+      )
     }
     var values = [Float](repeating: 0, count: total)
     bytes.withUnsafeBufferPointer { source in

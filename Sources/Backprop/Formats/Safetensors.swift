@@ -97,7 +97,8 @@ public enum Safetensors {
     guard bytes.count >= 8 else { throw fail("not a safetensors file: \(bytes.count) bytes, too short for a header") }
     let declared = (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[$1]) << (8 * UInt64($1)) }
     guard declared <= UInt64(bytes.count - 8) else {
-      throw fail("damaged safetensors header: it claims \(declared) bytes but the file has \(bytes.count - 8) after the length")
+      throw fail(
+        "damaged safetensors header: it claims \(declared) bytes but the file has \(bytes.count - 8) after the length")
     }
     let headerEnd = 8 + Int(declared)
     let header: JSONValue
@@ -112,9 +113,13 @@ public enum Safetensors {
     var entries: [(name: String, dtype: String, shape: [Int], begin: Int, end: Int)] = []
     for (name, value) in members {
       if name == "__metadata__" {
-        guard case .object(let pairs) = value else { throw fail("damaged safetensors header: __metadata__ is not an object") }
+        guard case .object(let pairs) = value else {
+          throw fail("damaged safetensors header: __metadata__ is not an object")
+        }
         for (key, item) in pairs {
-          guard let text = item.stringValue else { throw fail("damaged safetensors header: metadata '\(key)' is not a string") }
+          guard let text = item.stringValue else {
+            throw fail("damaged safetensors header: metadata '\(key)' is not a string")
+          }
           metadata[key] = text
         }
         continue
@@ -130,7 +135,8 @@ public enum Safetensors {
       guard let begin = offsetValues[0].integerValue, let end = offsetValues[1].integerValue,
         begin >= 0, begin <= end, end <= dataSize
       else {
-        throw fail("damaged safetensors header: tensor '\(name)' has data offsets outside the file's \(dataSize) data bytes")
+        throw fail(
+          "damaged safetensors header: tensor '\(name)' has data offsets outside the file's \(dataSize) data bytes")
       }
       guard let itemSize = ["F32": 4, "F64": 8, "F16": 2, "BF16": 2][dtype] else {
         throw fail("tensor '\(name)' has dtype \(dtype); only F32, F64, F16 and BF16 are read")
@@ -138,11 +144,15 @@ public enum Safetensors {
       var count = 1
       for size in shape {
         let (product, overflow) = count.multipliedReportingOverflow(by: size)
-        guard !overflow else { throw fail("damaged safetensors header: tensor '\(name)' has an impossible shape \(shape)") }
+        guard !overflow else {
+          throw fail("damaged safetensors header: tensor '\(name)' has an impossible shape \(shape)")
+        }
         count = product
       }
       guard count.multipliedReportingOverflow(by: itemSize) == (end - begin, false) else {
-        throw fail("tensor '\(name)': shape \(shape) of \(dtype) needs \(count * itemSize) bytes but its data offsets span \(end - begin)")
+        throw fail(
+          "tensor '\(name)': shape \(shape) of \(dtype) needs \(count * itemSize) bytes but its data offsets span \(end - begin)"
+        )
       }
       entries.append((name, dtype, shape, begin, end))
     }
@@ -161,8 +171,10 @@ public enum Safetensors {
         case "F32":
           values[i] = Float(bitPattern: littleEndian(bytes, data + 4 * i, 4))
         case "F64":
-          values[i] = Float(Double(bitPattern: UInt64(littleEndian(bytes, data + 8 * i, 4))
-            | UInt64(littleEndian(bytes, data + 8 * i + 4, 4)) << 32))
+          values[i] = Float(
+            Double(
+              bitPattern: UInt64(littleEndian(bytes, data + 8 * i, 4))
+                | UInt64(littleEndian(bytes, data + 8 * i + 4, 4)) << 32))
         case "BF16":
           values[i] = Float(bitPattern: littleEndian(bytes, data + 2 * i, 2) << 16)
         default:

@@ -28,7 +28,8 @@ extension ModelSpec {
         layers.append(.dropout(rate: Float(rate)))
       } else {
         throw .invalid(
-          "layer \(index) (\(item.serialized())) is not {\"dense\": WIDTH}, {\"activation\": NAME} or {\"dropout\": RATE}")
+          "layer \(index) (\(item.serialized())) is not {\"dense\": WIDTH}, {\"activation\": NAME} or {\"dropout\": RATE}"
+        )
       }
     }
     try self.init(inputWidth: input, layers: layers)

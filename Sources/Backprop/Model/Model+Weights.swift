@@ -12,6 +12,8 @@ extension Model {
   static let specKey = "backprop.model"
   /// The metadata key holding the loss.
   static let lossKey = "backprop.loss"
+  /// The metadata key holding the feature scaling, as JSON.
+  static let scalingKey = "backprop.feature_scaling"
 
   /// The parameters as named tensors with the names and shapes of
   /// `torch.nn.Sequential`'s `state_dict` (`0.weight` is `[out, in]`).
@@ -30,6 +32,7 @@ extension Model {
     all["format"] = "pt"
     all[Model.specKey] = spec.description
     all[Model.lossKey] = loss.rawValue
+    if let featureScaler { all[Model.scalingKey] = featureScaler.json.serialized() }
     return Safetensors.encode(tensors: tensors, metadata: all)
   }
 
@@ -54,8 +57,17 @@ extension Model {
       throw WeightsError(path: path, reason: "the model spec in its metadata is bad: \(error.description)")
     }
     let loss = contents.metadata[lossKey].flatMap(Loss.init(name:))
-    let model = Model(spec: spec, loss: loss, parameters: [Float](repeating: 0, count: Network(spec: spec).layout.totalCount))
+    let model = Model(
+      spec: spec, loss: loss, parameters: [Float](repeating: 0, count: Network(spec: spec).layout.totalCount))
     try model.copyParameters(from: contents, path: path)
+    if let text = contents.metadata[scalingKey] {
+      guard let json = try? JSONValue.parse(Array(text.utf8)),
+        let scaler = FeatureScaler(json: json), scaler.shift.count == spec.inputWidth
+      else {
+        throw WeightsError(path: path, reason: "the feature scaling in its metadata ('\(scalingKey)') is damaged")
+      }
+      model.featureScaler = scaler
+    }
     return model
   }
 

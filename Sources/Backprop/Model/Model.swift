@@ -12,6 +12,9 @@ public final class Model: @unchecked Sendable {
   public let parameters: AlignedBuffer<Float>
   /// The loss the model is trained and evaluated with.
   public let loss: Loss
+  /// The feature scaling fitted on the training data, applied to any data
+  /// the model sees after training; saved with the weights.
+  public var featureScaler: FeatureScaler? = nil
 
   /// Creates a model with freshly initialised parameters.
   ///
@@ -30,7 +33,9 @@ public final class Model: @unchecked Sendable {
   public init(spec: ModelSpec, loss: Loss?, parameters values: [Float]) {
     network = Network(spec: spec)
     self.loss = loss ?? .defaultLoss(outputs: spec.outputWidth)
-    precondition(values.count == network.layout.totalCount, "expected \(network.layout.totalCount) parameters, got \(values.count)")
+    precondition(
+      values.count == network.layout.totalCount, "expected \(network.layout.totalCount) parameters, got \(values.count)"
+    )
     parameters = AlignedBuffer(copying: values)
   }
 
@@ -41,7 +46,8 @@ public final class Model: @unchecked Sendable {
   ///
   /// - Parameter batchSize: how many rows one forward pass takes.
   public func outputs(for data: Dataset, batchSize: Int = 1024) -> [Float] {
-    precondition(data.featureWidth == spec.inputWidth, "data has \(data.featureWidth) features, model takes \(spec.inputWidth)")
+    precondition(
+      data.featureWidth == spec.inputWidth, "data has \(data.featureWidth) features, model takes \(spec.inputWidth)")
     let width = spec.outputWidth
     var result = [Float](repeating: 0, count: data.count * width)
     let workspace = Workspace<Float>(spec: spec, capacity: max(1, min(batchSize, data.count)))
@@ -49,10 +55,13 @@ public final class Model: @unchecked Sendable {
     while start < data.count {
       let rows = min(workspace.capacity, data.count - start)
       data.features.withUnsafeBufferPointer { features in
-        workspace.input.base.update(from: features.baseAddress! + start * spec.inputWidth, count: rows * spec.inputWidth)
+        workspace.input.base.update(
+          from: features.baseAddress! + start * spec.inputWidth, count: rows * spec.inputWidth)
       }
       let logits = network.forward(parameters: parameters.base, workspace: workspace, rows: rows, mode: .inference)
-      result.withUnsafeMutableBufferPointer { $0.baseAddress!.advanced(by: start * width).update(from: logits, count: rows * width) }
+      result.withUnsafeMutableBufferPointer {
+        $0.baseAddress!.advanced(by: start * width).update(from: logits, count: rows * width)
+      }
       start += rows
     }
     return result
@@ -95,7 +104,8 @@ final class Evaluator {
       data.targets.withUnsafeBufferPointer { targets in
         while start < data.count {
           let rows = min(workspace.capacity, data.count - start)
-          workspace.input.base.update(from: features.baseAddress! + start * spec.inputWidth, count: rows * spec.inputWidth)
+          workspace.input.base.update(
+            from: features.baseAddress! + start * spec.inputWidth, count: rows * spec.inputWidth)
           let logits = model.network.forward(
             parameters: model.parameters.base, workspace: workspace, rows: rows, mode: .inference)
           let result = model.loss.evaluate(

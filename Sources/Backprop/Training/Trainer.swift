@@ -101,7 +101,8 @@ public final class Trainer {
           let rows = min(options.batchSize, samples - start)
           learningRate = options.schedule.learningRate(
             base: options.optimizer.learningRate, step: stepsTaken, epoch: epoch, totalSteps: total)
-          let result = step(samples: UnsafeBufferPointer(rebasing: order[start..<(start + rows)]), learningRate: learningRate)
+          let result = step(
+            samples: UnsafeBufferPointer(rebasing: order[start..<(start + rows)]), learningRate: learningRate)
           guard result.loss.isFinite else {
             throw .diverged(epoch: epoch + 1, step: stepsTaken + 1, what: "loss")
           }
@@ -161,7 +162,9 @@ public final class Trainer {
   }
 
   /// Worker `shard`'s part of a step: gather, forward, loss, backward.
-  private func runShard(_ shard: Int, plan: ShardPlan, indices: UnsafeBufferPointer<Int>) -> (loss: Double, correct: Int) {
+  private func runShard(_ shard: Int, plan: ShardPlan, indices: UnsafeBufferPointer<Int>) -> (
+    loss: Double, correct: Int
+  ) {
     let worker = workers[shard]
     let workspace = worker.workspace
     let range = plan.range(of: shard)
