@@ -41,7 +41,7 @@ final class ProgressLine {
   /// Seconds left, from the rate of steps since the first update.
   private func timeLeft(_ progress: TrainingProgress, now: ContinuousClock.Instant) -> Double {
     guard let firstSeen, progress.step > firstSeen.step else { return 0 }
-    let elapsed = Report.seconds(now - firstSeen.instant)
+    let elapsed = (now - firstSeen.instant).seconds
     return elapsed / Double(progress.step - firstSeen.step) * Double(progress.totalSteps - progress.step)
   }
 }

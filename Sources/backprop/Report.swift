@@ -80,11 +80,6 @@ enum Report {
     return parts.joined(separator: ", ")
   }
 
-  static func seconds(_ duration: Duration) -> Double {
-    let (whole, fraction) = duration.components
-    return Double(whole) + Double(fraction) * 1e-18
-  }
-
   /// `value` with `digits` decimals.
   static func fixed(_ value: Double, _ digits: Int) -> String {
     guard value.isFinite else { return String(value) }

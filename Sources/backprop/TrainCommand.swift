@@ -82,8 +82,9 @@ struct TrainCommand: ParsableCommand {
   var quiet = false
 
   func run() throws {
+    let started = ContinuousClock.now
     let run = try TrainingRun(command: self)
-    try run.execute()
+    try run.execute(started: started)
   }
 
   func validate() throws {

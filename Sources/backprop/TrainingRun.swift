@@ -127,10 +127,11 @@ struct TrainingRun {
     self.model = model
   }
 
-  func execute() throws(CommandFailure) {
+  /// Trains and reports; `started` is when the command began, so that
+  /// `wall_seconds` covers loading the data too.
+  func execute(started: ContinuousClock.Instant) throws(CommandFailure) {
     let trainer = Trainer(model: model, training: training, options: options)
     let clock = ContinuousClock()
-    let started = clock.now
     let progress = ProgressLine()
     var metricsLines: [String] = []
     let history: [EpochMetrics]
@@ -157,7 +158,7 @@ struct TrainingRun {
       progress.clear()
       throw CommandFailure(error)
     }
-    let wall = Report.seconds(clock.now - started)
+    let wall = (clock.now - started).seconds
     // Without a validation split the per-epoch evaluation is the test set's.
     let testResult = test.map { data in
       evaluationName == "test" ? history.last?.evaluation ?? model.evaluate(data) : model.evaluate(data)

@@ -111,9 +111,4 @@ public struct Dataset: Sendable {
       throw .mismatch(source: source, reason: "target of sample \(index / targetWidth) is \(targets[index])")
     }
   }
-
-  /// The number of distinct classes in the labels (the largest label + 1).
-  public var classCount: Int {
-    Int(targets.max() ?? 0) + 1
-  }
 }

@@ -71,6 +71,7 @@ public enum Loss: String, Sendable, Hashable, CaseIterable {
       for row in 0..<rows {
         let z = logits + row * outputs
         let label = Int(targets[row])
+        precondition(label >= 0 && label < outputs, "label \(targets[row]) of row \(row) is not in 0..<\(outputs)")
         var best = 0
         var maximum = z[0]
         for j in 1..<outputs where z[j] > maximum {

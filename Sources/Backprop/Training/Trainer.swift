@@ -110,7 +110,7 @@ public final class Trainer {
           correct += result.correct
           seen += rows
           if let progress {
-            let seconds = seconds(clock.now - started)
+            let seconds = (clock.now - started).seconds
             progress(
               TrainingProgress(
                 epoch: epoch + 1, epochs: options.epochs, batch: batch + 1, batches: batches, step: stepsTaken,
@@ -119,7 +119,7 @@ public final class Trainer {
           }
         }
       }
-      let elapsed = seconds(clock.now - started)
+      let elapsed = (clock.now - started).seconds
       let metrics = EpochMetrics(
         epoch: epoch + 1, steps: stepsTaken, trainLoss: lossSum / Double(max(seen, 1)),
         trainAccuracy: reportsAccuracy ? Double(correct) / Double(max(seen, 1)) : nil,
@@ -216,10 +216,5 @@ public final class Trainer {
     optimizer.update(
       parameters: model.parameters.base, gradient: mean, range: 0..<count, learningRate: learningRate,
       step: stepsTaken)
-  }
-
-  private func seconds(_ duration: Duration) -> Double {
-    let (whole, fraction) = duration.components
-    return Double(whole) + Double(fraction) * 1e-18
   }
 }
