@@ -40,6 +40,8 @@ CONFIGS = [
     dict(name="momentum_clip_cosine", model="6-5-leakyrelu0.1-3", loss="cross-entropy", optimizer="sgd", lr=0.2,
          momentum=0.9, clip=0.5, schedule="cosine"),
     dict(name="adam_step", model="6-5-tanh-3", loss="cross-entropy", optimizer="adam", lr=0.02, schedule="step:3:0.5"),
+    dict(name="warmup", model="6-5-tanh-3", loss="cross-entropy", optimizer="sgd", lr=0.3, momentum=0.5,
+         warmup=4),
     dict(name="bce", model="6-5-tanh-1", loss="binary-cross-entropy", optimizer="sgd", lr=0.1, momentum=0.9),
     dict(name="mse", model="6-5-relu-2", loss="mse", optimizer="adamw", lr=0.01, weight_decay=0.01),
 ]
@@ -92,7 +94,11 @@ for config in CONFIGS:
         optimizer = torch.optim.AdamW(model.parameters(), lr=config["lr"], weight_decay=config.get("weight_decay", 0))
     schedule = config.get("schedule", "constant")
     scheduler = None
-    if schedule == "cosine":
+    if "warmup" in config:
+        # Backprop's warm-up, lr·(t+1)/W for t < W, is LinearLR(1/W, 1, W-1).
+        w = config["warmup"]
+        scheduler = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=1 / w, total_iters=w - 1)
+    elif schedule == "cosine":
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=STEPS)
     elif schedule.startswith("step:"):
         _, every, gamma = schedule.split(":")

@@ -135,6 +135,27 @@ struct CommandRun {
     #expect(try evaluate.json()["loss"]?.doubleValue == train.json()["test_loss"]?.doubleValue)
   }
 
+  @Test func initContinuesFromSavedWeightsAndStepsLimitsTheRun() throws {
+    let scratch = ScratchFolder()
+    let data = Self.csvData(in: scratch)
+    let first = scratch.file("first.safetensors")
+    let train = try CommandRun([
+      "train", "--data", data, "--model", "4-6-relu-3", "--steps", "7", "--save", first, "--json",
+    ])
+    #expect(train.status == 0, "\(train.errors)")
+    #expect(try train.json()["steps"] == .integer(7))
+    // The spec comes from the file; a tiny learning rate barely moves the loss.
+    let resumed = try CommandRun([
+      "train", "--data", data, "--test-data", data, "--init", first, "--steps", "1", "--lr", "1e-9", "--json",
+    ])
+    #expect(resumed.status == 0, "\(resumed.errors)")
+    let evaluate = try CommandRun(["evaluate", "--weights", first, "--data", data, "--json"])
+    let before = try evaluate.json()["loss"]?.doubleValue ?? 0
+    let after = try resumed.json()["test_loss"]?.doubleValue ?? 0
+    #expect(abs(before - after) < 1e-6)
+    #expect(try resumed.json()["model"] == .string("4-6-relu-3"))
+  }
+
   /// Bad inputs: each gives one line on standard error naming the problem,
   /// a non-zero exit, and no output file.
   static let badInputs: [(name: String, arguments: [String], expected: String)] = [

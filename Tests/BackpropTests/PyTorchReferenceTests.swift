@@ -54,7 +54,8 @@ import _BackpropTestSupport
     options.batchSize = 16
     options.shuffle = false
     options.optimizer = settings
-    options.schedule = LearningRateSchedule(parsing: config["schedule"]?.stringValue ?? "constant")!
+    options.schedule = LearningRateSchedule(
+      parsing: config["schedule"]?.stringValue ?? "constant", warmupSteps: config["warmup"]?.integerValue ?? 0)!
     options.clipGradientNorm = config["clip"]?.doubleValue
     let history = try Trainer(model: model, training: Self.data(for: loss), options: options).train()
 
