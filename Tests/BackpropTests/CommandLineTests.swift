@@ -15,10 +15,11 @@ struct CommandRun {
     return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("backprop").path
   }()
 
-  init(_ arguments: [String]) throws {
+  init(_ arguments: [String], environment: [String: String] = [:]) throws {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: CommandRun.binary)
     process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out
@@ -222,6 +223,30 @@ struct CommandRun {
     ])
     #expect(predict.status != 0)
     #expect(!FileManager.default.fileExists(atPath: scratch.file("p.csv")))
+  }
+
+  @Test func fashionMNISTFolderCanBeChosen() throws {
+    // Four tiny IDX files standing in for Fashion-MNIST: 3 training images, 2 test images.
+    let scratch = ScratchFolder()
+    for (name, count) in [("train", 3), ("t10k", 2)] {
+      writeFile(
+        idxBytes(type: 8, shape: [count, 28, 28], payload: [UInt8](repeating: 255, count: count * 784)),
+        to: scratch.file("\(name)-images-idx3-ubyte.gz"), gzip: true)
+      writeFile(
+        idxBytes(type: 8, shape: [count], payload: (0..<count).map(UInt8.init)),
+        to: scratch.file("\(name)-labels-idx1-ubyte.gz"), gzip: true)
+    }
+    let run = try CommandRun([
+      "train", "--data", "fashion-mnist", "--fashion-mnist-dir", scratch.path, "--model", "784-10", "--epochs", "1",
+      "--json",
+    ])
+    #expect(run.status == 0, "\(run.errors)")
+    #expect(try run.json()["test_samples"] == .integer(2))
+    let byEnvironment = try CommandRun(
+      ["train", "--data", "fashion-mnist", "--model", "784-10", "--epochs", "1", "--json"],
+      environment: [DatasetLoader.fashionMNISTEnvironmentVariable: scratch.path])
+    #expect(byEnvironment.status == 0, "\(byEnvironment.errors)")
+    #expect(try byEnvironment.json()["test_samples"] == .integer(2))
   }
 
   @Test func fashionMNISTTrainsWhenInstalled() throws {

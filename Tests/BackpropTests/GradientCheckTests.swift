@@ -28,12 +28,28 @@ import _BackpropTestSupport
     #expect(FiniteDifferences.worstMismatch(gradient, numeric) < 1e-5)
   }
 
+  /// Random architectures (widths 1–9, any activation, some dropout), drawn
+  /// from a fixed seed so a failure can be reproduced.
+  static let randomSpecs: [String] = {
+    var generator = SeededGenerator(seed: 2024)
+    let activations = ["sigmoid", "tanh", "relu", "leakyrelu0.2", "gelu", "identity"]
+    return (0..<6).map { _ in
+      var parts = [String(1 + generator.nextIndex(below: 9))]
+      for _ in 0..<(1 + generator.nextIndex(below: 3)) {
+        if generator.nextIndex(below: 4) == 0 { parts.append("dropout0.25") }
+        parts.append(String(1 + generator.nextIndex(below: 9)))
+        parts.append(activations[generator.nextIndex(below: activations.count)])
+      }
+      return parts.joined(separator: "-")
+    }
+  }()
+
   static let specs = [
     "5-7-tanh-4", "3-6-gelu-5-sigmoid-2", "4-3-leakyrelu0.1-3-relu-2", "6-dropout0.3-5-relu-3",
     "4-8-relu-dropout0.5-6-tanh-3", "2-2-sigmoid-1", "7-identity-4", "3-5",
   ]
 
-  @Test(arguments: specs)
+  @Test(arguments: specs + randomSpecs)
   func networkGradients(_ text: String) throws {
     let spec = try ModelSpec(parsing: text)
     let network = Network(spec: spec)
