@@ -20,11 +20,13 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
   ],
   targets: [
-    // The library: tensors, kernels, layers, losses, optimizers, data, checkpoints, training.
+    // The library: tensors, kernels, layers, losses, optimizers, data, formats,
+    // training and the parallel engine.
     .target(
       name: "Backprop",
       dependencies: [
         .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+        "CHwloc",
         "CZlib",
       ],
       swiftSettings: cpuSettings
@@ -43,6 +45,11 @@ let package = Package(
       name: "CBLAS",
       pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev"])]
+    ),
+    .systemLibrary(
+      name: "CHwloc",
+      pkgConfig: "hwloc",
+      providers: [.apt(["libhwloc-dev"]), .brew(["hwloc"])]
     ),
     .systemLibrary(
       name: "CZlib",

@@ -33,6 +33,7 @@ struct DataOptions: ParsableArguments {
 }
 
 extension FeatureScaling: ExpressibleByArgument {}
+extension PinningPolicy: ExpressibleByArgument {}
 extension OptimizerSettings.Kind: ExpressibleByArgument {}
 
 extension Loss: ExpressibleByArgument {

@@ -72,6 +72,13 @@ struct TrainCommand: ParsableCommand {
   @Flag(help: "Keep the training samples in file order.")
   var noShuffle = false
 
+  @Option(help: "Worker threads (default: the number of allowed physical cores).")
+  var threads: Int?
+  @Option(help: "Worker placement: compact, spread or none.")
+  var pin: PinningPolicy = .compact
+  @Flag(help: "Print where the time of a step went and which CPU each worker ran on.")
+  var profile = false
+
   @Option(help: "Save the trained weights to this .safetensors file.")
   var save: String?
   @Option(help: "Write one JSON object per epoch to this file.")
@@ -112,5 +119,6 @@ struct TrainCommand: ParsableCommand {
       throw ValidationError("--validation-split must be in (0, 1), got \(validationSplit)")
     }
     if testLabels != nil && testData == nil { throw ValidationError("--test-labels needs --test-data") }
+    if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
   }
 }

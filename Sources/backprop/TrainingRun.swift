@@ -61,6 +61,7 @@ struct TrainingRun {
     options.optimizer = settings
     options.schedule = LearningRateSchedule(parsing: command.schedule, warmupSteps: command.warmupSteps)!
     options.clipGradientNorm = command.clipGradNorm
+    options.threads = command.threads ?? Topology.shared.allowedCores
 
     // Model: from the spec, or from the --init file's metadata.
     let spec: ModelSpec
@@ -130,7 +131,10 @@ struct TrainingRun {
   /// Trains and reports; `started` is when the command began, so that
   /// `wall_seconds` covers loading the data too.
   func execute(started: ContinuousClock.Instant) throws(CommandFailure) {
-    let trainer = Trainer(model: model, training: training, options: options)
+    let trainer = Trainer(model: model, training: training, options: options, pinning: command.pin)
+    for warning in Threads.warnings(threads: options.threads, batchSize: min(options.batchSize, training.count)) {
+      writeStandardError("backprop: warning: \(warning)\n")
+    }
     let clock = ContinuousClock()
     let progress = ProgressLine()
     var metricsLines: [String] = []
@@ -170,10 +174,17 @@ struct TrainingRun {
           metadata: ["backprop.version": BackpropVersion.string, "backprop.seed": String(command.seed)])
       }
     }
-    let summary = Report.summary(
+    var summary = Report.summary(
       history: history, options: options, test: testResult,
       validation: evaluationName == "val" ? history.last?.evaluation : nil,
       wallSeconds: wall, model: model)
+    if command.profile {
+      writeStandardError(Threads.profileText(trainer))
+      if case .object(var members) = summary {
+        members.append(("profile", Threads.profileJSON(trainer)))
+        summary = .object(members)
+      }
+    }
     if command.json {
       writeStandardOutput(summary.serialized() + "\n")
     } else {

@@ -1,12 +1,20 @@
-/// Trains a ``Model`` by mini-batch backpropagation, data-parallel over
+import Dispatch
+
+/// Trains a ``Model`` by mini-batch backpropagation, data-parallel over W
 /// workers that each own their memory.
 ///
-/// One step: the batch is cut into contiguous shards (``ShardPlan``); each
+/// One step: the batch is cut into W contiguous shards (``ShardPlan``); each
 /// worker gathers its rows, runs forward, the loss and backward into its own
-/// gradient buffer; then the all-reduce sums the workers' buffers slice by
-/// slice in a fixed order, divides by the batch size (the exact mean, whatever
-/// the number of workers), and applies the optimizer to the same slice. Every
-/// buffer is allocated when the trainer is made, so a step allocates nothing.
+/// gradient buffer; then worker s sums slice s of all W gradient buffers in a
+/// fixed order, divides by the batch size (the exact mean, whatever W), and
+/// applies the optimizer to the same slice of the parameters and optimizer
+/// state. Two barriers per step (three with gradient clipping), no locks, no
+/// allocation. W = 1 is the same code on the calling thread.
+///
+/// ``train(evaluation:progress:epochEnd:)`` runs W long-lived workers inside
+/// one Dispatch `concurrentPerform` for the whole run, each bound to the core
+/// of its ``BindingPlan``; if Dispatch cannot run all W at once it falls back
+/// to a fork/join per phase and says so in ``executionMode``.
 public final class Trainer {
   /// The model being trained (its parameters change in place).
   public let model: Model
@@ -14,21 +22,76 @@ public final class Trainer {
   public let options: TrainingOptions
   /// The optimizer and its state.
   public let optimizer: Optimizer
+  /// Where each worker runs.
+  public let plan: BindingPlan
   /// The optimizer steps taken so far.
-  public private(set) var stepsTaken = 0
+  public internal(set) var stepsTaken = 0
+  /// How the last run executed its workers.
+  public internal(set) var executionMode: ExecutionMode = .notStarted
+  /// Where the time of the steps went.
+  public internal(set) var profile = StepProfile()
 
-  private let training: Dataset
-  private let workers: [Worker]
+  /// How the workers of a run were executed.
+  public enum ExecutionMode: Sendable, Hashable, CustomStringConvertible {
+    /// Nothing has run yet.
+    case notStarted
+    /// One worker, on the calling thread.
+    case singleWorker
+    /// W long-lived workers, all running at once, meeting at barriers.
+    case persistentWorkers
+    /// A Dispatch fork/join per phase of every step, for the given reason.
+    case forkJoin(reason: String)
+
+    public var description: String {
+      switch self {
+      case .notStarted: "not started"
+      case .singleWorker: "one worker on the calling thread"
+      case .persistentWorkers: "long-lived workers meeting at per-step barriers"
+      case .forkJoin(let reason): "fork/join per phase (\(reason))"
+      }
+    }
+  }
+
+  let training: Dataset
+  let topology: Topology
+  /// The number of workers.
+  public var workerCount: Int { options.threads }
+  /// Each worker's memory, created by the worker itself on first use (so it is
+  /// first touched on the worker's core and lands on its NUMA node).
+  let workers: UnsafeMutableBufferPointer<Worker?>
+  /// Per-step values of each worker, one cache line each (see ``Slot``).
+  let slots: AlignedBuffer<Double>
+  /// The slice of the flat vector that worker s reduces and updates; bounds
+  /// are multiples of 16 floats so no two workers write one cache line.
+  let slices: [Range<Int>]
+  /// The largest shard a worker will see.
+  let capacity: Int
+  /// The CPU each worker ran on in each of the last ``cpuLogSteps`` steps.
+  let cpuLog: AlignedBuffer<Int32>
+  /// The step the workers run next (written by the leader before a barrier).
+  var command = StepCommand()
+
+  /// How many recent steps ``recordedCPUs()`` keeps.
+  public static let cpuLogSteps = 4096
 
   /// One worker's own memory: its workspace and its gradient buffer.
   final class Worker {
     let workspace: Workspace<Float>
     let gradient: AlignedBuffer<Float>
+    /// A scratch binding for checking the thread's binding without allocating.
+    let bindingScratch: Topology.Binding
 
-    init(spec: ModelSpec, capacity: Int, targetWidth: Int, parameterCount: Int) {
+    init(spec: ModelSpec, capacity: Int, targetWidth: Int, parameterCount: Int, topology: Topology) {
       workspace = Workspace(spec: spec, capacity: capacity, targetWidth: targetWidth)
       gradient = AlignedBuffer(count: parameterCount)
+      bindingScratch = topology.currentThreadBinding()
     }
+  }
+
+  /// What each worker's slot of ``slots`` holds (8 doubles = one cache line).
+  enum Slot: Int {
+    case loss, correct, squares, gather, compute, phaseEnd, reduce, active
+    static let width = 8
   }
 
   /// Prepares training of `model` on `training`.
@@ -36,7 +99,7 @@ public final class Trainer {
   /// - Precondition: `training` has been checked with
   ///   ``Dataset/validate(inputWidth:outputs:loss:)``; `options.batchSize`
   ///   and `options.threads` are positive.
-  public init(model: Model, training: Dataset, options: TrainingOptions) {
+  public init(model: Model, training: Dataset, options: TrainingOptions, pinning: PinningPolicy = .compact) {
     precondition(options.batchSize > 0, "batch size must be positive, got \(options.batchSize)")
     precondition(options.threads > 0, "thread count must be positive, got \(options.threads)")
     precondition(training.count > 0, "no training samples")
@@ -44,177 +107,60 @@ public final class Trainer {
     self.model = model
     self.options = options
     self.training = training
+    topology = .shared
+    plan = BindingPlan(workers: options.threads, policy: pinning, topology: topology)
     optimizer = Optimizer(settings: options.optimizer, parameterCount: model.parameters.count)
     let batch = min(options.batchSize, training.count)
-    let capacity = ShardPlan.largestShard(rows: batch, workers: options.threads)
-    workers = (0..<min(options.threads, batch)).map { _ in
-      Worker(
-        spec: model.spec, capacity: capacity, targetWidth: training.targetWidth,
-        parameterCount: model.parameters.count)
+    capacity = ShardPlan.largestShard(rows: batch, workers: options.threads)
+    workers = .allocate(capacity: options.threads)
+    workers.initialize(repeating: nil)
+    slots = AlignedBuffer(count: options.threads * Slot.width)
+    cpuLog = AlignedBuffer(count: Trainer.cpuLogSteps * options.threads)
+    cpuLog.pointer.initialize(repeating: -1)
+    slices = Trainer.slices(count: model.parameters.count, workers: options.threads)
+  }
+
+  deinit {
+    workers.deinitialize()
+    workers.deallocate()
+  }
+
+  /// Cuts `count` elements into `workers` slices whose bounds are multiples of
+  /// 16 (one cache line of floats); the last slice takes the remainder.
+  static func slices(count: Int, workers: Int) -> [Range<Int>] {
+    let lines = (count + ParameterLayout.alignment - 1) / ParameterLayout.alignment
+    return (0..<workers).map { s in
+      let start = min(count, lines * s / workers * ParameterLayout.alignment)
+      let end = s == workers - 1 ? count : min(count, lines * (s + 1) / workers * ParameterLayout.alignment)
+      return start..<end
     }
   }
 
   /// The number of optimizer steps the whole run takes.
   public var totalSteps: Int { options.totalSteps(samples: training.count) }
 
-  /// Runs the training.
-  ///
-  /// - Parameters:
-  ///   - evaluation: data scored after every epoch (a test or validation split).
-  ///   - progress: called after every step.
-  ///   - epochEnd: called after every epoch with its metrics.
-  /// - Returns: the metrics of every epoch.
-  /// - Throws: ``TrainingError/diverged(epoch:step:what:)`` when a batch's loss
-  ///   is not finite; that batch's update is not applied.
-  @discardableResult
-  public func train(
-    evaluation: Dataset? = nil,
-    progress: ((TrainingProgress) -> Void)? = nil,
-    epochEnd: ((EpochMetrics) -> Void)? = nil
-  ) throws(TrainingError) -> [EpochMetrics] {
-    let evaluator = evaluation.map {
-      Evaluator(model: model, capacity: max(1, min(1024, $0.count)), targetWidth: $0.targetWidth)
-    }
-    let samples = training.count
-    let batches = options.stepsPerEpoch(samples: samples)
-    let total = totalSteps
-    var history: [EpochMetrics] = []
-    var order = Array(0..<samples)
-    let clock = ContinuousClock()
-    let reportsAccuracy = model.loss.reportsAccuracy(
-      outputs: model.spec.outputWidth, targetWidth: training.targetWidth)
+  /// Whether the plan puts more workers than allowed processing units.
+  public var isOversubscribed: Bool { plan.isOversubscribed }
 
-    for epoch in 0..<options.epochs where stepsTaken < total {
-      if options.shuffle {
-        order = Array(0..<samples)
-        var generator = SeededGenerator(seed: options.seed, stream: RandomStream.shuffle, index: UInt64(epoch))
-        generator.shuffle(&order)
-      }
-      let started = clock.now
-      var lossSum = 0.0
-      var correct = 0
-      var seen = 0
-      var learningRate = options.optimizer.learningRate
-      try order.withUnsafeBufferPointer { order throws(TrainingError) in
-        for batch in 0..<batches where stepsTaken < total {
-          let start = batch * options.batchSize
-          let rows = min(options.batchSize, samples - start)
-          learningRate = options.schedule.learningRate(
-            base: options.optimizer.learningRate, step: stepsTaken, epoch: epoch, totalSteps: total)
-          let result = step(
-            samples: UnsafeBufferPointer(rebasing: order[start..<(start + rows)]), learningRate: learningRate)
-          guard result.loss.isFinite else {
-            throw .diverged(epoch: epoch + 1, step: stepsTaken + 1, what: "loss")
-          }
-          lossSum += result.loss
-          correct += result.correct
-          seen += rows
-          if let progress {
-            let seconds = (clock.now - started).seconds
-            progress(
-              TrainingProgress(
-                epoch: epoch + 1, epochs: options.epochs, batch: batch + 1, batches: batches, step: stepsTaken,
-                totalSteps: total, loss: lossSum / Double(seen),
-                samplesPerSecond: seconds > 0 ? Double(seen) / seconds : 0))
-          }
-        }
-      }
-      let elapsed = (clock.now - started).seconds
-      let metrics = EpochMetrics(
-        epoch: epoch + 1, steps: stepsTaken, trainLoss: lossSum / Double(max(seen, 1)),
-        trainAccuracy: reportsAccuracy ? Double(correct) / Double(max(seen, 1)) : nil,
-        evaluation: evaluation.flatMap { data in evaluator?.evaluate(data) },
-        seconds: elapsed, samplesPerSecond: elapsed > 0 ? Double(seen) / elapsed : 0,
-        learningRate: learningRate)
-      history.append(metrics)
-      epochEnd?(metrics)
+  /// The CPU each worker ran its shard on, for each of the last steps (at most
+  /// ``cpuLogSteps``), oldest first; `-1` where a worker had no shard.
+  public func recordedCPUs() -> [[Int]] {
+    let kept = min(stepsTaken, Trainer.cpuLogSteps)
+    return ((stepsTaken - kept)..<stepsTaken).map { step in
+      let row = (step % Trainer.cpuLogSteps) * workerCount
+      return (0..<workerCount).map { Int(cpuLog.base[row + $0]) }
     }
-    return history
   }
+}
 
-  /// One optimizer step over the training samples at `indices`: the building
-  /// block of ``train(evaluation:progress:epochEnd:)``, public for custom
-  /// loops and benchmarks. It allocates nothing.
-  ///
-  /// - Parameters:
-  ///   - indices: the batch, as indices into the training set (at most
-  ///     `options.batchSize` of them).
-  ///   - learningRate: the learning rate of this step.
-  /// - Returns: the batch's summed loss and its number of correct predictions.
-  ///   When the loss is not finite, no update is applied.
-  @discardableResult
-  public func step(samples indices: UnsafeBufferPointer<Int>, learningRate: Double) -> (loss: Double, correct: Int) {
-    precondition(
-      !indices.isEmpty && indices.count <= options.batchSize,
-      "a step takes 1...\(options.batchSize) samples, got \(indices.count)")
-    let plan = ShardPlan(rows: indices.count, workers: workers.count)
-    var loss = 0.0
-    var correct = 0
-    // Part 2 runs these shards concurrently, one per worker.
-    for shard in 0..<plan.shardCount {
-      let result = runShard(shard, plan: plan, indices: indices)
-      loss += result.loss
-      correct += result.correct
-    }
-    guard loss.isFinite else { return (loss, correct) }
-    reduceAndUpdate(shards: plan.shardCount, batchRows: indices.count, learningRate: learningRate)
-    return (loss, correct)
-  }
-
-  /// Worker `shard`'s part of a step: gather, forward, loss, backward.
-  private func runShard(_ shard: Int, plan: ShardPlan, indices: UnsafeBufferPointer<Int>) -> (
-    loss: Double, correct: Int
-  ) {
-    let worker = workers[shard]
-    let workspace = worker.workspace
-    let range = plan.range(of: shard)
-    let spec = model.spec
-    let width = spec.inputWidth
-    let targetWidth = training.targetWidth
-    training.features.withUnsafeBufferPointer { features in
-      training.targets.withUnsafeBufferPointer { targets in
-        for (row, sample) in indices[range].enumerated() {
-          (workspace.input.base + row * width).update(from: features.baseAddress! + sample * width, count: width)
-          (workspace.targets.base + row * targetWidth).update(
-            from: targets.baseAddress! + sample * targetWidth, count: targetWidth)
-        }
-      }
-    }
-    let rows = range.count
-    let logits = model.network.forward(
-      parameters: model.parameters.base, workspace: workspace, rows: rows,
-      mode: .training(seed: options.seed, step: stepsTaken, firstRow: range.lowerBound))
-    let result = model.loss.evaluate(
-      logits: logits, targets: workspace.targets.base, rows: rows, outputs: spec.outputWidth,
-      targetWidth: targetWidth, gradient: workspace.outputGradient)
-    model.network.backward(
-      parameters: model.parameters.base, gradient: worker.gradient.base, workspace: workspace, rows: rows)
-    return result
-  }
-
-  /// The all-reduce and update: the mean gradient over the batch, clipped if
-  /// asked, then the optimizer, over the whole flat vector.
-  private func reduceAndUpdate(shards: Int, batchRows: Int, learningRate: Double) {
-    let count = model.parameters.count
-    let mean = workers[0].gradient.base
-    let divisor = Float(batchRows)
-    // Sum the workers' buffers in a fixed order, then divide by the batch size.
-    for i in 0..<count {
-      var sum = mean[i]
-      for w in 1..<max(shards, 1) { sum += workers[w].gradient.base[i] }
-      mean[i] = sum / divisor
-    }
-    if let maximumNorm = options.clipGradientNorm {
-      var squares = 0.0
-      for i in 0..<count { squares += Double(mean[i]) * Double(mean[i]) }
-      let factor = Float(GradientClipping.scale(norm: squares.squareRoot(), maximumNorm: maximumNorm))
-      if factor < 1 {
-        for i in 0..<count { mean[i] *= factor }
-      }
-    }
-    stepsTaken += 1
-    optimizer.update(
-      parameters: model.parameters.base, gradient: mean, range: 0..<count, learningRate: learningRate,
-      step: stepsTaken)
-  }
+/// The step the workers run next.
+struct StepCommand {
+  /// Whether the workers should stop instead.
+  var stop = false
+  /// The batch, as indices into the training set.
+  var indices = UnsafeBufferPointer<Int>(start: nil, count: 0)
+  /// This step's learning rate.
+  var learningRate = 0.0
+  /// The 0-based number of the step in the run.
+  var step = 0
 }

@@ -1,0 +1,53 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Where the time of training steps went, summed over the steps measured.
+///
+/// A step is: data preparation (gathering each shard's rows), forward and
+/// backward (each worker over its shard; the slowest worker sets the pace,
+/// the others wait at the barrier), then the all-reduce and optimizer update
+/// by slices. Whatever remains of the step's wall time is synchronisation and
+/// bookkeeping.
+public struct StepProfile: Sendable, Hashable {
+  /// The number of steps measured.
+  public var steps = 0
+  /// Wall-clock seconds of those steps.
+  public var wallSeconds = 0.0
+  /// Seconds gathering rows (mean over the step's workers).
+  public var dataSeconds = 0.0
+  /// Seconds of forward and backward in the slowest worker of each step.
+  public var computeSlowestSeconds = 0.0
+  /// Seconds of forward and backward, mean over the step's workers.
+  public var computeMeanSeconds = 0.0
+  /// Seconds workers spent waiting for the slowest at the barrier (mean over workers).
+  public var waitMeanSeconds = 0.0
+  /// Seconds of the all-reduce and update (the slowest slice of each step).
+  public var reduceSeconds = 0.0
+
+  /// Creates an empty profile.
+  public init() {}
+
+  /// The share of wall time in data preparation, forward+backward (slowest
+  /// worker), all-reduce+update and the rest, each in [0, 1].
+  public var shares: (data: Double, compute: Double, reduce: Double, other: Double) {
+    guard wallSeconds > 0 else { return (0, 0, 0, 0) }
+    let data = dataSeconds / wallSeconds
+    let compute = computeSlowestSeconds / wallSeconds
+    let reduce = reduceSeconds / wallSeconds
+    return (data, compute, reduce, max(0, 1 - data - compute - reduce))
+  }
+
+  /// The spread between workers: mean seconds waiting at the barrier per step.
+  public var waitPerStep: Double { steps > 0 ? waitMeanSeconds / Double(steps) : 0 }
+}
+
+/// Seconds on the monotonic clock (cheap: the vDSO, no system call).
+@inline(__always)
+func monotonicSeconds() -> Double {
+  var time = timespec()
+  clock_gettime(CLOCK_MONOTONIC, &time)
+  return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
+}

@@ -1,0 +1,210 @@
+import Dispatch
+
+/// The two phases of a step, as run by each worker, and the step for custom
+/// loops. Every worker writes only its own workspace, gradient buffer, slot
+/// and CPU-log entry in phase 1, and only its own slice of the parameters,
+/// optimizer state and first gradient buffer in phase 2.
+extension Trainer {
+  /// One optimizer step over the training samples at `indices`: the building
+  /// block of ``train(evaluation:progress:epochEnd:)``, public for custom
+  /// loops and benchmarks. With one worker it runs on the calling thread and
+  /// allocates nothing (after the first call); with several it forks and
+  /// joins through Dispatch for each phase.
+  ///
+  /// - Parameters:
+  ///   - indices: the batch, as indices into the training set (at most
+  ///     `options.batchSize` of them).
+  ///   - learningRate: the learning rate of this step.
+  /// - Returns: the batch's summed loss and its number of correct predictions.
+  ///   When the loss is not finite, no update is applied.
+  @discardableResult
+  public func step(samples indices: UnsafeBufferPointer<Int>, learningRate: Double) -> (loss: Double, correct: Int) {
+    precondition(
+      !indices.isEmpty && indices.count <= options.batchSize,
+      "a step takes 1...\(options.batchSize) samples, got \(indices.count)")
+    command = StepCommand(stop: false, indices: indices, learningRate: learningRate, step: stepsTaken)
+    if workerCount == 1 {
+      runShard(0)
+      if options.clipGradientNorm != nil { reduceSlice(0) }
+      updateSlice(0)
+    } else {
+      forkJoinStep()
+    }
+    return finishStep()
+  }
+
+  /// Phase 1 of a step, two forks and joins (three with clipping), for when
+  /// long-lived workers are not available.
+  func forkJoinStep() {
+    let clipping = options.clipGradientNorm != nil
+    let run: @Sendable (Int) -> Void = { [unchecked = UncheckedTrainer(self)] w in
+      unchecked.trainer.withBinding(w) { unchecked.trainer.runShard(w) }
+    }
+    DispatchQueue.concurrentPerform(iterations: workerCount, execute: run)
+    if clipping {
+      DispatchQueue.concurrentPerform(iterations: workerCount) { [unchecked = UncheckedTrainer(self)] s in
+        unchecked.trainer.reduceSlice(s)
+      }
+    }
+    DispatchQueue.concurrentPerform(iterations: workerCount) { [unchecked = UncheckedTrainer(self)] s in
+      unchecked.trainer.updateSlice(s)
+    }
+  }
+
+  /// Runs `body` with the calling thread bound to worker `w`'s unit, then
+  /// gives the thread its former affinity back.
+  func withBinding(_ w: Int, _ body: () -> Void) {
+    guard let unit = plan.units[w] else { return body() }
+    let saved = topology.currentThreadBinding()
+    // Bind before the worker's memory is first created, so it is first touched there.
+    topology.bindCurrentThread(toUnit: unit, scratch: workers[w]?.bindingScratch ?? topology.currentThreadBinding())
+    body()
+    topology.restoreCurrentThread(saved)
+  }
+
+  /// Worker `w`'s memory, created on first use by the thread that asks.
+  func worker(_ w: Int) -> Worker {
+    if let existing = workers[w] { return existing }
+    let created = Worker(
+      spec: model.spec, capacity: capacity, targetWidth: training.targetWidth,
+      parameterCount: model.parameters.count, topology: topology)
+    workers[w] = created
+    return created
+  }
+
+  /// Phase 1 for worker `w`: gather its shard's rows, forward, loss, backward
+  /// into its own gradient buffer; record loss, timings and the CPU.
+  func runShard(_ w: Int) {
+    let slot = slots.base + w * Slot.width
+    let plan = ShardPlan(rows: command.indices.count, workers: workerCount)
+    guard w < plan.shardCount else {
+      slot[Slot.active.rawValue] = 0
+      return
+    }
+    let started = monotonicSeconds()
+    let worker = worker(w)
+    let workspace = worker.workspace
+    let range = plan.range(of: w)
+    let spec = model.spec
+    let width = spec.inputWidth
+    let targetWidth = training.targetWidth
+    training.features.withUnsafeBufferPointer { features in
+      training.targets.withUnsafeBufferPointer { targets in
+        for (row, sample) in command.indices[range].enumerated() {
+          (workspace.input.base + row * width).update(from: features.baseAddress! + sample * width, count: width)
+          (workspace.targets.base + row * targetWidth).update(
+            from: targets.baseAddress! + sample * targetWidth, count: targetWidth)
+        }
+      }
+    }
+    let gathered = monotonicSeconds()
+    let rows = range.count
+    let logits = model.network.forward(
+      parameters: model.parameters.base, workspace: workspace, rows: rows,
+      mode: .training(seed: options.seed, step: command.step, firstRow: range.lowerBound))
+    let result = model.loss.evaluate(
+      logits: logits, targets: workspace.targets.base, rows: rows, outputs: spec.outputWidth,
+      targetWidth: targetWidth, gradient: workspace.outputGradient)
+    model.network.backward(
+      parameters: model.parameters.base, gradient: worker.gradient.base, workspace: workspace, rows: rows)
+    let finished = monotonicSeconds()
+    slot[Slot.loss.rawValue] = result.loss
+    slot[Slot.correct.rawValue] = Double(result.correct)
+    slot[Slot.gather.rawValue] = gathered - started
+    slot[Slot.compute.rawValue] = finished - gathered
+    slot[Slot.phaseEnd.rawValue] = finished
+    slot[Slot.active.rawValue] = 1
+    cpuLog.base[(command.step % Trainer.cpuLogSteps) * workerCount + w] = Int32(Topology.currentCPU())
+  }
+
+  /// The batch's summed loss, read from the workers' slots in a fixed order
+  /// (so every worker that asks gets the same value).
+  func batchLoss() -> Double {
+    let shards = ShardPlan(rows: command.indices.count, workers: workerCount).shardCount
+    var loss = 0.0
+    for w in 0..<shards { loss += slots.base[w * Slot.width + Slot.loss.rawValue] }
+    return loss
+  }
+
+  /// Phase 2a (with clipping only): the mean gradient of slice `s` into the
+  /// first worker's buffer, and the slice's sum of squares into slot `s`.
+  func reduceSlice(_ s: Int) {
+    let started = monotonicSeconds()
+    let range = slices[s]
+    let mean = worker(0).gradient.base
+    let shards = ShardPlan(rows: command.indices.count, workers: workerCount).shardCount
+    let divisor = Float(command.indices.count)
+    var squares = 0.0
+    for i in range {
+      var sum = mean[i]
+      for w in 1..<shards { sum += workers[w]!.gradient.base[i] }
+      let value = sum / divisor
+      mean[i] = value
+      squares += Double(value) * Double(value)
+    }
+    slots.base[s * Slot.width + Slot.squares.rawValue] = squares
+    slots.base[s * Slot.width + Slot.reduce.rawValue] = monotonicSeconds() - started
+  }
+
+  /// Phase 2 for slice `s`: without clipping, sum the shards' gradients in a
+  /// fixed order, divide by the batch size and update, a cache-sized chunk at
+  /// a time (one pass over memory); with clipping, scale the mean that
+  /// ``reduceSlice(_:)`` left and update. A batch whose loss is not finite
+  /// changes nothing.
+  func updateSlice(_ s: Int) {
+    let started = monotonicSeconds()
+    let range = slices[s]
+    guard batchLoss().isFinite, !range.isEmpty else { return }
+    let mean = worker(0).gradient.base
+    let parameters = model.parameters.base
+    let step = command.step + 1
+    if let maximumNorm = options.clipGradientNorm {
+      var squares = 0.0
+      for w in 0..<workerCount { squares += slots.base[w * Slot.width + Slot.squares.rawValue] }
+      let factor = Float(GradientClipping.scale(norm: squares.squareRoot(), maximumNorm: maximumNorm))
+      if factor < 1 {
+        for i in range { mean[i] *= factor }
+      }
+      optimizer.update(
+        parameters: parameters, gradient: mean, range: range, learningRate: command.learningRate, step: step)
+      slots.base[s * Slot.width + Slot.reduce.rawValue] += monotonicSeconds() - started
+      return
+    }
+    let shards = ShardPlan(rows: command.indices.count, workers: workerCount).shardCount
+    let divisor = Float(command.indices.count)
+    let chunk = 2048
+    var start = range.lowerBound
+    while start < range.upperBound {
+      let end = min(start + chunk, range.upperBound)
+      for i in start..<end {
+        var sum = mean[i]
+        for w in 1..<shards { sum += workers[w]!.gradient.base[i] }
+        mean[i] = sum / divisor
+      }
+      optimizer.update(
+        parameters: parameters, gradient: mean, range: start..<end, learningRate: command.learningRate, step: step)
+      start = end
+    }
+    slots.base[s * Slot.width + Slot.reduce.rawValue] = monotonicSeconds() - started
+  }
+
+  /// After a step: the loss and correct count from the slots, and the step
+  /// counted (whether or not the update was applied).
+  func finishStep() -> (loss: Double, correct: Int) {
+    let shards = ShardPlan(rows: command.indices.count, workers: workerCount).shardCount
+    var correct = 0
+    for w in 0..<shards { correct += Int(slots.base[w * Slot.width + Slot.correct.rawValue]) }
+    let loss = batchLoss()
+    if loss.isFinite { stepsTaken += 1 }
+    return (loss, correct)
+  }
+}
+
+/// Lets Dispatch's `@Sendable` closures reach the trainer.
+///
+/// Safe because each worker touches only its own workspace, gradient buffer,
+/// slot and slice between barriers (or joins), as documented on ``Trainer``.
+struct UncheckedTrainer: @unchecked Sendable {
+  let trainer: Trainer
+  init(_ trainer: Trainer) { self.trainer = trainer }
+}

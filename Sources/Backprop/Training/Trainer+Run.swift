@@ -1,0 +1,156 @@
+import Dispatch
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+extension Trainer {
+  /// Runs the training.
+  ///
+  /// Callbacks run on the calling thread (which is also worker 0).
+  ///
+  /// - Parameters:
+  ///   - evaluation: data scored after every epoch (a test or validation split).
+  ///   - progress: called after every step.
+  ///   - epochEnd: called after every epoch with its metrics.
+  /// - Returns: the metrics of every epoch.
+  /// - Throws: ``TrainingError/diverged(epoch:step:what:)`` when a batch's loss
+  ///   is not finite; that batch's update is not applied.
+  @discardableResult
+  public func train(
+    evaluation: Dataset? = nil,
+    progress: ((TrainingProgress) -> Void)? = nil,
+    epochEnd: ((EpochMetrics) -> Void)? = nil
+  ) throws(TrainingError) -> [EpochMetrics] {
+    let driver = EpochDriver(trainer: self, evaluation: evaluation, progress: progress, epochEnd: epochEnd)
+    if workerCount == 1 {
+      executionMode = .singleWorker
+      withBinding(0) {
+        while driver.next() {
+          runShard(0)
+          if options.clipGradientNorm != nil { reduceSlice(0) }
+          updateSlice(0)
+          driver.finish()
+        }
+      }
+    } else if plan.isOversubscribed || workerCount > topology.allowedUnits.count {
+      // Dispatch sizes its pool to the allowed CPUs: more workers than that
+      // cannot all run at once, so barriers inside one fork would never open.
+      executionMode = .forkJoin(reason: "\(workerCount) workers on \(topology.allowedUnits.count) allowed CPUs")
+      while driver.next() {
+        forkJoinStep()
+        driver.finish()
+      }
+    } else if !runPersistentWorkers(driver) {
+      while driver.next() {
+        forkJoinStep()
+        driver.finish()
+      }
+    }
+    if let error = driver.error { throw error }
+    return driver.history
+  }
+
+  /// Runs the whole training inside one `concurrentPerform` of W long-lived
+  /// workers. The calling thread is worker 0 and drives the epochs; the
+  /// others follow its commands between barriers.
+  ///
+  /// - Returns: `false` (having run no step) when the W workers did not all
+  ///   start within the rendezvous time-out; ``executionMode`` says so.
+  func runPersistentWorkers(_ driver: EpochDriver) -> Bool {
+    let team = TeamStart(workers: workerCount)
+    let barrier = StepBarrier(count: workerCount, spin: 20_000)
+    let caller = pthread_self()
+    DispatchQueue.concurrentPerform(iterations: workerCount) { [unchecked = UncheckedTrainer(self)] _ in
+      let trainer = unchecked.trainer
+      // The calling thread is worker 0; the others take 1, 2, … as they arrive.
+      guard let w = team.claimRole(isCaller: pthread_equal(pthread_self(), caller) != 0) else { return }
+      guard team.rendezvous() else { return }
+      trainer.withBinding(w) {
+        _ = trainer.worker(w)  // first touched here, on the worker's core
+        if w == 0 { trainer.lead(driver, barrier: barrier) } else { trainer.follow(w, barrier: barrier) }
+      }
+    }
+    if team.started {
+      executionMode = .persistentWorkers
+      return true
+    }
+    executionMode = .forkJoin(
+      reason: "Dispatch did not start \(workerCount) workers at once within \(TeamStart.timeout) s")
+    return false
+  }
+
+  /// Worker 0: publishes each step, takes part in it, and does the serial
+  /// work between steps (bookkeeping, progress, evaluation at epoch ends).
+  private func lead(_ driver: EpochDriver, barrier: StepBarrier) {
+    let clipping = options.clipGradientNorm != nil
+    while driver.next() {
+      barrier.wait()  // the step is published; the previous step is complete
+      runShard(0)
+      barrier.wait()  // all gradients are ready
+      if clipping {
+        reduceSlice(0)
+        barrier.wait()  // the global norm's parts are ready
+      }
+      updateSlice(0)
+      driver.finish()
+    }
+    command.stop = true
+    barrier.wait()
+  }
+
+  /// Workers 1…W-1: run the published steps until told to stop.
+  private func follow(_ w: Int, barrier: StepBarrier) {
+    let clipping = options.clipGradientNorm != nil
+    while true {
+      barrier.wait()
+      if command.stop { return }
+      runShard(w)
+      barrier.wait()
+      if clipping {
+        reduceSlice(w)
+        barrier.wait()
+      }
+      updateSlice(w)
+    }
+  }
+}
+
+/// The start of a team of workers: roles handed out once, and a rendezvous
+/// that proves all W run at the same time (or gives up after ``timeout``).
+final class TeamStart: @unchecked Sendable {
+  // @unchecked Sendable: all state is atomic.
+  static let timeout = 2.0
+
+  let workers: Int
+  private let nextRole = AtomicCounter(1)
+  private let callerClaimed = AtomicCounter(0)
+  private let arrived = AtomicCounter(0)
+  /// 0 while waiting, 1 once all arrived, 2 once abandoned.
+  private let state = AtomicCounter(0)
+
+  init(workers: Int) { self.workers = workers }
+
+  /// Whether all workers met (the team ran).
+  var started: Bool { state.load() == 1 }
+
+  /// The role of the iteration now starting, or `nil` if there is none left.
+  func claimRole(isCaller: Bool) -> Int? {
+    if isCaller && callerClaimed.exchange(1) == 0 { return 0 }
+    let role = nextRole.add(1) - 1
+    return role < workers ? role : nil
+  }
+
+  /// Waits until all workers have arrived; `false` if the team was abandoned.
+  func rendezvous() -> Bool {
+    if arrived.add(1) == workers { _ = state.compareExchange(expected: 0, desired: 1) }
+    let deadline = monotonicSeconds() + TeamStart.timeout
+    while state.load() == 0 {
+      if monotonicSeconds() > deadline { _ = state.compareExchange(expected: 0, desired: 2) }
+      sched_yield()
+    }
+    return state.load() == 1
+  }
+}

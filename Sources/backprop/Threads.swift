@@ -1,0 +1,71 @@
+import Backprop
+
+/// What the command line says about threads: warnings before a run and the
+/// `--profile` report after it.
+enum Threads {
+  /// Warnings for a thread count that cannot be used fully.
+  static func warnings(threads: Int, batchSize: Int, topology: Topology = .shared) -> [String] {
+    var warnings: [String] = []
+    if threads > topology.allowedUnits.count {
+      warnings.append(
+        "--threads \(threads) is more than the \(topology.allowedUnits.count) CPUs this process may use: the cores are oversubscribed"
+      )
+    }
+    if threads > batchSize {
+      warnings.append(
+        "--threads \(threads): a batch has only \(batchSize) samples, so at most \(batchSize) workers have work")
+    }
+    return warnings
+  }
+
+  /// The `--profile` report: execution mode, phase shares and CPUs per worker.
+  static func profileText(_ trainer: Trainer) -> String {
+    let profile = trainer.profile
+    let shares = profile.shares
+    func percent(_ share: Double) -> String { Report.fixed(100 * share, 1) + "%" }
+    var text =
+      "profile: \(trainer.workerCount) worker(s), \(trainer.executionMode), pinning \(trainer.plan.policy.rawValue)\n"
+    text +=
+      "profile: \(profile.steps) steps, \(Report.fixed(1000 * profile.wallSeconds / Double(max(profile.steps, 1)), 3)) ms per step: "
+    text += "data \(percent(shares.data)), forward+backward \(percent(shares.compute)) (slowest worker; "
+    text += "mean \(percent(profile.computeMeanSeconds / max(profile.wallSeconds, 1e-12))), "
+    text += "waiting \(Report.fixed(1e6 * profile.waitPerStep, 1)) µs per step), "
+    text += "all-reduce+update \(percent(shares.reduce)), other \(percent(shares.other))\n"
+    for (worker, cpus) in cpuSummary(trainer).enumerated() {
+      let planned = trainer.plan.units[worker].map { "CPU \($0)" } ?? "unbound"
+      text += "profile: worker \(worker) (\(planned)): ran on \(cpus)\n"
+    }
+    return text
+  }
+
+  /// The profile as JSON, for `--json --profile`.
+  static func profileJSON(_ trainer: Trainer) -> JSONValue {
+    let profile = trainer.profile
+    let shares = profile.shares
+    return .object([
+      ("execution", .string(trainer.executionMode.description)), ("pinning", .string(trainer.plan.policy.rawValue)),
+      ("steps", .integer(profile.steps)),
+      ("seconds_per_step", .number(profile.wallSeconds / Double(max(profile.steps, 1)))),
+      ("data_share", .number(shares.data)), ("forward_backward_share", .number(shares.compute)),
+      ("all_reduce_update_share", .number(shares.reduce)), ("other_share", .number(shares.other)),
+      ("wait_seconds_per_step", .number(profile.waitPerStep)),
+      ("planned_cpus", .array(trainer.plan.units.map { $0.map { .integer($0) } ?? .null })),
+      ("worker_cpus", .array(cpuSummary(trainer).map { .string($0) })),
+    ])
+  }
+
+  /// For each worker, the CPUs its shards ran on over the recorded steps, as
+  /// `CPU 3 (100% of 469 steps)`.
+  static func cpuSummary(_ trainer: Trainer) -> [String] {
+    let log = trainer.recordedCPUs()
+    return (0..<trainer.workerCount).map { worker in
+      var counts: [Int: Int] = [:]
+      for step in log where step[worker] >= 0 { counts[step[worker], default: 0] += 1 }
+      let total = counts.values.reduce(0, +)
+      guard total > 0 else { return "no steps" }
+      return counts.sorted { $0.value > $1.value }.prefix(4).map { cpu, count in
+        "CPU \(cpu) (\(Report.fixed(100 * Double(count) / Double(total), 1))% of \(total) steps)"
+      }.joined(separator: ", ")
+    }
+  }
+}
