@@ -29,7 +29,7 @@ final class EpochDriver: @unchecked Sendable {
   private var correct = 0
   private var seen = 0
   private var rows = 0
-  private var stepStarted = 0.0
+  private var learningRateOfLastStep = 0.0
 
   init(
     trainer: Trainer, evaluation: Dataset?, progress: ((TrainingProgress) -> Void)?,
@@ -50,33 +50,40 @@ final class EpochDriver: @unchecked Sendable {
     order = Array(0..<samples)
   }
 
-  /// Publishes the next step in ``Trainer/command``, closing and opening
-  /// epochs as needed; `false` when the run is over.
-  func next() -> Bool {
+  /// The next step, closing and opening epochs as needed; `nil` when the run
+  /// is over.
+  ///
+  /// - Parameter synchronize: waits until every worker has finished the
+  ///   previous step; called before an epoch is closed, since evaluation and
+  ///   the epoch's callback read the parameters.
+  func next(synchronize: () -> Void = {}) -> StepCommand? {
     let options = trainer.options
-    if error != nil { return false }
+    if error != nil {
+      synchronize()
+      return nil
+    }
     if epoch < 0 || batch == batches || trainer.stepsTaken == total {
+      synchronize()
       if epoch >= 0 { closeEpoch() }
-      guard epoch + 1 < options.epochs, trainer.stepsTaken < total else { return false }
+      guard epoch + 1 < options.epochs, trainer.stepsTaken < total else { return nil }
       openEpoch()
     }
     let start = batch * options.batchSize
     rows = min(options.batchSize, samples - start)
     let learningRate = options.schedule.learningRate(
       base: options.optimizer.learningRate, step: trainer.stepsTaken, epoch: epoch, totalSteps: total)
-    order.withUnsafeBufferPointer { order in
-      trainer.command = StepCommand(
-        stop: false, indices: UnsafeBufferPointer(rebasing: order[start..<(start + rows)]),
+    learningRateOfLastStep = learningRate
+    // The indices point into `order`, whose storage stays put until the next epoch.
+    return order.withUnsafeBufferPointer { order in
+      StepCommand(
+        kind: .step, indices: UnsafeBufferPointer(rebasing: order[start..<(start + rows)]),
         learningRate: learningRate, step: trainer.stepsTaken)
     }
-    stepStarted = monotonicSeconds()
-    return true
   }
 
-  /// Takes in the finished step's results.
-  func finish() {
-    let result = trainer.finishStep()
-    recordProfile()
+  /// Takes in the results of the step published in `bank`.
+  func finish(bank: Int) {
+    let result = trainer.finishStep(bank: bank)
     guard result.loss.isFinite else {
       error = .diverged(epoch: epoch + 1, step: trainer.stepsTaken + 1, what: "loss")
       return
@@ -117,37 +124,40 @@ final class EpochDriver: @unchecked Sendable {
       trainAccuracy: reportsAccuracy ? Double(correct) / Double(max(seen, 1)) : nil,
       evaluation: evaluation.flatMap { data in evaluator?.evaluate(data) },
       seconds: elapsed, samplesPerSecond: elapsed > 0 ? Double(seen) / elapsed : 0,
-      learningRate: trainer.command.learningRate)
+      learningRate: learningRateOfLastStep)
     history.append(metrics)
     epochEnd?(metrics)
   }
 
-  /// Adds the finished step's timings to the trainer's profile.
-  private func recordProfile() {
-    let slots = trainer.slots.base
-    let width = Trainer.Slot.width
+  /// Adds the timings of the step published in `bank`, which took `wall`
+  /// seconds, to the trainer's profile. Called once no worker writes that
+  /// bank's slots any more.
+  func recordProfile(bank: Int, wall: Double) {
+    typealias Slot = Trainer.Slot
     var shards = 0
     var gather = 0.0
     var slowest = 0.0
     var computeSum = 0.0
     var lastEnd = 0.0
-    for w in 0..<trainer.workerCount where slots[w * width + Trainer.Slot.active.rawValue] == 1 {
+    for w in 0..<trainer.workerCount {
+      let slot = trainer.slot(w, bank: bank)
+      guard slot[Slot.active.rawValue] == 1 else { continue }
       shards += 1
-      gather += slots[w * width + Trainer.Slot.gather.rawValue]
-      let compute = slots[w * width + Trainer.Slot.compute.rawValue]
-      computeSum += compute
-      slowest = max(slowest, compute + slots[w * width + Trainer.Slot.gather.rawValue])
-      lastEnd = max(lastEnd, slots[w * width + Trainer.Slot.phaseEnd.rawValue])
+      gather += slot[Slot.gather.rawValue]
+      computeSum += slot[Slot.compute.rawValue]
+      slowest = max(slowest, slot[Slot.compute.rawValue] + slot[Slot.gather.rawValue])
+      lastEnd = max(lastEnd, slot[Slot.phaseEnd.rawValue])
     }
     var wait = 0.0
-    for w in 0..<trainer.workerCount where slots[w * width + Trainer.Slot.active.rawValue] == 1 {
-      wait += lastEnd - slots[w * width + Trainer.Slot.phaseEnd.rawValue]
-    }
     var reduce = 0.0
-    for s in 0..<trainer.workerCount { reduce = max(reduce, slots[s * width + Trainer.Slot.reduce.rawValue]) }
+    for w in 0..<trainer.workerCount {
+      let slot = trainer.slot(w, bank: bank)
+      if slot[Slot.active.rawValue] == 1 { wait += lastEnd - slot[Slot.phaseEnd.rawValue] }
+      reduce = max(reduce, slot[Slot.reduce.rawValue])
+    }
     let count = Double(max(shards, 1))
     trainer.profile.steps += 1
-    trainer.profile.wallSeconds += monotonicSeconds() - stepStarted
+    trainer.profile.wallSeconds += wall
     trainer.profile.dataSeconds += gather / count
     trainer.profile.computeSlowestSeconds += slowest - gather / count
     trainer.profile.computeMeanSeconds += computeSum / count

@@ -22,32 +22,31 @@ extension Trainer {
     precondition(
       !indices.isEmpty && indices.count <= options.batchSize,
       "a step takes 1...\(options.batchSize) samples, got \(indices.count)")
-    command = StepCommand(stop: false, indices: indices, learningRate: learningRate, step: stepsTaken)
+    commands[0] = StepCommand(kind: .step, indices: indices, learningRate: learningRate, step: stepsTaken)
     if workerCount == 1 {
-      runShard(0)
-      if options.clipGradientNorm != nil { reduceSlice(0) }
-      updateSlice(0)
+      runShard(0, bank: 0)
+      if options.clipGradientNorm != nil { reduceSlice(0, bank: 0) }
+      updateSlice(0, bank: 0)
     } else {
-      forkJoinStep()
+      forkJoinStep(bank: 0)
     }
-    return finishStep()
+    return finishStep(bank: 0)
   }
 
   /// Phase 1 of a step, two forks and joins (three with clipping), for when
   /// long-lived workers are not available.
-  func forkJoinStep() {
+  func forkJoinStep(bank: Int) {
     let clipping = options.clipGradientNorm != nil
-    let run: @Sendable (Int) -> Void = { [unchecked = UncheckedTrainer(self)] w in
-      unchecked.trainer.withBinding(w) { unchecked.trainer.runShard(w) }
+    DispatchQueue.concurrentPerform(iterations: workerCount) { [unchecked = UncheckedTrainer(self)] w in
+      unchecked.trainer.withBinding(w) { unchecked.trainer.runShard(w, bank: bank) }
     }
-    DispatchQueue.concurrentPerform(iterations: workerCount, execute: run)
     if clipping {
       DispatchQueue.concurrentPerform(iterations: workerCount) { [unchecked = UncheckedTrainer(self)] s in
-        unchecked.trainer.reduceSlice(s)
+        unchecked.trainer.reduceSlice(s, bank: bank)
       }
     }
     DispatchQueue.concurrentPerform(iterations: workerCount) { [unchecked = UncheckedTrainer(self)] s in
-      unchecked.trainer.updateSlice(s)
+      unchecked.trainer.updateSlice(s, bank: bank)
     }
   }
 
@@ -74,8 +73,9 @@ extension Trainer {
 
   /// Phase 1 for worker `w`: gather its shard's rows, forward, loss, backward
   /// into its own gradient buffer; record loss, timings and the CPU.
-  func runShard(_ w: Int) {
-    let slot = slots.base + w * Slot.width
+  func runShard(_ w: Int, bank: Int) {
+    let command = commands[bank]
+    let slot = slot(w, bank: bank)
     let plan = ShardPlan(rows: command.indices.count, workers: workerCount)
     guard w < plan.shardCount else {
       slot[Slot.active.rawValue] = 0
@@ -119,16 +119,17 @@ extension Trainer {
 
   /// The batch's summed loss, read from the workers' slots in a fixed order
   /// (so every worker that asks gets the same value).
-  func batchLoss() -> Double {
-    let shards = ShardPlan(rows: command.indices.count, workers: workerCount).shardCount
+  func batchLoss(bank: Int) -> Double {
+    let shards = ShardPlan(rows: commands[bank].indices.count, workers: workerCount).shardCount
     var loss = 0.0
-    for w in 0..<shards { loss += slots.base[w * Slot.width + Slot.loss.rawValue] }
+    for w in 0..<shards { loss += slot(w, bank: bank)[Slot.loss.rawValue] }
     return loss
   }
 
   /// Phase 2a (with clipping only): the mean gradient of slice `s` into the
   /// first worker's buffer, and the slice's sum of squares into slot `s`.
-  func reduceSlice(_ s: Int) {
+  func reduceSlice(_ s: Int, bank: Int) {
+    let command = commands[bank]
     let started = monotonicSeconds()
     let range = slices[s]
     let mean = worker(0).gradient.base
@@ -142,8 +143,8 @@ extension Trainer {
       mean[i] = value
       squares += Double(value) * Double(value)
     }
-    slots.base[s * Slot.width + Slot.squares.rawValue] = squares
-    slots.base[s * Slot.width + Slot.reduce.rawValue] = monotonicSeconds() - started
+    slot(s, bank: bank)[Slot.squares.rawValue] = squares
+    slot(s, bank: bank)[Slot.reduce.rawValue] = monotonicSeconds() - started
   }
 
   /// Phase 2 for slice `s`: without clipping, sum the shards' gradients in a
@@ -151,23 +152,25 @@ extension Trainer {
   /// a time (one pass over memory); with clipping, scale the mean that
   /// ``reduceSlice(_:)`` left and update. A batch whose loss is not finite
   /// changes nothing.
-  func updateSlice(_ s: Int) {
+  func updateSlice(_ s: Int, bank: Int) {
+    let command = commands[bank]
     let started = monotonicSeconds()
     let range = slices[s]
-    guard batchLoss().isFinite, !range.isEmpty else { return }
+    if options.clipGradientNorm == nil { slot(s, bank: bank)[Slot.reduce.rawValue] = 0 }
+    guard batchLoss(bank: bank).isFinite, !range.isEmpty else { return }
     let mean = worker(0).gradient.base
     let parameters = model.parameters.base
     let step = command.step + 1
     if let maximumNorm = options.clipGradientNorm {
       var squares = 0.0
-      for w in 0..<workerCount { squares += slots.base[w * Slot.width + Slot.squares.rawValue] }
+      for w in 0..<workerCount { squares += slot(w, bank: bank)[Slot.squares.rawValue] }
       let factor = Float(GradientClipping.scale(norm: squares.squareRoot(), maximumNorm: maximumNorm))
       if factor < 1 {
         for i in range { mean[i] *= factor }
       }
       optimizer.update(
         parameters: parameters, gradient: mean, range: range, learningRate: command.learningRate, step: step)
-      slots.base[s * Slot.width + Slot.reduce.rawValue] += monotonicSeconds() - started
+      slot(s, bank: bank)[Slot.reduce.rawValue] += monotonicSeconds() - started
       return
     }
     let shards = ShardPlan(rows: command.indices.count, workers: workerCount).shardCount
@@ -185,16 +188,16 @@ extension Trainer {
         parameters: parameters, gradient: mean, range: start..<end, learningRate: command.learningRate, step: step)
       start = end
     }
-    slots.base[s * Slot.width + Slot.reduce.rawValue] = monotonicSeconds() - started
+    slot(s, bank: bank)[Slot.reduce.rawValue] = monotonicSeconds() - started
   }
 
   /// After a step: the loss and correct count from the slots, and the step
   /// counted (whether or not the update was applied).
-  func finishStep() -> (loss: Double, correct: Int) {
-    let shards = ShardPlan(rows: command.indices.count, workers: workerCount).shardCount
+  func finishStep(bank: Int) -> (loss: Double, correct: Int) {
+    let shards = ShardPlan(rows: commands[bank].indices.count, workers: workerCount).shardCount
     var correct = 0
-    for w in 0..<shards { correct += Int(slots.base[w * Slot.width + Slot.correct.rawValue]) }
-    let loss = batchLoss()
+    for w in 0..<shards { correct += Int(slot(w, bank: bank)[Slot.correct.rawValue]) }
+    let loss = batchLoss(bank: bank)
     if loss.isFinite { stepsTaken += 1 }
     return (loss, correct)
   }

@@ -28,26 +28,19 @@ extension Trainer {
     if workerCount == 1 {
       executionMode = .singleWorker
       withBinding(0) {
-        while driver.next() {
-          runShard(0)
-          if options.clipGradientNorm != nil { reduceSlice(0) }
-          updateSlice(0)
-          driver.finish()
+        runOnCaller(driver) {
+          runShard(0, bank: 0)
+          if options.clipGradientNorm != nil { reduceSlice(0, bank: 0) }
+          updateSlice(0, bank: 0)
         }
       }
     } else if plan.isOversubscribed || workerCount > topology.allowedUnits.count {
       // Dispatch sizes its pool to the allowed CPUs: more workers than that
       // cannot all run at once, so barriers inside one fork would never open.
       executionMode = .forkJoin(reason: "\(workerCount) workers on \(topology.allowedUnits.count) allowed CPUs")
-      while driver.next() {
-        forkJoinStep()
-        driver.finish()
-      }
+      runOnCaller(driver) { forkJoinStep(bank: 0) }
     } else if !runPersistentWorkers(driver) {
-      while driver.next() {
-        forkJoinStep()
-        driver.finish()
-      }
+      runOnCaller(driver) { forkJoinStep(bank: 0) }
     }
     if let error = driver.error { throw error }
     return driver.history
@@ -82,38 +75,74 @@ extension Trainer {
     return false
   }
 
+  /// Runs every step on the calling thread's schedule: `body` runs one step
+  /// published in bank 0, to completion.
+  private func runOnCaller(_ driver: EpochDriver, _ body: () -> Void) {
+    while let command = driver.next() {
+      commands[0] = command
+      let started = monotonicSeconds()
+      body()
+      driver.finish(bank: 0)
+      driver.recordProfile(bank: 0, wall: monotonicSeconds() - started)
+    }
+  }
+
   /// Worker 0: publishes each step, takes part in it, and does the serial
   /// work between steps (bookkeeping, progress, evaluation at epoch ends).
+  /// Steps alternate between two banks of commands and slots, so publishing
+  /// step k+1 never touches what a worker still finishing step k reads.
   private func lead(_ driver: EpochDriver, barrier: StepBarrier) {
     let clipping = options.clipGradientNorm != nil
-    while driver.next() {
-      barrier.wait()  // the step is published; the previous step is complete
-      runShard(0)
+    var bank = 0
+    var pending: (bank: Int, started: Double)? = nil
+    func meet() {
+      barrier.wait()  // the published command is visible; the previous step is complete
+      let now = monotonicSeconds()
+      if let step = pending { driver.recordProfile(bank: step.bank, wall: now - step.started) }
+      pending = nil
+    }
+    let synchronize = {
+      self.commands[bank] = StepCommand(kind: .synchronize)
+      meet()
+      bank ^= 1
+    }
+    while let command = driver.next(synchronize: synchronize) {
+      commands[bank] = command
+      let started = monotonicSeconds()
+      meet()
+      runShard(0, bank: bank)
       barrier.wait()  // all gradients are ready
       if clipping {
-        reduceSlice(0)
-        barrier.wait()  // the global norm's parts are ready
+        reduceSlice(0, bank: bank)
+        barrier.wait()  // the parts of the global norm are ready
       }
-      updateSlice(0)
-      driver.finish()
+      updateSlice(0, bank: bank)
+      driver.finish(bank: bank)
+      pending = (bank, started)
+      bank ^= 1
     }
-    command.stop = true
+    commands[bank] = StepCommand(kind: .stop)
     barrier.wait()
   }
 
   /// Workers 1…W-1: run the published steps until told to stop.
   private func follow(_ w: Int, barrier: StepBarrier) {
     let clipping = options.clipGradientNorm != nil
+    var bank = 0
     while true {
       barrier.wait()
-      if command.stop { return }
-      runShard(w)
-      barrier.wait()
-      if clipping {
-        reduceSlice(w)
+      let kind = commands[bank].kind
+      if kind == .stop { return }
+      if kind == .step {
+        runShard(w, bank: bank)
         barrier.wait()
+        if clipping {
+          reduceSlice(w, bank: bank)
+          barrier.wait()
+        }
+        updateSlice(w, bank: bank)
       }
-      updateSlice(w)
+      bank ^= 1
     }
   }
 }

@@ -59,7 +59,8 @@ public final class Trainer {
   /// Each worker's memory, created by the worker itself on first use (so it is
   /// first touched on the worker's core and lands on its NUMA node).
   let workers: UnsafeMutableBufferPointer<Worker?>
-  /// Per-step values of each worker, one cache line each (see ``Slot``).
+  /// Per-step values of each worker, one cache line each (see ``Slot``), in
+  /// two banks like ``commands``.
   let slots: AlignedBuffer<Double>
   /// The slice of the flat vector that worker s reduces and updates; bounds
   /// are multiples of 16 floats so no two workers write one cache line.
@@ -68,8 +69,9 @@ public final class Trainer {
   let capacity: Int
   /// The CPU each worker ran on in each of the last ``cpuLogSteps`` steps.
   let cpuLog: AlignedBuffer<Int32>
-  /// The step the workers run next (written by the leader before a barrier).
-  var command = StepCommand()
+  /// The published steps, in two banks: the leader writes the next step's
+  /// bank while workers may still read the current one.
+  let commands: UnsafeMutablePointer<StepCommand>
 
   /// How many recent steps ``recordedCPUs()`` keeps.
   public static let cpuLogSteps = 4096
@@ -114,7 +116,9 @@ public final class Trainer {
     capacity = ShardPlan.largestShard(rows: batch, workers: options.threads)
     workers = .allocate(capacity: options.threads)
     workers.initialize(repeating: nil)
-    slots = AlignedBuffer(count: options.threads * Slot.width)
+    slots = AlignedBuffer(count: 2 * options.threads * Slot.width)
+    commands = .allocate(capacity: 2)
+    commands.initialize(repeating: StepCommand(), count: 2)
     cpuLog = AlignedBuffer(count: Trainer.cpuLogSteps * options.threads)
     cpuLog.pointer.initialize(repeating: -1)
     slices = Trainer.slices(count: model.parameters.count, workers: options.threads)
@@ -123,6 +127,13 @@ public final class Trainer {
   deinit {
     workers.deinitialize()
     workers.deallocate()
+    commands.deinitialize(count: 2)
+    commands.deallocate()
+  }
+
+  /// Worker `w`'s slot in `bank`.
+  func slot(_ w: Int, bank: Int) -> UnsafeMutablePointer<Double> {
+    slots.base + (bank * workerCount + w) * Slot.width
   }
 
   /// Cuts `count` elements into `workers` slices whose bounds are multiples of
@@ -155,8 +166,11 @@ public final class Trainer {
 
 /// The step the workers run next.
 struct StepCommand {
-  /// Whether the workers should stop instead.
-  var stop = false
+  /// What the workers are to do.
+  enum Kind { case step, synchronize, stop }
+  /// A step; or only meet at the barrier (so the leader may read the
+  /// parameters); or stop.
+  var kind = Kind.step
   /// The batch, as indices into the training set.
   var indices = UnsafeBufferPointer<Int>(start: nil, count: 0)
   /// This step's learning rate.
