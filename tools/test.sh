@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing, then builds the package in
-# release mode and runs the test suite against that build (the tests train
-# small models and run the `backprop` binary, which is only fast optimised).
+# The test command: installs what is missing, builds the package in release
+# mode and runs the test suite against that build (the tests train small
+# models and run the `backprop` binary, which is only fast optimised), then
+# runs the parallel engine's tests again under the thread sanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 swift build -c release
 swift test -c release
+swift build --build-tests --sanitize=thread
+swift test --sanitize=thread --skip-build --filter ParallelEngineTests

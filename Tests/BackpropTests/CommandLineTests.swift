@@ -249,6 +249,29 @@ struct CommandRun {
     #expect(try byEnvironment.json()["test_samples"] == .integer(2))
   }
 
+  @Test func workersAreLongLivedAndPinnedToTheirPlannedCPUs() throws {
+    guard Topology.shared.allowedUnits.count >= 2 else {
+      print("workersAreLongLivedAndPinnedToTheirPlannedCPUs: skipped, this process may use only one CPU")
+      return
+    }
+    let scratch = ScratchFolder()
+    let data = Self.csvData(in: scratch, rows: 400)
+    let run = try CommandRun([
+      "train", "--data", data, "--model", "4-64-relu-3", "--threads", "2", "--batch-size", "64", "--epochs", "3",
+      "--profile", "--json",
+    ])
+    #expect(run.status == 0, "\(run.errors)")
+    let profile = try #require(try run.json()["profile"])
+    #expect(profile["execution"] == .string("long-lived workers meeting at per-step barriers"))
+    guard case .array(let planned) = profile["planned_cpus"], case .array(let ran) = profile["worker_cpus"] else {
+      Issue.record("no CPUs in the profile")
+      return
+    }
+    for (unit, cpus) in zip(planned, ran) {
+      #expect(cpus.stringValue?.hasPrefix("CPU \(unit.integerValue ?? -1) (100.0% of") == true, "\(cpus)")
+    }
+  }
+
   @Test func fashionMNISTTrainsWhenInstalled() throws {
     guard
       FileManager.default.fileExists(atPath: DatasetLoader.fashionMNISTDefaultDirectory + "/train-images-idx3-ubyte.gz")

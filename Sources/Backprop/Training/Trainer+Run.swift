@@ -151,7 +151,7 @@ extension Trainer {
 /// that proves all W run at the same time (or gives up after ``timeout``).
 final class TeamStart: @unchecked Sendable {
   // @unchecked Sendable: all state is atomic.
-  static let timeout = 2.0
+  static let timeout = 0.5
 
   let workers: Int
   private let nextRole = AtomicCounter(1)

@@ -137,8 +137,9 @@ public final class Trainer {
   }
 
   /// Cuts `count` elements into `workers` slices whose bounds are multiples of
-  /// 16 (one cache line of floats); the last slice takes the remainder.
-  static func slices(count: Int, workers: Int) -> [Range<Int>] {
+  /// 16 (one cache line of floats); the last slice takes the remainder. Some
+  /// slices are empty when there are fewer cache lines than workers.
+  public static func slices(count: Int, workers: Int) -> [Range<Int>] {
     let lines = (count + ParameterLayout.alignment - 1) / ParameterLayout.alignment
     return (0..<workers).map { s in
       let start = min(count, lines * s / workers * ParameterLayout.alignment)

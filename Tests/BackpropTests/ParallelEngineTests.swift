@@ -1,0 +1,140 @@
+import Backprop
+import Testing
+import _BackpropTestSupport
+
+/// The data-parallel engine: exact all-reduce, equivalence across worker
+/// counts, determinism, binding. Serialized, so that its trainers do not
+/// compete for Dispatch's pool with each other (CI also runs this suite alone
+/// under the thread sanitizer).
+@Suite(.serialized) struct ParallelEngineTests {
+  static let spec = try! ModelSpec(parsing: "6-12-tanh-dropout0.2-5-relu-3")
+
+  static func data(rows: Int = 45) -> Dataset {
+    var data = TestData(seed: 21)
+    return data.classification(rows: rows, features: 6, classes: 3)
+  }
+
+  static func trainer(threads: Int, settings: OptimizerSettings, data: Dataset, batch: Int, seed: UInt64 = 5) -> Trainer
+  {
+    var options = TrainingOptions()
+    options.threads = threads
+    options.batchSize = batch
+    options.optimizer = settings
+    options.seed = seed
+    options.epochs = 3
+    return Trainer(model: Model(spec: spec, seed: seed), training: data, options: options)
+  }
+
+  @Test(arguments: [2, 3, 5])
+  func allReduceIsThePlainSumOfShardGradientsInOrder(threads: Int) throws {
+    let data = Self.data()
+    let batch = Array(0..<13)
+    // lr = 1, plain SGD: the step subtracts exactly the averaged gradient.
+    let trainer = Self.trainer(
+      threads: threads, settings: OptimizerSettings(kind: .sgd, learningRate: 1), data: data, batch: 13)
+    let before = trainer.model.parameters.array
+    batch.withUnsafeBufferPointer { _ = trainer.step(samples: $0, learningRate: 1) }
+
+    // The same average built by hand: each shard's gradient on its own, summed in shard order.
+    let network = trainer.model.network
+    let plan = ShardPlan(rows: 13, workers: threads)
+    var sum = [Float](repeating: 0, count: before.count)
+    for shard in 0..<plan.shardCount {
+      let range = plan.range(of: shard)
+      let workspace = Workspace<Float>(spec: Self.spec, capacity: range.count)
+      for (row, sample) in range.enumerated() {
+        for j in 0..<6 { workspace.input.base[row * 6 + j] = data.features[sample * 6 + j] }
+      }
+      let targets = Array(data.targets[range])
+      let logits = network.forward(
+        parameters: before, workspace: workspace, rows: range.count,
+        mode: .training(seed: 5, step: 0, firstRow: range.lowerBound))
+      _ = Loss.softmaxCrossEntropy.evaluate(
+        logits: logits, targets: targets, rows: range.count, outputs: 3, targetWidth: 1,
+        gradient: workspace.outputGradient)
+      var gradient = [Float](repeating: 0, count: before.count)
+      network.backward(parameters: before, gradient: &gradient, workspace: workspace, rows: range.count)
+      for i in sum.indices { sum[i] = shard == 0 ? gradient[i] : sum[i] + gradient[i] }
+    }
+    let expected = zip(before, sum).map { $0 - $1 / 13 }
+    #expect(trainer.model.parameters.array.map(\.bitPattern) == expected.map(\.bitPattern))
+  }
+
+  @Test(arguments: [2, 3])
+  func stepsWithSeveralWorkersMatchOneWorker(threads: Int) throws {
+    let data = Self.data()
+    var settings = OptimizerSettings(kind: .adam, learningRate: 0.01)
+    settings.weightDecay = 0.01
+    let one = Self.trainer(threads: 1, settings: settings, data: data, batch: 16)
+    let many = Self.trainer(threads: threads, settings: settings, data: data, batch: 16)
+    for trainer in [one, many] { try trainer.train() }
+    #expect(normRelativeError(many.model.parameters.array, one.model.parameters.array) < 1e-5)
+  }
+
+  @Test(arguments: [1, 2, 3])
+  func sameWorkerCountIsBitwiseReproducible(threads: Int) throws {
+    var settings = OptimizerSettings(kind: .sgd, learningRate: 0.1)
+    settings.momentum = 0.9
+    let runs = try (0..<2).map { _ in
+      let trainer = Self.trainer(threads: threads, settings: settings, data: Self.data(), batch: 8)
+      try trainer.train()
+      return trainer.model.parameters.array.map(\.bitPattern)
+    }
+    #expect(runs[0] == runs[1])
+  }
+
+  @Test func clippingAndShortBatchesAgreeAcrossWorkerCounts() throws {
+    // 45 samples in batches of 16: the last batch has 13; with 16 workers it has fewer rows than workers.
+    var options = TrainingOptions()
+    options.batchSize = 16
+    options.epochs = 2
+    options.clipGradientNorm = 0.05
+    options.optimizer = OptimizerSettings(kind: .sgd, learningRate: 0.5)
+    var results: [[Float]] = []
+    for threads in [1, 2, 16] {
+      options.threads = threads
+      let trainer = Trainer(model: Model(spec: Self.spec, seed: 1), training: Self.data(), options: options)
+      try trainer.train()
+      results.append(trainer.model.parameters.array)
+    }
+    #expect(normRelativeError(results[1], results[0]) < 1e-5)
+    #expect(normRelativeError(results[2], results[0]) < 1e-5)
+  }
+
+  @Test func workersRunOnThePlannedCores() throws {
+    let topology = Topology.shared
+    guard topology.allowedUnits.count >= 2 else {
+      print("workersRunOnThePlannedCores: skipped, this process may use only \(topology.allowedUnits.count) CPU")
+      return
+    }
+    let threads = min(topology.allowedCores, 4)
+    var settings = OptimizerSettings(kind: .sgd, learningRate: 0.01)
+    settings.momentum = 0.9
+    let trainer = Self.trainer(threads: max(threads, 2), settings: settings, data: Self.data(rows: 400), batch: 64)
+    try trainer.train()
+    let log = trainer.recordedCPUs()
+    #expect(log.count == trainer.stepsTaken)
+    for step in log {
+      for (worker, cpu) in step.enumerated() {
+        #expect(
+          cpu == trainer.plan.units[worker],
+          "worker \(worker) ran on CPU \(cpu), planned \(String(describing: trainer.plan.units[worker]))")
+      }
+    }
+    if trainer.executionMode != .persistentWorkers {
+      print("workersRunOnThePlannedCores: ran as \(trainer.executionMode)")
+    }
+  }
+
+  @Test func slicesAreCacheLineAlignedAndCoverTheVector() {
+    for (count, workers) in [(1000, 3), (235_146, 2), (17, 4), (5_820_000, 16), (64, 7)] {
+      let slices = Trainer.slices(count: count, workers: workers)
+      #expect(slices.count == workers)
+      #expect(slices.first?.lowerBound == 0 && slices.last?.upperBound == count)
+      for (a, b) in zip(slices, slices.dropFirst()) {
+        #expect(a.upperBound == b.lowerBound)
+        #expect(a.upperBound % 16 == 0)
+      }
+    }
+  }
+}
