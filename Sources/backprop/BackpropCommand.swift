@@ -14,7 +14,9 @@ struct BackpropCommand: ParsableCommand {
     commandName: "backprop",
     abstract: "Train neural networks by backpropagation on multicore CPUs.",
     version: BackpropVersion.string,
-    subcommands: [TrainCommand.self, EvaluateCommand.self, PredictCommand.self]
+    subcommands: [
+      TrainCommand.self, EvaluateCommand.self, PredictCommand.self, ScaleCommand.self, TopologyCommand.self,
+    ]
   )
 
   /// Parses and runs a command; every error becomes one line on standard

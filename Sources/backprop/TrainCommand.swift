@@ -15,62 +15,7 @@ struct TrainCommand: ParsableCommand {
       """
   )
 
-  @OptionGroup var source: DataOptions
-
-  @Option(help: "Test features (a file); the named sets bring their own.")
-  var testData: String?
-  @Option(help: "Test labels for IDX or .npy test features.")
-  var testLabels: String?
-  @Option(help: "Hold out this fraction of the training data (seeded) and report it each epoch.")
-  var validationSplit: Double?
-  @Option(help: "Feature scaling fitted on the training split: none, unit ([0,1]) or standard.")
-  var scale: FeatureScaling = .none
-
-  @Option(help: "The model spec, such as 784-256-relu-128-relu-10, or a .json file (taken from --init when omitted).")
-  var model: String?
-  @Option(
-    help:
-      "The loss: cross-entropy, binary-cross-entropy or mse (default: cross-entropy for several outputs, binary-cross-entropy for one)."
-  )
-  var loss: Loss?
-  @Option(help: "Weight initialisation: pytorch, glorot-uniform, glorot-normal, he-uniform, he-normal.")
-  var initializer: Initializer = .pytorch
-  @Option(name: .customLong("init"), help: "Start from the weights in this .safetensors file.")
-  var initialWeights: String?
-
-  @Option(help: "The optimizer: sgd, adam or adamw.")
-  var optimizer: OptimizerSettings.Kind?
-  @Option(help: "The learning rate (default 0.01 for SGD, 0.001 for Adam and AdamW).")
-  var lr: Double?
-  @Option(help: "SGD momentum.")
-  var momentum: Double?
-  @Flag(help: "Use Nesterov momentum (SGD).")
-  var nesterov = false
-  @Option(help: "Weight decay (L2 for SGD and Adam, decoupled for AdamW; AdamW's default is 0.01).")
-  var weightDecay: Double?
-  @Option(help: "Adam's beta1.")
-  var beta1: Double = 0.9
-  @Option(help: "Adam's beta2.")
-  var beta2: Double = 0.999
-  @Option(help: "Adam's epsilon.")
-  var eps: Double = 1e-8
-  @Option(help: "Learning-rate schedule: constant, step:EPOCHS:GAMMA (as step:5:0.5) or cosine[:MIN_LR].")
-  var schedule: String = "constant"
-  @Option(help: "Linear learning-rate warm-up over this many steps.")
-  var warmupSteps: Int = 0
-  @Option(help: "Clip the mean gradient to this global L2 norm.")
-  var clipGradNorm: Double?
-
-  @Option(help: "Passes over the training data.")
-  var epochs: Int?
-  @Option(help: "Stop after this many optimizer steps.")
-  var steps: Int?
-  @Option(help: "Samples per optimizer step.")
-  var batchSize: Int?
-  @Option(help: "The seed of initialisation, shuffling, dropout and the validation split.")
-  var seed: UInt64 = 0
-  @Flag(help: "Keep the training samples in file order.")
-  var noShuffle = false
+  @OptionGroup var arguments: TrainingArguments
 
   @Option(help: "Worker threads (default: the number of allowed physical cores).")
   var threads: Int?
@@ -90,35 +35,14 @@ struct TrainCommand: ParsableCommand {
 
   func run() throws {
     let started = ContinuousClock.now
-    let run = try TrainingRun(command: self)
-    try run.execute(started: started)
+    // Output paths are checked first so a long run never ends in an error about them.
+    if let path = save { try checkWritable(path, option: "--save") }
+    if let path = metrics { try checkWritable(path, option: "--metrics") }
+    let setup = try TrainingSetup(arguments: arguments, threads: threads)
+    try TrainingRun(command: self, setup: setup).execute(started: started)
   }
 
   func validate() throws {
-    if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-    if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
-    if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
-    if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }
-    if let momentum, !(momentum >= 0 && momentum < 1) {
-      throw ValidationError("--momentum must be in [0, 1), got \(momentum)")
-    }
-    if let weightDecay, !(weightDecay >= 0 && weightDecay.isFinite) {
-      throw ValidationError("--weight-decay must be a non-negative number, got \(weightDecay)")
-    }
-    if !(beta1 >= 0 && beta1 < 1) { throw ValidationError("--beta1 must be in [0, 1), got \(beta1)") }
-    if !(beta2 >= 0 && beta2 < 1) { throw ValidationError("--beta2 must be in [0, 1), got \(beta2)") }
-    if !(eps > 0 && eps.isFinite) { throw ValidationError("--eps must be positive, got \(eps)") }
-    if LearningRateSchedule(parsing: schedule) == nil {
-      throw ValidationError("--schedule '\(schedule)' is not constant, step:EPOCHS:GAMMA or cosine[:MIN_LR]")
-    }
-    if warmupSteps < 0 { throw ValidationError("--warmup-steps must not be negative, got \(warmupSteps)") }
-    if let clipGradNorm, !(clipGradNorm > 0 && clipGradNorm.isFinite) {
-      throw ValidationError("--clip-grad-norm must be positive, got \(clipGradNorm)")
-    }
-    if let validationSplit, !(validationSplit > 0 && validationSplit < 1) {
-      throw ValidationError("--validation-split must be in (0, 1), got \(validationSplit)")
-    }
-    if testLabels != nil && testData == nil { throw ValidationError("--test-labels needs --test-data") }
     if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
   }
 }

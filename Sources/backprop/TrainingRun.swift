@@ -1,10 +1,11 @@
 import Backprop
 
-/// One `backprop train` invocation, from options to saved results: resolves
-/// defaults, loads and checks the data, trains, reports.
-struct TrainingRun {
-  let command: TrainCommand
-  let options: TrainingOptions
+/// What a run trains: options with their defaults resolved, the data loaded
+/// and checked against the model, and the model built. Shared by `train` and
+/// `scale`.
+struct TrainingSetup {
+  let arguments: TrainingArguments
+  var options: TrainingOptions
   let training: Dataset
   let evaluation: Dataset?
   let evaluationName: String
@@ -28,11 +29,8 @@ struct TrainingRun {
     }
   }
 
-  init(command: TrainCommand) throws(CommandFailure) {
-    self.command = command
-    // Output paths are checked first so a long run never ends in an error about them.
-    if let path = command.save { try checkWritable(path, option: "--save") }
-    if let path = command.metrics { try checkWritable(path, option: "--metrics") }
+  init(arguments command: TrainingArguments, threads: Int?) throws(CommandFailure) {
+    self.arguments = command
 
     let recipe = Recipe.forData(command.source.data)
     let kind = command.optimizer ?? .sgd
@@ -61,7 +59,7 @@ struct TrainingRun {
     options.optimizer = settings
     options.schedule = LearningRateSchedule(parsing: command.schedule, warmupSteps: command.warmupSteps)!
     options.clipGradientNorm = command.clipGradNorm
-    options.threads = command.threads ?? Topology.shared.allowedCores
+    options.threads = threads ?? Topology.shared.allowedCores
 
     // Model: from the spec, or from the --init file's metadata.
     let spec: ModelSpec
@@ -130,7 +128,18 @@ struct TrainingRun {
 
   /// Trains and reports; `started` is when the command began, so that
   /// `wall_seconds` covers loading the data too.
+}
+
+/// One `backprop train` invocation: trains what the setup describes, then
+/// reports, saves and logs the result.
+struct TrainingRun {
+  let command: TrainCommand
+  let setup: TrainingSetup
+
   func execute(started: ContinuousClock.Instant) throws(CommandFailure) {
+    let (model, options, training, evaluation, evaluationName, test) = (
+      setup.model, setup.options, setup.training, setup.evaluation, setup.evaluationName, setup.test
+    )
     let trainer = Trainer(model: model, training: training, options: options, pinning: command.pin)
     for warning in Threads.warnings(threads: options.threads, batchSize: min(options.batchSize, training.count)) {
       writeStandardError("backprop: warning: \(warning)\n")
@@ -171,7 +180,7 @@ struct TrainingRun {
       try reporting {
         try model.save(
           to: path,
-          metadata: ["backprop.version": BackpropVersion.string, "backprop.seed": String(command.seed)])
+          metadata: ["backprop.version": BackpropVersion.string, "backprop.seed": String(options.seed)])
       }
     }
     var summary = Report.summary(

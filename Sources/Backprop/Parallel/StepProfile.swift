@@ -40,6 +40,17 @@ public struct StepProfile: Sendable, Hashable {
     return (data, compute, reduce, max(0, 1 - data - compute - reduce))
   }
 
+  /// Removes an earlier snapshot's sums (to measure only the steps after it).
+  public mutating func subtract(_ earlier: StepProfile) {
+    steps -= earlier.steps
+    wallSeconds -= earlier.wallSeconds
+    dataSeconds -= earlier.dataSeconds
+    computeSlowestSeconds -= earlier.computeSlowestSeconds
+    computeMeanSeconds -= earlier.computeMeanSeconds
+    waitMeanSeconds -= earlier.waitMeanSeconds
+    reduceSeconds -= earlier.reduceSeconds
+  }
+
   /// The spread between workers: mean seconds waiting at the barrier per step.
   public var waitPerStep: Double { steps > 0 ? waitMeanSeconds / Double(steps) : 0 }
 }

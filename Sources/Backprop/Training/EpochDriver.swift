@@ -30,6 +30,7 @@ final class EpochDriver: @unchecked Sendable {
   private var seen = 0
   private var rows = 0
   private var learningRateOfLastStep = 0.0
+  private var samplesInRun = 0
 
   init(
     trainer: Trainer, evaluation: Dataset?, progress: ((TrainingProgress) -> Void)?,
@@ -91,6 +92,7 @@ final class EpochDriver: @unchecked Sendable {
     lossSum += result.loss
     correct += result.correct
     seen += rows
+    samplesInRun += rows
     batch += 1
     if let progress {
       let seconds = (clock.now - epochStarted).seconds
@@ -98,7 +100,7 @@ final class EpochDriver: @unchecked Sendable {
         TrainingProgress(
           epoch: epoch + 1, epochs: trainer.options.epochs, batch: batch, batches: batches,
           step: trainer.stepsTaken, totalSteps: total, loss: lossSum / Double(seen),
-          samplesPerSecond: seconds > 0 ? Double(seen) / seconds : 0))
+          samplesPerSecond: seconds > 0 ? Double(seen) / seconds : 0, samplesSeen: samplesInRun))
     }
   }
 

@@ -73,6 +73,8 @@ public struct TrainingProgress: Sendable, Hashable {
   public var loss: Double
   /// Training samples per second since the epoch began.
   public var samplesPerSecond: Double
+  /// Training samples processed in the whole run so far.
+  public var samplesSeen: Int = 0
 }
 
 /// Why training stopped early.

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Backprop
+
+/// `backprop topology`: the machine as hwloc sees it and the binding plan.
+struct TopologyCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "topology",
+    abstract: "Show the machine's topology (as hwloc sees it) and where workers would run.")
+
+  @Option(help: "Worker threads to plan for (default: the number of allowed physical cores).")
+  var threads: Int?
+  @Option(help: "Worker placement: compact, spread or none.")
+  var pin: PinningPolicy = .compact
+  @Flag(help: "Print one JSON object.")
+  var json = false
+
+  func validate() throws {
+    if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+  }
+
+  func run() throws {
+    let topology = Topology.shared
+    let workers = threads ?? topology.allowedCores
+    let plan = BindingPlan(workers: workers, policy: pin, topology: topology)
+    if json {
+      let object = JSONValue.object([
+        ("packages", .integer(topology.packages)), ("numa_nodes", .integer(topology.numaNodes)),
+        ("cores", .integer(topology.cores)), ("processing_units", .integer(topology.processingUnits)),
+        ("allowed_cores", .integer(topology.allowedCores)),
+        (
+          "allowed_processing_units",
+          .array(
+            topology.allowedUnits.map { unit in
+              .object([
+                ("os_index", .integer(unit.osIndex)), ("core", .integer(unit.core)),
+                ("package", .integer(unit.package)), ("numa_node", .integer(unit.numaNode)),
+              ])
+            })
+        ),
+        (
+          "caches",
+          .array(
+            topology.caches.map { cache in
+              .object([
+                ("level", .integer(cache.level)), ("size", .integer(cache.size)), ("count", .integer(cache.count)),
+              ])
+            })
+        ),
+        ("threads", .integer(workers)), ("pin", .string(pin.rawValue)),
+        ("oversubscribed", .bool(plan.isOversubscribed)),
+        ("plan", .array(plan.units.map { $0.map { .integer($0) } ?? .null })),
+      ])
+      writeStandardOutput(object.serialized() + "\n")
+      return
+    }
+    var text = "machine: \(topology.packages) package(s), \(topology.numaNodes) NUMA node(s), "
+    text += "\(topology.cores) core(s), \(topology.processingUnits) processing unit(s)\n"
+    for cache in topology.caches {
+      text += "cache: L\(cache.level) \(cache.size / 1024) KiB × \(cache.count)\n"
+    }
+    text += "allowed: \(topology.allowedUnits.count) processing unit(s) on \(topology.allowedCores) core(s): "
+    text +=
+      topology.allowedUnits.map { "CPU \($0.osIndex) (core \($0.core), package \($0.package), node \($0.numaNode))" }
+      .joined(separator: ", ") + "\n"
+    text += "plan: \(workers) worker(s), pinning \(pin.rawValue)"
+    text += plan.isOversubscribed ? " (oversubscribed: more workers than allowed CPUs)\n" : "\n"
+    for (worker, unit) in plan.units.enumerated() {
+      text += "  worker \(worker) → \(unit.map { "CPU \($0)" } ?? "unbound")\n"
+    }
+    writeStandardOutput(text)
+  }
+}
