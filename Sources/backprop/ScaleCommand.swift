@@ -28,6 +28,8 @@ struct ScaleCommand: ParsableCommand {
   var warmUp: Int = 20
   @Option(help: "Steps measured at each thread count.")
   var measure: Int = 100
+  @Option(help: "Measure every thread count this many times, interleaved, and report the median.")
+  var repeats: Int = 3
   @Option(help: "Write the table to BASE.csv and BASE.json.")
   var output: String = "scaling"
   @Flag(help: "Print the table as one JSON object instead of text.")
@@ -36,6 +38,7 @@ struct ScaleCommand: ParsableCommand {
   func validate() throws {
     if warmUp < 0 { throw ValidationError("--warm-up must not be negative, got \(warmUp)") }
     if measure < 1 { throw ValidationError("--measure must be at least 1, got \(measure)") }
+    if repeats < 1 { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
     if let threadList, ScaleCommand.parseThreads(threadList) == nil {
       throw ValidationError("--threads '\(threadList)' is not a list of positive counts such as 1,2,4")
     }
@@ -67,13 +70,27 @@ struct ScaleCommand: ParsableCommand {
     setup.options.epochs = Int.max / 2
     let initial = setup.model.parameters.array
     var rows: [ScalingRow] = []
+    if !json { writeStandardError(ScalingTable.header + "\n") }
     for policy in comparePinning && pin != .none ? [pin, .none] : [pin] {
+      // Rounds interleave the thread counts, so a slow spell of a shared
+      // machine spreads over all of them; each count reports its median.
+      var measured: [Int: [ScalingRow]] = [:]
+      for _ in 0..<repeats {
+        for threads in counts {
+          let row = try measureRow(setup: setup, initial: initial, threads: threads, pinning: policy, baseline: nil)
+          measured[threads, default: []].append(row)
+          if !json { writeStandardError(row.line + "\n") }
+        }
+      }
       var baseline: (threads: Int, rate: Double)? = nil
       for threads in counts {
-        let row = try measureRow(setup: setup, initial: initial, threads: threads, pinning: policy, baseline: baseline)
+        let runs = measured[threads]!.sorted { $0.samplesPerSecond < $1.samplesPerSecond }
+        let median = runs[runs.count / 2]
+        let row = ScalingRow(
+          threads: threads, pinning: policy, samplesPerSecond: median.samplesPerSecond, baseline: baseline,
+          profile: median.profile, mode: median.mode)
         if baseline == nil { baseline = (threads, row.samplesPerSecond) }
         rows.append(row)
-        if !json { writeStandardError(row.line + "\n") }
       }
     }
     let table = ScalingTable(rows: rows, model: setup.model.spec.description, batchSize: setup.options.batchSize)
@@ -81,7 +98,7 @@ struct ScaleCommand: ParsableCommand {
       try AtomicFile.write(table.csv, to: output + ".csv")
       try AtomicFile.write(table.json.serialized() + "\n", to: output + ".json")
     }
-    writeStandardOutput(json ? table.json.serialized() + "\n" : table.text)
+    writeStandardOutput(json ? table.json.serialized() + "\n" : "median of \(repeats):\n" + table.text)
   }
 
   /// Trains warm-up plus measured steps at one thread count and measures the latter.

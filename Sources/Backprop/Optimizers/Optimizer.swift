@@ -69,39 +69,47 @@ public final class Optimizer: @unchecked Sendable {
   /// Applies one update to `parameters[range]` from the mean gradient.
   ///
   /// - Parameters:
-  ///   - gradient: the batch's mean gradient (same layout as the parameters).
+  ///   - parameters: the whole flat parameter vector.
+  ///   - gradient: the batch's mean gradient of the slice only: `range.count`
+  ///     values, `gradient[0]` belonging to `parameters[range.lowerBound]`.
   ///   - learningRate: this step's learning rate (after the schedule).
   ///   - step: the 1-based number of this update (Adam's bias correction).
   /// - Complexity: O(`range.count`), one pass over parameters, gradient and state.
   public func update(
-    parameters: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>,
+    parameters: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>,
     range: Range<Int>, learningRate: Double, step: Int
   ) {
+    let count = range.count
+    let p = parameters + range.lowerBound
     let decay = Float(settings.weightDecay)
     switch settings.kind {
     case .sgd:
       let lr = Float(learningRate)
       if settings.momentum == 0 {
-        for i in range {
-          let g = gradient[i] + decay * parameters[i]
-          parameters[i] -= lr * g
-        }
+        for i in 0..<count { p[i] -= lr * (g[i] + decay * p[i]) }
       } else {
         // torch: buf = momentum·buf + g (buf starts as g, the same as from
         // zero); Nesterov steps along g + momentum·buf.
         let momentum = Float(settings.momentum)
-        let buffer = state[0].base
-        let nesterov = settings.nesterov
-        for i in range {
-          let g = gradient[i] + decay * parameters[i]
-          let b = momentum * buffer[i] + g
-          buffer[i] = b
-          parameters[i] -= lr * (nesterov ? g + momentum * b : b)
+        let buffer = state[0].base + range.lowerBound
+        if settings.nesterov {
+          for i in 0..<count {
+            let d = g[i] + decay * p[i]
+            let b = momentum * buffer[i] + d
+            buffer[i] = b
+            p[i] -= lr * (d + momentum * b)
+          }
+        } else {
+          for i in 0..<count {
+            let b = momentum * buffer[i] + (g[i] + decay * p[i])
+            buffer[i] = b
+            p[i] -= lr * b
+          }
         }
       }
     case .adam, .adamw:
-      let m = state[0].base
-      let v = state[1].base
+      let m = state[0].base + range.lowerBound
+      let v = state[1].base + range.lowerBound
       let beta1 = Float(settings.beta1)
       let beta2 = Float(settings.beta2)
       let t = Double(step)
@@ -109,18 +117,16 @@ public final class Optimizer: @unchecked Sendable {
       let stepSize = Float(learningRate / (1 - _cPow(settings.beta1, t)))
       let correction2 = Float((1 - _cPow(settings.beta2, t)).squareRoot())
       let epsilon = Float(settings.epsilon)
-      let decoupled = settings.kind == .adamw
-      let shrink = Float(1 - learningRate * settings.weightDecay)
-      for i in range {
-        var p = parameters[i]
-        var g = gradient[i]
-        if decoupled { p *= shrink } else { g += decay * p }
-        let mi = m[i] + (g - m[i]) * (1 - beta1)
-        let vi = v[i] * beta2 + (1 - beta2) * g * g
+      let shrink = settings.kind == .adamw ? Float(1 - learningRate * settings.weightDecay) : 1
+      let coupledDecay = settings.kind == .adamw ? 0 : decay
+      for i in 0..<count {
+        let parameter = p[i] * shrink
+        let gradient = g[i] + coupledDecay * p[i]
+        let mi = m[i] + (gradient - m[i]) * (1 - beta1)
+        let vi = v[i] * beta2 + (1 - beta2) * gradient * gradient
         m[i] = mi
         v[i] = vi
-        let denominator = vi.squareRoot() / correction2 + epsilon
-        parameters[i] = p - stepSize * (mi / denominator)
+        p[i] = parameter - stepSize * (mi / (vi.squareRoot() / correction2 + epsilon))
       }
     }
   }

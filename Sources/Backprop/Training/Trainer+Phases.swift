@@ -148,25 +148,26 @@ extension Trainer {
   }
 
   /// Phase 2 for slice `s`: without clipping, sum the shards' gradients in a
-  /// fixed order, divide by the batch size and update, a cache-sized chunk at
-  /// a time (one pass over memory); with clipping, scale the mean that
-  /// ``reduceSlice(_:)`` left and update. A batch whose loss is not finite
-  /// changes nothing.
+  /// fixed order (buffer 0, then 1, …), divide by the batch size and update,
+  /// one L1-sized chunk at a time (one pass over memory: the mean lives only
+  /// in the slice's scratch chunk); with clipping, scale the mean that
+  /// ``reduceSlice(_:bank:)`` left in buffer 0 and update. A batch whose loss
+  /// is not finite changes nothing.
   func updateSlice(_ s: Int, bank: Int) {
     let command = commands[bank]
     let started = monotonicSeconds()
     let range = slices[s]
     if options.clipGradientNorm == nil { slot(s, bank: bank)[Slot.reduce.rawValue] = 0 }
     guard batchLoss(bank: bank).isFinite, !range.isEmpty else { return }
-    let mean = worker(0).gradient.base
     let parameters = model.parameters.base
     let step = command.step + 1
     if let maximumNorm = options.clipGradientNorm {
+      let mean = worker(0).gradient.base + range.lowerBound
       var squares = 0.0
       for w in 0..<workerCount { squares += slot(w, bank: bank)[Slot.squares.rawValue] }
       let factor = Float(GradientClipping.scale(norm: squares.squareRoot(), maximumNorm: maximumNorm))
       if factor < 1 {
-        for i in range { mean[i] *= factor }
+        for i in 0..<range.count { mean[i] *= factor }
       }
       optimizer.update(
         parameters: parameters, gradient: mean, range: range, learningRate: command.learningRate, step: step)
@@ -175,18 +176,20 @@ extension Trainer {
     }
     let shards = ShardPlan(rows: command.indices.count, workers: workerCount).shardCount
     let divisor = Float(command.indices.count)
-    let chunk = 2048
+    let scratch = reduceScratch.base + s * Trainer.reduceChunk
     var start = range.lowerBound
     while start < range.upperBound {
-      let end = min(start + chunk, range.upperBound)
-      for i in start..<end {
-        var sum = mean[i]
-        for w in 1..<shards { sum += workers[w]!.gradient.base[i] }
-        mean[i] = sum / divisor
+      let count = min(Trainer.reduceChunk, range.upperBound - start)
+      scratch.update(from: workers[0]!.gradient.base + start, count: count)
+      for w in 1..<shards {
+        let gradient = workers[w]!.gradient.base + start
+        for i in 0..<count { scratch[i] += gradient[i] }
       }
+      for i in 0..<count { scratch[i] /= divisor }
       optimizer.update(
-        parameters: parameters, gradient: mean, range: start..<end, learningRate: command.learningRate, step: step)
-      start = end
+        parameters: parameters, gradient: scratch, range: start..<(start + count),
+        learningRate: command.learningRate, step: step)
+      start += count
     }
     slot(s, bank: bank)[Slot.reduce.rawValue] = monotonicSeconds() - started
   }

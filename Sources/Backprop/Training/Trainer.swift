@@ -73,6 +73,11 @@ public final class Trainer {
   /// bank while workers may still read the current one.
   let commands: UnsafeMutablePointer<StepCommand>
 
+  /// Each slice's chunk of the mean gradient in phase 2 (``reduceChunk`` floats each).
+  let reduceScratch: AlignedBuffer<Float>
+  /// Floats per phase-2 chunk: small enough to stay in L1 between the sum and the update.
+  static let reduceChunk = 1024
+
   /// How many recent steps ``recordedCPUs()`` keeps.
   public static let cpuLogSteps = 4096
 
@@ -122,6 +127,7 @@ public final class Trainer {
     cpuLog = AlignedBuffer(count: Trainer.cpuLogSteps * options.threads)
     cpuLog.pointer.initialize(repeating: -1)
     slices = Trainer.slices(count: model.parameters.count, workers: options.threads)
+    reduceScratch = AlignedBuffer(count: options.threads * Trainer.reduceChunk)
   }
 
   deinit {
