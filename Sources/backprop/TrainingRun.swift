@@ -174,7 +174,9 @@ struct TrainingRun {
     let wall = (clock.now - started).seconds
     // Without a validation split the per-epoch evaluation is the test set's.
     let testResult = test.map { data in
-      evaluationName == "test" ? history.last?.evaluation ?? model.evaluate(data) : model.evaluate(data)
+      evaluationName == "test"
+        ? history.last?.evaluation ?? model.evaluate(data, threads: options.threads)
+        : model.evaluate(data, threads: options.threads)
     }
     if let path = command.save {
       try reporting {

@@ -137,4 +137,17 @@ import _BackpropTestSupport
       }
     }
   }
+
+  @Test func inferenceSharedAmongThreadsMatchesOneThread() {
+    let model = Model(spec: Self.spec, seed: 8)
+    let data = Self.data(rows: 301)
+    let one = model.outputs(for: data, threads: 1, batchSize: 64)
+    for threads in [2, 3, 7] {
+      #expect(normRelativeError(model.outputs(for: data, threads: threads, batchSize: 64), one) < 1e-5)
+      let evaluation = model.evaluate(data, threads: threads, batchSize: 64)
+      let reference = model.evaluate(data, threads: 1, batchSize: 64)
+      #expect(abs(evaluation.loss - reference.loss) < 1e-6 * abs(reference.loss))
+      #expect(evaluation.accuracy == reference.accuracy)
+    }
+  }
 }

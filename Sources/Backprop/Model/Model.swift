@@ -41,37 +41,6 @@ public final class Model: @unchecked Sendable {
 
   /// The architecture.
   public var spec: ModelSpec { network.spec }
-
-  /// The network's outputs for every sample of `data`, `data.count × outputWidth`.
-  ///
-  /// - Parameter batchSize: how many rows one forward pass takes.
-  public func outputs(for data: Dataset, batchSize: Int = 1024) -> [Float] {
-    precondition(
-      data.featureWidth == spec.inputWidth, "data has \(data.featureWidth) features, model takes \(spec.inputWidth)")
-    let width = spec.outputWidth
-    var result = [Float](repeating: 0, count: data.count * width)
-    let workspace = Workspace<Float>(spec: spec, capacity: max(1, min(batchSize, data.count)))
-    var start = 0
-    while start < data.count {
-      let rows = min(workspace.capacity, data.count - start)
-      data.features.withUnsafeBufferPointer { features in
-        workspace.input.base.update(
-          from: features.baseAddress! + start * spec.inputWidth, count: rows * spec.inputWidth)
-      }
-      let logits = network.forward(parameters: parameters.base, workspace: workspace, rows: rows, mode: .inference)
-      result.withUnsafeMutableBufferPointer {
-        $0.baseAddress!.advanced(by: start * width).update(from: logits, count: rows * width)
-      }
-      start += rows
-    }
-    return result
-  }
-
-  /// The mean loss and, where it has a meaning, the accuracy over `data`.
-  public func evaluate(_ data: Dataset, batchSize: Int = 1024) -> Evaluation {
-    let evaluator = Evaluator(model: self, capacity: max(1, min(batchSize, data.count)), targetWidth: data.targetWidth)
-    return evaluator.evaluate(data)
-  }
 }
 
 /// The loss and accuracy of a model on a data set.
