@@ -68,6 +68,7 @@ extension Trainer {
       spec: model.spec, capacity: capacity, targetWidth: training.targetWidth,
       parameterCount: model.parameters.count, topology: topology)
     workers[w] = created
+    gradientPointers[w] = created.gradient.base
     return created
   }
 
@@ -176,16 +177,12 @@ extension Trainer {
     }
     let shards = ShardPlan(rows: command.indices.count, workers: workerCount).shardCount
     let divisor = Float(command.indices.count)
-    let scratch = reduceScratch.base + s * Trainer.reduceChunk
+    let scratch = reduceScratch.base + s * AllReduce.chunk
     var start = range.lowerBound
     while start < range.upperBound {
-      let count = min(Trainer.reduceChunk, range.upperBound - start)
-      scratch.update(from: workers[0]!.gradient.base + start, count: count)
-      for w in 1..<shards {
-        let gradient = workers[w]!.gradient.base + start
-        for i in 0..<count { scratch[i] += gradient[i] }
-      }
-      for i in 0..<count { scratch[i] /= divisor }
+      let count = min(AllReduce.chunk, range.upperBound - start)
+      AllReduce.mean(
+        of: gradientPointers, buffers: shards, offset: start, count: count, divisor: divisor, into: scratch)
       optimizer.update(
         parameters: parameters, gradient: scratch, range: start..<(start + count),
         learningRate: command.learningRate, step: step)

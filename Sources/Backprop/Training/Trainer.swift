@@ -73,10 +73,10 @@ public final class Trainer {
   /// bank while workers may still read the current one.
   let commands: UnsafeMutablePointer<StepCommand>
 
-  /// Each slice's chunk of the mean gradient in phase 2 (``reduceChunk`` floats each).
+  /// Each slice's chunk of the mean gradient in phase 2 (``AllReduce/chunk`` floats each).
   let reduceScratch: AlignedBuffer<Float>
-  /// Floats per phase-2 chunk: small enough to stay in L1 between the sum and the update.
-  static let reduceChunk = 1024
+  /// Each worker's gradient buffer, set when the worker creates it.
+  let gradientPointers: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
 
   /// How many recent steps ``recordedCPUs()`` keeps.
   public static let cpuLogSteps = 4096
@@ -127,7 +127,9 @@ public final class Trainer {
     cpuLog = AlignedBuffer(count: Trainer.cpuLogSteps * options.threads)
     cpuLog.pointer.initialize(repeating: -1)
     slices = Trainer.slices(count: model.parameters.count, workers: options.threads)
-    reduceScratch = AlignedBuffer(count: options.threads * Trainer.reduceChunk)
+    reduceScratch = AlignedBuffer(count: options.threads * AllReduce.chunk)
+    gradientPointers = .allocate(capacity: options.threads)
+    gradientPointers.initialize(repeating: reduceScratch.base, count: options.threads)
   }
 
   deinit {
@@ -135,6 +137,7 @@ public final class Trainer {
     workers.deallocate()
     commands.deinitialize(count: 2)
     commands.deallocate()
+    gradientPointers.deallocate()
   }
 
   /// Worker `w`'s slot in `bank`.
