@@ -29,13 +29,13 @@ def main():
     figure, axes = plt.subplots(figsize=(6, 4.5), dpi=120)
     most = max(row["threads"] for row in rows)
     axes.plot([1, most], [1, most], linestyle="--", color="grey", label="ideal")
-    for pin in dict.fromkeys(row["pin"] for row in rows):
+    for index, pin in enumerate(dict.fromkeys(row["pin"] for row in rows)):
         points = sorted((row["threads"], row["speedup"], row["efficiency"]) for row in rows if row["pin"] == pin)
         threads = [p[0] for p in points]
         speedups = [p[1] for p in points]
         axes.plot(threads, speedups, marker="o", label=f"pin {pin}")
         for t, s, e in points:
-            axes.annotate(f"{s:.2f}× ({e:.0%})", (t, s), textcoords="offset points", xytext=(4, -12), fontsize=8)
+            axes.annotate(f"{s:.2f}× ({e:.0%})", (t, s), textcoords="offset points", xytext=(4, -12 - 11 * index), fontsize=8)
     axes.set_xlabel("threads")
     axes.set_ylabel("speedup")
     axes.set_title(f"{table['model']}, batch {table['batch_size']}")

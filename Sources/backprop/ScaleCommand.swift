@@ -70,7 +70,7 @@ struct ScaleCommand: ParsableCommand {
     setup.options.epochs = Int.max / 2
     let initial = setup.model.parameters.array
     var rows: [ScalingRow] = []
-    if !json { writeStandardError(ScalingTable.header + "\n") }
+    if !json { writeStandardError("threads     pin  samples/s  (each round)\n") }
     for policy in comparePinning && pin != .none ? [pin, .none] : [pin] {
       // Rounds interleave the thread counts, so a slow spell of a shared
       // machine spreads over all of them; each count reports its median.
@@ -79,7 +79,7 @@ struct ScaleCommand: ParsableCommand {
         for threads in counts {
           let row = try measureRow(setup: setup, initial: initial, threads: threads, pinning: policy, baseline: nil)
           measured[threads, default: []].append(row)
-          if !json { writeStandardError(row.line + "\n") }
+          if !json { writeStandardError(row.roundLine + "\n") }
         }
       }
       var baseline: (threads: Int, rate: Double)? = nil

@@ -31,6 +31,11 @@ struct ScalingRow {
     self.mode = mode
   }
 
+  /// One round's measurement, before the medians are known.
+  var roundLine: String {
+    pad(String(threads), 7) + pad(pinning.rawValue, 8) + pad(Report.grouped(samplesPerSecond), 11)
+  }
+
   /// The row as a line of the text table.
   var line: String {
     let shares = profile.shares
