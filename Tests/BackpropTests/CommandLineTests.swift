@@ -272,6 +272,56 @@ struct CommandRun {
     }
   }
 
+  @Test func moreThreadsThanCPUsWorksButWarns() throws {
+    let scratch = ScratchFolder()
+    let data = Self.csvData(in: scratch)
+    let threads = Topology.shared.allowedUnits.count + 1
+    let run = try CommandRun([
+      "train", "--data", data, "--model", "4-8-relu-3", "--threads", String(threads), "--batch-size", "16",
+      "--epochs", "2", "--quiet", "--profile", "--json",
+    ])
+    #expect(run.status == 0, "\(run.errors)")
+    #expect(run.errors.contains("warning: --threads \(threads) is more than"))
+    #expect(try run.json()["threads"] == .integer(threads))
+    #expect(try run.json()["profile"]?["execution"]?.stringValue?.hasPrefix("fork/join") == true)
+  }
+
+  @Test func topologyDescribesTheMachineAndThePlan() throws {
+    let run = try CommandRun(["topology", "--threads", "3", "--pin", "spread", "--json"])
+    #expect(run.status == 0, "\(run.errors)")
+    let json = try run.json()
+    guard case .array(let plan) = json["plan"] else {
+      Issue.record("no plan")
+      return
+    }
+    #expect(plan.count == 3)
+    #expect(json["allowed_cores"]?.integerValue == Topology.shared.allowedCores)
+    #expect(try CommandRun(["topology"]).output.contains("plan: "))
+  }
+
+  @Test func scaleWritesItsTable() throws {
+    let scratch = ScratchFolder()
+    let data = Self.csvData(in: scratch, rows: 200)
+    let run = try CommandRun([
+      "scale", "--data", data, "--model", "4-16-relu-3", "--threads", "1,2", "--batch-size", "16", "--warm-up", "2",
+      "--measure", "5", "--repeats", "1", "--output", scratch.file("scaling"), "--json",
+    ])
+    #expect(run.status == 0, "\(run.errors)")
+    guard case .array(let rows) = try run.json()["rows"] else {
+      Issue.record("no rows")
+      return
+    }
+    #expect(rows.map { $0["threads"] } == [.integer(1), .integer(2)])
+    for row in rows {
+      for key in ["samples_per_second", "speedup", "efficiency", "serial_fraction", "all_reduce_update_share"] {
+        #expect(row[key] != nil, "missing \(key)")
+      }
+    }
+    #expect(rows[0]["speedup"]?.doubleValue == 1)
+    let csv = try String(contentsOfFile: scratch.file("scaling.csv"), encoding: .utf8)
+    #expect(csv.split(separator: "\n").count == 3)
+  }
+
   @Test func fashionMNISTTrainsWhenInstalled() throws {
     guard
       FileManager.default.fileExists(atPath: DatasetLoader.fashionMNISTDefaultDirectory + "/train-images-idx3-ubyte.gz")

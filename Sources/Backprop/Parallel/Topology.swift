@@ -21,6 +21,14 @@ public final class Topology: @unchecked Sendable {
     public let package: Int
     /// The logical index of its NUMA node.
     public let numaNode: Int
+
+    /// Describes a processing unit (for plans on other machines or subsets).
+    public init(osIndex: Int, core: Int, package: Int, numaNode: Int) {
+      self.osIndex = osIndex
+      self.core = core
+      self.package = package
+      self.numaNode = numaNode
+    }
   }
 
   /// A cache level and how many of it there are.
