@@ -75,12 +75,16 @@ import _BackpropTestSupport
   func sameWorkerCountIsBitwiseReproducible(threads: Int) throws {
     var settings = OptimizerSettings(kind: .sgd, learningRate: 0.1)
     settings.momentum = 0.9
+    var evaluations: [[EpochMetrics]] = []
     let runs = try (0..<2).map { _ in
       let trainer = Self.trainer(threads: threads, settings: settings, data: Self.data(), batch: 8)
-      try trainer.train()
+      // Evaluation at each epoch's end reads the parameters while the workers wait.
+      evaluations.append(try trainer.train(evaluation: Self.data(rows: 30)))
       return trainer.model.parameters.array.map(\.bitPattern)
     }
     #expect(runs[0] == runs[1])
+    #expect(evaluations[0].map(\.evaluation) == evaluations[1].map(\.evaluation))
+    #expect(evaluations[0].count == 3)
   }
 
   @Test func clippingAndShortBatchesAgreeAcrossWorkerCounts() throws {
@@ -149,5 +153,15 @@ import _BackpropTestSupport
       #expect(abs(evaluation.loss - reference.loss) < 1e-6 * abs(reference.loss))
       #expect(evaluation.accuracy == reference.accuracy)
     }
+  }
+
+  @Test(arguments: [1, 2])
+  func divergenceStopsEveryWorkerAndKeepsTheLastGoodWeights(threads: Int) throws {
+    let data = Self.data(rows: 64)
+    let trainer = Self.trainer(
+      threads: threads, settings: OptimizerSettings(kind: .sgd, learningRate: 1e35), data: data, batch: 16)
+    #expect(throws: TrainingError.self) { try trainer.train(evaluation: data) }
+    // The step that diverged was not applied: every weight is still finite.
+    #expect(trainer.model.parameters.array.allSatisfy { $0.isFinite })
   }
 }
