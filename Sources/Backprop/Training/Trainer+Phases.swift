@@ -33,8 +33,10 @@ extension Trainer {
     return finishStep(bank: 0)
   }
 
-  /// Phase 1 of a step, two forks and joins (three with clipping), for when
-  /// long-lived workers are not available.
+  /// A whole step as one Dispatch fork/join per phase (two, three with
+  /// clipping), for when long-lived workers are not available. Binding and
+  /// restoring each iteration's thread costs system calls and a small
+  /// allocation per worker and step: this is the fallback, not the fast path.
   func forkJoinStep(bank: Int) {
     let clipping = options.clipGradientNorm != nil
     DispatchQueue.concurrentPerform(iterations: workerCount) { [unchecked = UncheckedTrainer(self)] w in

@@ -34,7 +34,7 @@ extension Trainer {
           updateSlice(0, bank: 0)
         }
       }
-    } else if plan.isOversubscribed || workerCount > topology.allowedUnits.count {
+    } else if plan.isOversubscribed {
       // Dispatch sizes its pool to the allowed CPUs: more workers than that
       // cannot all run at once, so barriers inside one fork would never open.
       executionMode = .forkJoin(reason: "\(workerCount) workers on \(topology.allowedUnits.count) allowed CPUs")
@@ -63,13 +63,15 @@ extension Trainer {
       guard team.rendezvous() else { return }
       trainer.withBinding(w) {
         _ = trainer.worker(w)  // first touched here, on the worker's core
-        if w == 0 { trainer.lead(driver, barrier: barrier) } else { trainer.follow(w, barrier: barrier) }
+        if w == 0 {
+          trainer.executionMode = .persistentWorkers  // worker 0 is the calling thread
+          trainer.lead(driver, barrier: barrier)
+        } else {
+          trainer.follow(w, barrier: barrier)
+        }
       }
     }
-    if team.started {
-      executionMode = .persistentWorkers
-      return true
-    }
+    if team.started { return true }
     executionMode = .forkJoin(
       reason: "Dispatch did not start \(workerCount) workers at once within \(TeamStart.timeout) s")
     return false
