@@ -1,4 +1,6 @@
 import Backprop
+import Dispatch
+import Synchronization
 import Testing
 import _BackpropTestSupport
 
@@ -163,5 +165,22 @@ import _BackpropTestSupport
     #expect(throws: TrainingError.self) { try trainer.train(evaluation: data) }
     // The step that diverged was not applied: every weight is still finite.
     #expect(trainer.model.parameters.array.allSatisfy { $0.isFinite })
+  }
+
+  @Test func noThreadStaysPinnedAfterTraining() throws {
+    let topology = Topology.shared
+    let before = topology.currentThreadUnits()
+    var settings = OptimizerSettings(kind: .sgd, learningRate: 0.01)
+    settings.momentum = 0.9
+    let trainer = Self.trainer(threads: max(2, topology.allowedCores), settings: settings, data: Self.data(), batch: 8)
+    try trainer.train()
+    #expect(topology.currentThreadUnits() == before)
+    // Dispatch's pool threads, which ran the workers, are free to run anywhere again.
+    let seen = Mutex<[[Int]]>([])
+    DispatchQueue.concurrentPerform(iterations: 8) { _ in
+      let units = topology.currentThreadUnits()
+      seen.withLock { $0.append(units) }
+    }
+    for units in seen.withLock({ $0 }) { #expect(units.count >= min(before.count, topology.allowedUnits.count)) }
   }
 }

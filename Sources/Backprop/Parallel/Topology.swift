@@ -160,6 +160,18 @@ public final class Topology: @unchecked Sendable {
     return hwloc_set_cpubind(handle, scratch.set, Int32(HWLOC_CPUBIND_THREAD.rawValue)) == 0
   }
 
+  /// The OS indexes of the processing units the calling thread may run on.
+  public func currentThreadUnits() -> [Int] {
+    let binding = currentThreadBinding()
+    var units: [Int] = []
+    var index = hwloc_bitmap_first(binding.set)
+    while index >= 0 {
+      units.append(Int(index))
+      index = hwloc_bitmap_next(binding.set, index)
+    }
+    return units
+  }
+
   /// Gives the calling thread back an affinity saved by ``currentThreadBinding()``.
   public func restoreCurrentThread(_ binding: Binding) {
     _ = hwloc_set_cpubind(handle, binding.set, Int32(HWLOC_CPUBIND_THREAD.rawValue))
