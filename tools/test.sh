@@ -9,4 +9,5 @@ tools/setup.sh
 swift build -c release
 swift test -c release
 swift build --build-tests --sanitize=thread
-swift test --sanitize=thread --skip-build --filter ParallelEngineTests
+# halt_on_error: a reported race fails the run instead of only printing.
+TSAN_OPTIONS=halt_on_error=1 swift test --sanitize=thread --skip-build --filter ParallelEngineTests
