@@ -28,9 +28,11 @@ public final class StepBarrier: @unchecked Sendable {
 
   /// A barrier for `count` threads.
   ///
-  /// - Parameter spin: how many times a waiter polls before it blocks; use 0
-  ///   when threads outnumber cores, where spinning only steals time.
-  public init(count: Int, spin: Int = 20_000) {
+  /// - Parameter spin: how many times a waiter polls before it blocks (the
+  ///   default, about a millisecond, covers a step's phase imbalance and its
+  ///   serial bookkeeping); use 0 when threads outnumber cores, where
+  ///   spinning only steals time.
+  public init(count: Int, spin: Int = 1_000_000) {
     precondition(count > 0, "a barrier needs at least one thread, got \(count)")
     self.count = count
     spinLimit = spin

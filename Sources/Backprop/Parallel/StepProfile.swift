@@ -51,6 +51,9 @@ public struct StepProfile: Sendable, Hashable {
     reduceSeconds -= earlier.reduceSeconds
   }
 
+  /// Mean wall-clock seconds per step.
+  public var secondsPerStep: Double { steps > 0 ? wallSeconds / Double(steps) : 0 }
+
   /// The spread between workers: mean seconds waiting at the barrier per step.
   public var waitPerStep: Double { steps > 0 ? waitMeanSeconds / Double(steps) : 0 }
 }

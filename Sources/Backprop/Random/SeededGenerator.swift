@@ -86,10 +86,14 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Hashable {
 
   /// Shuffles `indices` in place (Fisher–Yates), the same way on every platform.
   public mutating func shuffle(_ indices: inout [Int]) {
-    guard indices.count > 1 else { return }
-    for i in stride(from: indices.count - 1, to: 0, by: -1) {
-      let j = nextIndex(below: i + 1)
-      indices.swapAt(i, j)
+    indices.withUnsafeMutableBufferPointer { shuffle($0) }
+  }
+
+  /// Shuffles the elements of `buffer` in place, as ``shuffle(_:)-([Int])`` does.
+  public mutating func shuffle<Element>(_ buffer: UnsafeMutableBufferPointer<Element>) {
+    guard buffer.count > 1 else { return }
+    for i in stride(from: buffer.count - 1, to: 0, by: -1) {
+      buffer.swapAt(i, nextIndex(below: i + 1))
     }
   }
 

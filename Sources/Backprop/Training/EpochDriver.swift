@@ -7,7 +7,6 @@ final class EpochDriver: @unchecked Sendable {
   // it crosses into the workers' closure without being touched by the others.
   private unowned let trainer: Trainer
   private let evaluation: Dataset?
-  private let evaluator: Evaluator?
   private let progress: ((TrainingProgress) -> Void)?
   private let epochEnd: ((EpochMetrics) -> Void)?
 
@@ -21,7 +20,9 @@ final class EpochDriver: @unchecked Sendable {
   private let total: Int
   private let reportsAccuracy: Bool
   private let clock = ContinuousClock()
-  private var order: [Int]
+  /// The epoch's sample order; steps' indices point into it, so it is owned
+  /// here, allocated once, and rewritten only between epochs.
+  private let order: UnsafeMutableBufferPointer<Int>
   private var epoch = -1
   private var batch = 0
   private var epochStarted = ContinuousClock.now
@@ -38,9 +39,6 @@ final class EpochDriver: @unchecked Sendable {
   ) {
     self.trainer = trainer
     self.evaluation = evaluation
-    evaluator = evaluation.map {
-      Evaluator(model: trainer.model, capacity: max(1, min(1024, $0.count)), targetWidth: $0.targetWidth)
-    }
     self.progress = progress
     self.epochEnd = epochEnd
     samples = trainer.training.count
@@ -48,8 +46,11 @@ final class EpochDriver: @unchecked Sendable {
     total = trainer.totalSteps
     reportsAccuracy = trainer.model.loss.reportsAccuracy(
       outputs: trainer.model.spec.outputWidth, targetWidth: trainer.training.targetWidth)
-    order = Array(0..<samples)
+    order = .allocate(capacity: samples)
+    _ = order.initialize(from: 0..<samples)
   }
+
+  deinit { order.deallocate() }
 
   /// The next step, closing and opening epochs as needed; `nil` when the run
   /// is over.
@@ -74,12 +75,9 @@ final class EpochDriver: @unchecked Sendable {
     let learningRate = options.schedule.learningRate(
       base: options.optimizer.learningRate, step: trainer.stepsTaken, epoch: epoch, totalSteps: total)
     learningRateOfLastStep = learningRate
-    // The indices point into `order`, whose storage stays put until the next epoch.
-    return order.withUnsafeBufferPointer { order in
-      StepCommand(
-        kind: .step, indices: UnsafeBufferPointer(rebasing: order[start..<(start + rows)]),
-        learningRate: learningRate, step: trainer.stepsTaken)
-    }
+    return StepCommand(
+      kind: .step, indices: UnsafeBufferPointer(rebasing: order[start..<(start + rows)]),
+      learningRate: learningRate, step: trainer.stepsTaken)
   }
 
   /// Takes in the results of the step published in `bank`.
@@ -111,10 +109,9 @@ final class EpochDriver: @unchecked Sendable {
     correct = 0
     seen = 0
     if trainer.options.shuffle {
-      // The order array keeps its storage: the step's indices point into it.
       for i in order.indices { order[i] = i }
       var generator = SeededGenerator(seed: trainer.options.seed, stream: RandomStream.shuffle, index: UInt64(epoch))
-      generator.shuffle(&order)
+      generator.shuffle(order)
     }
     epochStarted = clock.now
   }
@@ -124,7 +121,8 @@ final class EpochDriver: @unchecked Sendable {
     let metrics = EpochMetrics(
       epoch: epoch + 1, steps: trainer.stepsTaken, trainLoss: lossSum / Double(max(seen, 1)),
       trainAccuracy: reportsAccuracy ? Double(correct) / Double(max(seen, 1)) : nil,
-      evaluation: evaluation.flatMap { data in evaluator?.evaluate(data) },
+      // On this thread only: the other workers are waiting at the barrier.
+      evaluation: evaluation.map { trainer.model.evaluate($0) },
       seconds: elapsed, samplesPerSecond: elapsed > 0 ? Double(seen) / elapsed : 0,
       learningRate: learningRateOfLastStep)
     history.append(metrics)

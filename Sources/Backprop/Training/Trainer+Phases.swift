@@ -135,16 +135,19 @@ extension Trainer {
     let command = commands[bank]
     let started = monotonicSeconds()
     let range = slices[s]
-    let mean = worker(0).gradient.base
     let shards = ShardPlan(rows: command.indices.count, workers: workerCount).shardCount
     let divisor = Float(command.indices.count)
+    let scratch = reduceScratch.base + s * AllReduce.chunk
+    let mean = worker(0).gradient.base
     var squares = 0.0
-    for i in range {
-      var sum = mean[i]
-      for w in 1..<shards { sum += workers[w]!.gradient.base[i] }
-      let value = sum / divisor
-      mean[i] = value
-      squares += Double(value) * Double(value)
+    var start = range.lowerBound
+    while start < range.upperBound {
+      let count = min(AllReduce.chunk, range.upperBound - start)
+      AllReduce.mean(
+        of: gradientPointers, buffers: shards, offset: start, count: count, divisor: divisor, into: scratch)
+      for i in 0..<count { squares += Double(scratch[i]) * Double(scratch[i]) }
+      (mean + start).update(from: scratch, count: count)
+      start += count
     }
     slot(s, bank: bank)[Slot.squares.rawValue] = squares
     slot(s, bank: bank)[Slot.reduce.rawValue] = monotonicSeconds() - started

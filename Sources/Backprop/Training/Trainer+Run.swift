@@ -54,7 +54,7 @@ extension Trainer {
   ///   start within the rendezvous time-out; ``executionMode`` says so.
   func runPersistentWorkers(_ driver: EpochDriver) -> Bool {
     let team = TeamStart(workers: workerCount)
-    let barrier = StepBarrier(count: workerCount, spin: 1_000_000)
+    let barrier = StepBarrier(count: workerCount)
     let caller = pthread_self()
     DispatchQueue.concurrentPerform(iterations: workerCount) { [unchecked = UncheckedTrainer(self)] _ in
       let trainer = unchecked.trainer
