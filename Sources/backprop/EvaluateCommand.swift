@@ -10,14 +10,9 @@ struct EvaluateCommand: ParsableCommand {
   @Option(help: "A .safetensors file saved by 'backprop train --save'.")
   var weights: String
   @OptionGroup var source: DataOptions
-  @Option(help: "Threads sharing the samples (default: the number of allowed physical cores).")
-  var threads: Int?
+  @OptionGroup var threads: ThreadOptions
   @Flag(help: "Print one JSON object instead of a line.")
   var json = false
-
-  func validate() throws {
-    if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
-  }
 
   func run() throws {
     let model = try reporting { try Model.load(from: weights) }
@@ -32,7 +27,7 @@ struct EvaluateCommand: ParsableCommand {
     try reporting {
       try data.validate(inputWidth: model.spec.inputWidth, outputs: model.spec.outputWidth, loss: model.loss)
     }
-    let result = model.evaluate(data, threads: threads ?? Topology.shared.allowedCores)
+    let result = model.evaluate(data, threads: threads.count)
     if json {
       let object = JSONValue.object([
         ("samples", .integer(result.count)), ("loss", .number(result.loss)),

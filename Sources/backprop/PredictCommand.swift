@@ -16,14 +16,9 @@ struct PredictCommand: ParsableCommand {
   @Option(help: "A .safetensors file saved by 'backprop train --save'.")
   var weights: String
   @OptionGroup var source: DataOptions
-  @Option(help: "Threads sharing the samples (default: the number of allowed physical cores).")
-  var threads: Int?
+  @OptionGroup var threads: ThreadOptions
   @Option(help: "The predictions file: .csv or .npy.")
   var output: String
-
-  func validate() throws {
-    if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
-  }
 
   func run() throws {
     let lowered = output.lowercased()
@@ -47,7 +42,7 @@ struct PredictCommand: ParsableCommand {
     }
     let width = model.spec.outputWidth
     let scores = Predictions.scores(
-      logits: model.outputs(for: data, threads: threads ?? Topology.shared.allowedCores), width: width, loss: model.loss
+      logits: model.outputs(for: data, threads: threads.count), width: width, loss: model.loss
     )
     let bytes: [UInt8]
     if lowered.hasSuffix(".npy") {

@@ -74,23 +74,20 @@ struct ScaleCommand: ParsableCommand {
     for policy in comparePinning && pin != .none ? [pin, .none] : [pin] {
       // Rounds interleave the thread counts, so a slow spell of a shared
       // machine spreads over all of them; each count reports its median.
-      var measured: [Int: [ScalingRow]] = [:]
+      var measured: [Int: [ScalingMeasurement]] = [:]
       for _ in 0..<repeats {
         for threads in counts {
-          let row = try measureRow(setup: setup, initial: initial, threads: threads, pinning: policy, baseline: nil)
-          measured[threads, default: []].append(row)
-          if !json { writeStandardError(row.roundLine + "\n") }
+          let measurement = try measure(setup: setup, initial: initial, threads: threads, pinning: policy)
+          measured[threads, default: []].append(measurement)
+          if !json { writeStandardError(measurement.line + "\n") }
         }
       }
-      var baseline: (threads: Int, rate: Double)? = nil
+      var baseline: ScalingMeasurement? = nil
       for threads in counts {
         let runs = measured[threads]!.sorted { $0.samplesPerSecond < $1.samplesPerSecond }
         let median = runs[runs.count / 2]
-        let row = ScalingRow(
-          threads: threads, pinning: policy, samplesPerSecond: median.samplesPerSecond, baseline: baseline,
-          profile: median.profile, mode: median.mode)
-        if baseline == nil { baseline = (threads, row.samplesPerSecond) }
-        rows.append(row)
+        rows.append(ScalingRow(median, baseline: baseline ?? median))
+        if baseline == nil { baseline = median }
       }
     }
     let table = ScalingTable(rows: rows, model: setup.model.spec.description, batchSize: setup.options.batchSize)
@@ -102,10 +99,9 @@ struct ScaleCommand: ParsableCommand {
   }
 
   /// Trains warm-up plus measured steps at one thread count and measures the latter.
-  private func measureRow(
-    setup: TrainingSetup, initial: [Float], threads: Int, pinning: PinningPolicy,
-    baseline: (threads: Int, rate: Double)?
-  ) throws(CommandFailure) -> ScalingRow {
+  private func measure(
+    setup: TrainingSetup, initial: [Float], threads: Int, pinning: PinningPolicy
+  ) throws(CommandFailure) -> ScalingMeasurement {
     let model = Model(spec: setup.model.spec, loss: setup.model.loss, parameters: initial)
     var options = setup.options
     options.threads = threads
@@ -131,8 +127,8 @@ struct ScaleCommand: ParsableCommand {
     var profile = trainer.profile
     profile.subtract(start.profile)
     let rate = Double(samples) / max(end - start.time, 1e-9)
-    return ScalingRow(
-      threads: threads, pinning: pinning, samplesPerSecond: rate, baseline: baseline, profile: profile,
+    return ScalingMeasurement(
+      threads: threads, pinning: pinning, samplesPerSecond: rate, profile: profile,
       mode: trainer.executionMode.description)
   }
 }

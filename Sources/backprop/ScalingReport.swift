@@ -1,10 +1,22 @@
 import Backprop
 
-/// One thread count's measurement in a scaling study.
-struct ScalingRow {
+/// One measurement of a scaling study: a thread count, one round.
+struct ScalingMeasurement {
   let threads: Int
   let pinning: PinningPolicy
   let samplesPerSecond: Double
+  let profile: StepProfile
+  let mode: String
+
+  /// The round's line, printed before the medians are known.
+  var line: String {
+    pad(String(threads), 7) + pad(pinning.rawValue, 8) + pad(Report.grouped(samplesPerSecond), 11)
+  }
+}
+
+/// One thread count's row in a scaling study, relative to the study's first count.
+struct ScalingRow {
+  let measurement: ScalingMeasurement
   /// Throughput relative to the first thread count, scaled to it (so with a
   /// first count of 1 it is the plain speedup).
   let speedup: Double
@@ -12,29 +24,22 @@ struct ScalingRow {
   let efficiency: Double
   /// Karp–Flatt: the serial fraction that would explain this speedup.
   let serialFraction: Double?
-  let profile: StepProfile
-  let mode: String
 
-  init(
-    threads: Int, pinning: PinningPolicy, samplesPerSecond: Double, baseline: (threads: Int, rate: Double)?,
-    profile: StepProfile, mode: String
-  ) {
-    self.threads = threads
-    self.pinning = pinning
-    self.samplesPerSecond = samplesPerSecond
-    let base = baseline ?? (threads, samplesPerSecond)
-    speedup = base.rate > 0 ? samplesPerSecond / base.rate * Double(base.threads) : 0
-    efficiency = speedup / Double(threads)
-    serialFraction =
-      threads > 1 && speedup > 0 ? (1 / speedup - 1 / Double(threads)) / (1 - 1 / Double(threads)) : nil
-    self.profile = profile
-    self.mode = mode
+  init(_ measurement: ScalingMeasurement, baseline: ScalingMeasurement) {
+    self.measurement = measurement
+    let threads = Double(measurement.threads)
+    speedup =
+      baseline.samplesPerSecond > 0
+      ? measurement.samplesPerSecond / baseline.samplesPerSecond * Double(baseline.threads) : 0
+    efficiency = speedup / threads
+    serialFraction = threads > 1 && speedup > 0 ? (1 / speedup - 1 / threads) / (1 - 1 / threads) : nil
   }
 
-  /// One round's measurement, before the medians are known.
-  var roundLine: String {
-    pad(String(threads), 7) + pad(pinning.rawValue, 8) + pad(Report.grouped(samplesPerSecond), 11)
-  }
+  var threads: Int { measurement.threads }
+  var pinning: PinningPolicy { measurement.pinning }
+  var samplesPerSecond: Double { measurement.samplesPerSecond }
+  var profile: StepProfile { measurement.profile }
+  var mode: String { measurement.mode }
 
   /// The row as a line of the text table.
   var line: String {
@@ -48,10 +53,11 @@ struct ScalingRow {
       pad(Report.fixed(profile.waitPerStep * 1e6, 0), 8), "  " + mode,
     ].joined()
   }
+}
 
-  private func pad(_ text: String, _ width: Int) -> String {
-    String(repeating: " ", count: max(0, width - text.count)) + text
-  }
+/// `text` right-aligned in `width` columns.
+private func pad(_ text: String, _ width: Int) -> String {
+  String(repeating: " ", count: max(0, width - text.count)) + text
 }
 
 /// A scaling study's table as text, CSV and JSON.

@@ -26,7 +26,7 @@ enum Threads {
     var text =
       "profile: \(trainer.workerCount) worker(s), \(trainer.executionMode), pinning \(trainer.plan.policy.rawValue)\n"
     text +=
-      "profile: \(profile.steps) steps, \(Report.fixed(1000 * profile.wallSeconds / Double(max(profile.steps, 1)), 3)) ms per step: "
+      "profile: \(profile.steps) steps, \(Report.fixed(1000 * profile.secondsPerStep, 3)) ms per step: "
     text += "data \(percent(shares.data)), forward+backward \(percent(shares.compute)) (slowest worker; "
     text += "mean \(percent(profile.computeMeanSeconds / max(profile.wallSeconds, 1e-12))), "
     text += "waiting \(Report.fixed(1e6 * profile.waitPerStep, 1)) µs per step), "
@@ -45,7 +45,7 @@ enum Threads {
     return .object([
       ("execution", .string(trainer.executionMode.description)), ("pinning", .string(trainer.plan.policy.rawValue)),
       ("steps", .integer(profile.steps)),
-      ("seconds_per_step", .number(profile.wallSeconds / Double(max(profile.steps, 1)))),
+      ("seconds_per_step", .number(profile.secondsPerStep)),
       ("data_share", .number(shares.data)), ("forward_backward_share", .number(shares.compute)),
       ("all_reduce_update_share", .number(shares.reduce)), ("other_share", .number(shares.other)),
       ("wait_seconds_per_step", .number(profile.waitPerStep)),

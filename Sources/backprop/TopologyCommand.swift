@@ -7,20 +7,15 @@ struct TopologyCommand: ParsableCommand {
     commandName: "topology",
     abstract: "Show the machine's topology (as hwloc sees it) and where workers would run.")
 
-  @Option(help: "Worker threads to plan for (default: the number of allowed physical cores).")
-  var threads: Int?
+  @OptionGroup var threads: ThreadOptions
   @Option(help: "Worker placement: compact, spread or none.")
   var pin: PinningPolicy = .compact
   @Flag(help: "Print one JSON object.")
   var json = false
 
-  func validate() throws {
-    if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
-  }
-
   func run() throws {
     let topology = Topology.shared
-    let workers = threads ?? topology.allowedCores
+    let workers = threads.count
     let plan = BindingPlan(workers: workers, policy: pin, topology: topology)
     if json {
       let object = JSONValue.object([

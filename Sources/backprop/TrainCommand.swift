@@ -17,8 +17,7 @@ struct TrainCommand: ParsableCommand {
 
   @OptionGroup var arguments: TrainingArguments
 
-  @Option(help: "Worker threads (default: the number of allowed physical cores).")
-  var threads: Int?
+  @OptionGroup var threads: ThreadOptions
   @Option(help: "Worker placement: compact, spread or none.")
   var pin: PinningPolicy = .compact
   @Flag(help: "Print where the time of a step went and which CPU each worker ran on.")
@@ -38,11 +37,7 @@ struct TrainCommand: ParsableCommand {
     // Output paths are checked first so a long run never ends in an error about them.
     if let path = save { try checkWritable(path, option: "--save") }
     if let path = metrics { try checkWritable(path, option: "--metrics") }
-    let setup = try TrainingSetup(arguments: arguments, threads: threads)
+    let setup = try TrainingSetup(arguments: arguments, threads: threads.count)
     try TrainingRun(command: self, setup: setup).execute(started: started)
-  }
-
-  func validate() throws {
-    if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
   }
 }

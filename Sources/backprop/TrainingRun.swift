@@ -4,7 +4,6 @@ import Backprop
 /// and checked against the model, and the model built. Shared by `train` and
 /// `scale`.
 struct TrainingSetup {
-  let arguments: TrainingArguments
   var options: TrainingOptions
   let training: Dataset
   let evaluation: Dataset?
@@ -29,8 +28,7 @@ struct TrainingSetup {
     }
   }
 
-  init(arguments command: TrainingArguments, threads: Int?) throws(CommandFailure) {
-    self.arguments = command
+  init(arguments command: TrainingArguments, threads: Int) throws(CommandFailure) {
 
     let recipe = Recipe.forData(command.source.data)
     let kind = command.optimizer ?? .sgd
@@ -59,7 +57,7 @@ struct TrainingSetup {
     options.optimizer = settings
     options.schedule = LearningRateSchedule(parsing: command.schedule, warmupSteps: command.warmupSteps)!
     options.clipGradientNorm = command.clipGradNorm
-    options.threads = threads ?? Topology.shared.allowedCores
+    options.threads = threads
 
     // Model: from the spec, or from the --init file's metadata.
     let spec: ModelSpec
