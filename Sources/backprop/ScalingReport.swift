@@ -67,7 +67,7 @@ struct ScalingTable {
   let batchSize: Int
 
   static let header =
-    "threads     pin  samples/s  speedup efficiency  serial  data%  fwdbwd%  reduce%  other%  wait µs  execution"
+    "threads     pin  samples/s  speedup efficiency  serial  data%  fwdbwd%  update%  other%  wait µs  execution"
 
   var text: String {
     "model \(model), batch \(batchSize)\n" + ScalingTable.header + "\n" + rows.map(\.line).joined(separator: "\n")

@@ -30,7 +30,7 @@ enum Threads {
     text += "data \(percent(shares.data)), forward+backward \(percent(shares.compute)) (slowest worker; "
     text += "mean \(percent(profile.computeMeanSeconds / max(profile.wallSeconds, 1e-12))), "
     text += "waiting \(Report.fixed(1e6 * profile.waitPerStep, 1)) µs per step), "
-    text += "all-reduce+update \(percent(shares.reduce)), other \(percent(shares.other))\n"
+    text += "update \(percent(shares.reduce)), other \(percent(shares.other))\n"
     for (worker, cpus) in cpuSummary(trainer).enumerated() {
       let planned = trainer.plan.units[worker].map { "CPU \($0)" } ?? "unbound"
       text += "profile: worker \(worker) (\(planned)): ran on \(cpus)\n"

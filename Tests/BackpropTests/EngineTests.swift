@@ -61,13 +61,12 @@ import _BackpropTestSupport
 
   func output(rows: Range<Int>, seed: UInt64, step: Int) -> [Float] {
     let model = Model(spec: spec, seed: 1)
-    let workspace = Workspace<Float>(spec: spec, capacity: rows.count)
-    for row in 0..<rows.count {
-      for j in 0..<6 { workspace.input.base[row * 6 + j] = Float(rows.lowerBound + row + j) }
+    let workspace = Workspace<Float>(spec: spec, capacity: rows.upperBound)
+    for row in rows {
+      for j in 0..<6 { workspace.input.base[row * 6 + j] = Float(row + j) }
     }
     let out = model.network.forward(
-      parameters: model.parameters.base, workspace: workspace, rows: rows.count,
-      mode: .training(seed: seed, step: step, firstRow: rows.lowerBound))
+      parameters: model.parameters.base, workspace: workspace, rows: rows, mode: .training(seed: seed, step: step))
     return Array(UnsafeBufferPointer(start: out, count: rows.count * 6))
   }
 
@@ -85,7 +84,7 @@ import _BackpropTestSupport
     let workspace = Workspace<Float>(spec: spec, capacity: 20)
     workspace.input.base.update(repeating: 1, count: 20_000)
     model.network.forward(
-      parameters: model.parameters.base, workspace: workspace, rows: 20, mode: .training(seed: 0, step: 0, firstRow: 0))
+      parameters: model.parameters.base, workspace: workspace, rows: 20, mode: .training(seed: 0, step: 0))
     let mask = try #require(dropoutOutput(model: model, workspace: workspace, rows: 20))
     let zeros = mask.filter { $0 == 0 }.count
     #expect(abs(Double(zeros) / 20_000 - 0.3) < 0.02)

@@ -62,7 +62,7 @@ import _BackpropTestSupport
     let input = data.uniform(rows * spec.inputWidth, -2, 2)
     let upstream = data.uniform(rows * spec.outputWidth)
     let workspace = Workspace<Double>(spec: spec, capacity: rows)
-    let mode = Network.Mode.training(seed: 7, step: 3, firstRow: 2)
+    let mode = Network.Mode.training(seed: 7, step: 3)
 
     func f(parameters: [Double], input: [Double]) -> Double {
       workspace.input.base.update(from: input, count: input.count)

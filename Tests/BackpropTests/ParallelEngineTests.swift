@@ -3,12 +3,13 @@ import Dispatch
 import Testing
 import _BackpropTestSupport
 
-/// The data-parallel engine: exact all-reduce, equivalence across worker
-/// counts, determinism, binding. Serialized, so that its trainers do not
+/// The data-parallel engine: the step's mean gradient, slices, equivalence
+/// across worker counts, determinism, binding. Serialized, so that its trainers do not
 /// compete for Dispatch's pool with each other (CI also runs this suite alone
 /// under the thread sanitizer).
 @Suite(.serialized) struct ParallelEngineTests {
-  static let spec = try! ModelSpec(parsing: "6-12-tanh-dropout0.2-5-relu-3")
+  // Wide enough that slices cut layers between units (groups of 16) with 3 and 5 workers.
+  static let spec = try! ModelSpec(parsing: "6-40-tanh-dropout0.2-20-relu-3")
 
   static func data(rows: Int = 45) -> Dataset {
     var data = TestData(seed: 21)
@@ -27,7 +28,7 @@ import _BackpropTestSupport
   }
 
   @Test(arguments: [2, 3, 5])
-  func allReduceIsThePlainSumOfShardGradientsInOrder(threads: Int) throws {
+  func stepAppliesTheMeanOfTheShardsGradients(threads: Int) throws {
     let data = Self.data()
     let batch = Array(0..<13)
     // lr = 1, plain SGD: the step subtracts exactly the averaged gradient.
@@ -35,30 +36,36 @@ import _BackpropTestSupport
       threads: threads, settings: OptimizerSettings(kind: .sgd, learningRate: 1), data: data, batch: 13)
     let before = trainer.model.parameters.array
     batch.withUnsafeBufferPointer { _ = trainer.step(samples: $0, learningRate: 1) }
+    let applied = zip(before, trainer.model.parameters.array).map { $0 - $1 }
 
-    // The same average built by hand: each shard's gradient on its own, summed in shard order.
+    // The same average built by hand: each shard's gradient on its own, in a
+    // workspace where no other row is filled, summed in shard order.
     let network = trainer.model.network
     let plan = ShardPlan(rows: 13, workers: threads)
     var sum = [Float](repeating: 0, count: before.count)
     for shard in 0..<plan.shardCount {
       let range = plan.range(of: shard)
-      let workspace = Workspace<Float>(spec: Self.spec, capacity: range.count)
-      for (row, sample) in range.enumerated() {
-        for j in 0..<6 { workspace.input.base[row * 6 + j] = data.features[sample * 6 + j] }
+      let workspace = Workspace<Float>(spec: Self.spec, capacity: 13)
+      for row in range {
+        for j in 0..<6 { workspace.input.base[row * 6 + j] = data.features[row * 6 + j] }
       }
       let targets = Array(data.targets[range])
       let logits = network.forward(
-        parameters: before, workspace: workspace, rows: range.count,
-        mode: .training(seed: 5, step: 0, firstRow: range.lowerBound))
+        parameters: before, workspace: workspace, rows: range, mode: .training(seed: 5, step: 0))
       _ = Loss.softmaxCrossEntropy.evaluate(
         logits: logits, targets: targets, rows: range.count, outputs: 3, targetWidth: 1,
-        gradient: workspace.outputGradient)
+        gradient: workspace.outputGradient + range.lowerBound * 3)
+      network.backpropagateDeltas(parameters: before, workspace: workspace, rows: range)
       var gradient = [Float](repeating: 0, count: before.count)
-      network.backward(parameters: before, gradient: &gradient, workspace: workspace, rows: range.count)
-      for i in sum.indices { sum[i] = shard == 0 ? gradient[i] : sum[i] + gradient[i] }
+      for (index, layer) in Self.spec.layers.enumerated() {
+        guard case .dense(_, let outputs) = layer else { continue }
+        network.weightGradients(
+          workspace: workspace, rows: 13, layer: index, units: 0..<outputs, scale: 1, into: &gradient)
+      }
+      for i in sum.indices { sum[i] += gradient[i] }
     }
-    let expected = zip(before, sum).map { $0 - $1 / 13 }
-    #expect(trainer.model.parameters.array.map(\.bitPattern) == expected.map(\.bitPattern))
+    #expect(sum.contains { $0 != 0 })
+    #expect(normRelativeError(applied, sum.map { $0 / 13 }) < 1e-5)
   }
 
   @Test(arguments: [2, 3])
@@ -131,14 +138,32 @@ import _BackpropTestSupport
     }
   }
 
-  @Test func slicesAreCacheLineAlignedAndCoverTheVector() {
-    for (count, workers) in [(1000, 3), (235_146, 2), (17, 4), (5_820_000, 16), (64, 7)] {
-      let slices = Trainer.slices(count: count, workers: workers)
-      #expect(slices.count == workers)
-      #expect(slices.first?.lowerBound == 0 && slices.last?.upperBound == count)
-      for (a, b) in zip(slices, slices.dropFirst()) {
-        #expect(a.upperBound == b.lowerBound)
-        #expect(a.upperBound % 16 == 0)
+  @Test(arguments: ["784-256-relu-128-relu-10", "6-12-tanh-dropout0.2-5-relu-3", "3-100-relu-33-7", "2-1"])
+  func slicesOwnEveryUnitOnceOnCacheLinesWithBalancedCost(model: String) throws {
+    let network = Network(spec: try ModelSpec(parsing: model))
+    let dense = network.spec.layers.enumerated().compactMap { index, layer -> (Int, Int, Int)? in
+      guard case .dense(let inputs, let outputs) = layer else { return nil }
+      return (index, inputs, outputs)
+    }
+    let total = dense.reduce(0) { $0 + $1.2 * ($1.1 + 1) }
+    let largestGroup = dense.map { 16 * ($0.1 + 1) }.max()!
+    for workers in [1, 2, 3, 7, 16] {
+      let plan = SlicePlan(network: network, workers: workers)
+      #expect(plan.slices.count == workers)
+      // In layer order, slice after slice, every unit exactly once.
+      let blocks = plan.slices.flatMap { $0 }
+      var expected: [(Int, Int)] = []
+      for (index, _, outputs) in dense { expected += (0..<outputs).map { (index, $0) } }
+      let owned = blocks.flatMap { block in block.units.map { (block.layer, $0) } }
+      #expect(owned.map(\.0) == expected.map(\.0) && owned.map(\.1) == expected.map(\.1))
+      for block in blocks {
+        let (_, inputs, _) = dense.first { $0.0 == block.layer }!
+        #expect(block.units.lowerBound % 16 == 0)
+        #expect(block.weights.lowerBound % 16 == 0 && block.bias.lowerBound % 16 == 0)
+        #expect(block.weights.count == block.units.count * inputs && block.bias.count == block.units.count)
+      }
+      for s in 0..<workers {
+        #expect(plan.parameterCount(of: s) <= total / workers + largestGroup)
       }
     }
   }

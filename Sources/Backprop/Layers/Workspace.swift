@@ -1,10 +1,15 @@
-/// Everything one worker writes during a forward and backward pass: its input
-/// rows, every layer's output, dropout masks and gradient scratch space.
+/// Everything the passes over a batch write: its input rows, every layer's
+/// output, dropout masks, and each dense layer's delta (the loss's gradient
+/// with respect to that layer's output).
 ///
-/// Allocated once for the largest shard the worker will see; a training step
-/// only reuses it. Each worker owns its own, so workers never share a line.
+/// Allocated once for the largest batch; a training step only reuses it.
+/// Rows are independent in the forward pass and in back-propagating deltas,
+/// so data-parallel workers share one workspace and each writes only the rows
+/// of its shard; the weight gradients then read the whole batch (see
+/// ``Network/weightGradients(workspace:rows:layer:units:scale:into:)``).
 public final class Workspace<T: TrainingScalar>: @unchecked Sendable {
-  // @unchecked Sendable: a workspace is used by one worker at a time.
+  // @unchecked Sendable: workers write disjoint row ranges, and read other
+  // workers' rows only after a barrier.
 
   /// The largest number of rows (samples) a pass may use.
   public let capacity: Int
@@ -16,44 +21,58 @@ public final class Workspace<T: TrainingScalar>: @unchecked Sendable {
   let outputs: [AlignedBuffer<T>]
   /// Dropout masks (0 or 1/(1-rate)) for the dropout layers, else empty.
   let masks: [AlignedBuffer<T>]
-  /// Two buffers of `capacity × maximumWidth` that backward alternates between.
-  let gradients: (AlignedBuffer<T>, AlignedBuffer<T>)
-  /// The per-row loss of the last call to the loss, for reductions.
-  let rowLosses: AlignedBuffer<Double>
+  /// Each dense layer's delta, `capacity × outputs` of that layer; empty for
+  /// other layers.
+  let deltas: [AlignedBuffer<T>]
+  /// The index of the last dense layer, whose delta starts back-propagation.
+  let lastDense: Int
+  /// The number of target values per row.
+  let targetWidth: Int
 
   /// Allocates a workspace for `spec` and up to `capacity` rows.
   ///
   /// - Parameters:
   ///   - targetWidth: how many target values each row has (1 for class labels).
-  public init(spec: ModelSpec, capacity: Int, targetWidth: Int = 1) {
+  ///   - zeroed: `false` leaves the memory untouched, for workers that each
+  ///     first touch their own rows with ``touch(rows:)`` (so the pages land
+  ///     on their NUMA nodes).
+  public init(spec: ModelSpec, capacity: Int, targetWidth: Int = 1, zeroed: Bool = true) {
     precondition(capacity > 0, "a workspace needs room for at least one row, got \(capacity)")
     self.capacity = capacity
-    input = AlignedBuffer(count: capacity * spec.inputWidth)
-    targets = AlignedBuffer(count: capacity * targetWidth)
+    self.targetWidth = targetWidth
+    func buffer<E>(_ width: Int) -> AlignedBuffer<E> { AlignedBuffer(count: capacity * width, zeroed: zeroed) }
+    input = buffer(spec.inputWidth)
+    targets = buffer(targetWidth)
     var width = spec.inputWidth
     var outputs: [AlignedBuffer<T>] = []
     var masks: [AlignedBuffer<T>] = []
+    var deltas: [AlignedBuffer<T>] = []
     for layer in spec.layers {
       if case .dense(_, let out) = layer { width = out }
-      outputs.append(AlignedBuffer(count: capacity * width))
-      if case .dropout = layer {
-        masks.append(AlignedBuffer(count: capacity * width))
-      } else {
-        masks.append(AlignedBuffer(count: 0))
-      }
+      outputs.append(buffer(width))
+      if case .dropout = layer { masks.append(buffer(width)) } else { masks.append(buffer(0)) }
+      deltas.append(buffer(layer.parameterCount > 0 ? width : 0))
     }
     self.outputs = outputs
     self.masks = masks
-    let widest = spec.maximumWidth
-    gradients = (AlignedBuffer(count: capacity * widest), AlignedBuffer(count: capacity * widest))
-    rowLosses = AlignedBuffer(count: capacity)
+    self.deltas = deltas
+    lastDense = spec.layers.lastIndex { $0.parameterCount > 0 }!
+  }
+
+  /// Zeroes `rows` of every buffer: the first touch of a worker's own rows.
+  public func touch(rows: Range<Int>) {
+    precondition(rows.lowerBound >= 0 && rows.upperBound <= capacity, "rows \(rows) outside 0..<\(capacity)")
+    for buffer in [input] + outputs + masks + deltas {
+      let width = buffer.count / capacity
+      (buffer.base + rows.lowerBound * width).initialize(repeating: 0, count: rows.count * width)
+    }
+    (targets.base + rows.lowerBound * targetWidth).initialize(repeating: 0, count: rows.count * targetWidth)
   }
 
   /// Where the caller puts the loss's gradient with respect to the network's
-  /// output before ``Network/backward(parameters:gradient:workspace:rows:inputGradient:)``,
-  /// `rows × outputWidth`.
-  public var outputGradient: UnsafeMutablePointer<T> { gradients.0.base }
+  /// output before back-propagating (`capacity × outputWidth`, by row).
+  public var outputGradient: UnsafeMutablePointer<T> { deltas[lastDense].base }
 
-  /// The network's output (logits) of the last forward pass, `rows × outputWidth`.
+  /// The network's output (logits) of the last forward pass, `capacity × outputWidth`, by row.
   public var logits: UnsafeMutablePointer<T> { outputs[outputs.count - 1].base }
 }

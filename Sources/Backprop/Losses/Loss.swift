@@ -1,9 +1,9 @@
 /// A loss computed from the network's raw outputs (logits), in a numerically
 /// stable form, with its gradient.
 ///
-/// Losses are summed over the rows they see; the trainer divides by the
-/// whole batch's size once, in the all-reduce, so the mean is exact however
-/// the batch was split.
+/// Losses are summed over the rows they see; the trainer scales by 1/B once,
+/// in the weight-gradient products over the whole batch, so the mean does not
+/// depend on how the batch was split.
 public enum Loss: String, Sendable, Hashable, CaseIterable {
   /// Softmax then cross-entropy against an integer class label per row
   /// (PyTorch's `CrossEntropyLoss`). The gradient is `softmax − onehot`.

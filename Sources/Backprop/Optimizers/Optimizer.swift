@@ -50,7 +50,7 @@ public struct OptimizerSettings: Sendable, Hashable {
 ///
 /// ``update(parameters:gradient:range:learningRate:step:)`` works on any
 /// slice of the flat vector, so data-parallel workers can each update their
-/// own slice of the parameters and state in the all-reduce pass.
+/// own slice of the parameters and state right after computing its gradient.
 public final class Optimizer: @unchecked Sendable {
   // @unchecked Sendable: state vectors are only written by slice, and the
   // callers give each worker a disjoint slice.

@@ -7,10 +7,11 @@
 /// Where the time of training steps went, summed over the steps measured.
 ///
 /// A step is: data preparation (gathering each shard's rows), forward and
-/// backward (each worker over its shard; the slowest worker sets the pace,
-/// the others wait at the barrier), then the all-reduce and optimizer update
-/// by slices. Whatever remains of the step's wall time is synchronisation and
-/// bookkeeping.
+/// backward (the deltas by shards, then the weight gradients by slices over
+/// the whole batch, which is where the shards' contributions are reduced;
+/// the slowest worker of each phase sets the pace, the others wait at the
+/// barrier), and the optimizer update of each slice. Whatever remains of the
+/// step's wall time is synchronisation and bookkeeping.
 public struct StepProfile: Sendable, Hashable {
   /// The number of steps measured.
   public var steps = 0
@@ -18,20 +19,24 @@ public struct StepProfile: Sendable, Hashable {
   public var wallSeconds = 0.0
   /// Seconds gathering rows (mean over the step's workers).
   public var dataSeconds = 0.0
-  /// Seconds of forward and backward in the slowest worker of each step.
+  /// Seconds of forward and backward (the weight gradients' reduction over
+  /// the batch included) in the slowest worker of each phase of each step.
   public var computeSlowestSeconds = 0.0
   /// Seconds of forward and backward, mean over the step's workers.
   public var computeMeanSeconds = 0.0
-  /// Seconds workers spent waiting for the slowest at the barrier (mean over workers).
+  /// Seconds workers spent waiting for the slowest shard at the first barrier
+  /// (mean over workers).
   public var waitMeanSeconds = 0.0
-  /// Seconds of the all-reduce and update (the slowest slice of each step).
+  /// Seconds of the optimizer update (the slowest slice of each step): what
+  /// data parallelism adds to a step on top of the single-worker work is in
+  /// here, in ``waitMeanSeconds`` and in the rest of the wall time.
   public var reduceSeconds = 0.0
 
   /// Creates an empty profile.
   public init() {}
 
   /// The share of wall time in data preparation, forward+backward (slowest
-  /// worker), all-reduce+update and the rest, each in [0, 1].
+  /// worker), the update and the rest, each in [0, 1].
   public var shares: (data: Double, compute: Double, reduce: Double, other: Double) {
     guard wallSeconds > 0 else { return (0, 0, 0, 0) }
     let data = dataSeconds / wallSeconds

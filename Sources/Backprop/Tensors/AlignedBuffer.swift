@@ -17,14 +17,16 @@ public final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable 
   /// The storage, `count` elements long.
   public let pointer: UnsafeMutableBufferPointer<Element>
 
-  /// Allocates `count` zeroed elements aligned to 64 bytes.
+  /// Allocates `count` elements aligned to 64 bytes, zeroed unless asked not
+  /// to be (a caller that first touches each part on the thread that will use
+  /// it, so the pages land on that thread's NUMA node).
   ///
-  /// - Complexity: O(`count`), for the zeroing.
-  public init(count: Int) {
+  /// - Complexity: O(`count`) when zeroed, else O(1).
+  public init(count: Int, zeroed: Bool = true) {
     precondition(count >= 0, "buffer size must not be negative, got \(count)")
     let bytes = max(count, 1) * MemoryLayout<Element>.stride
     let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-    raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+    if zeroed { raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes) }
     pointer = UnsafeMutableBufferPointer(
       start: raw.bindMemory(to: Element.self, capacity: max(count, 1)), count: count)
   }

@@ -2,10 +2,11 @@
 ///
 /// All parameters of a network live in one contiguous buffer; every gradient
 /// buffer and every piece of optimizer state uses the same layout, so the
-/// all-reduce, the optimizer and checkpoints work on flat vectors by slices.
-/// Each tensor starts on a 64-byte boundary (16 floats) so that slices handed
-/// to different workers can be cut on cache lines; the padding between
-/// tensors stays zero in parameters, gradients and state alike.
+/// data-parallel reduction, the optimizer and checkpoints work on flat vectors
+/// by slices. Each tensor starts on a 64-byte boundary (16 floats) so that
+/// slices handed to different workers can be cut on cache lines; the padding
+/// between tensors stays zero in parameters and optimizer state, and nothing
+/// reads it.
 public struct ParameterLayout: Sendable, Hashable {
   /// One named tensor: a view (offset and shape) into the flat vector.
   public struct Entry: Sendable, Hashable {

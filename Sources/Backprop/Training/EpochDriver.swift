@@ -139,8 +139,14 @@ final class EpochDriver: @unchecked Sendable {
     var slowest = 0.0
     var computeSum = 0.0
     var lastEnd = 0.0
+    var slowestGradient = 0.0
+    var gradientSum = 0.0
+    var update = 0.0
     for w in 0..<trainer.workerCount {
       let slot = trainer.slot(w, bank: bank)
+      slowestGradient = max(slowestGradient, slot[Slot.gradient.rawValue])
+      gradientSum += slot[Slot.gradient.rawValue]
+      update = max(update, slot[Slot.update.rawValue])
       guard slot[Slot.active.rawValue] == 1 else { continue }
       shards += 1
       gather += slot[Slot.gather.rawValue]
@@ -149,19 +155,17 @@ final class EpochDriver: @unchecked Sendable {
       lastEnd = max(lastEnd, slot[Slot.phaseEnd.rawValue])
     }
     var wait = 0.0
-    var reduce = 0.0
     for w in 0..<trainer.workerCount {
       let slot = trainer.slot(w, bank: bank)
       if slot[Slot.active.rawValue] == 1 { wait += lastEnd - slot[Slot.phaseEnd.rawValue] }
-      reduce = max(reduce, slot[Slot.reduce.rawValue])
     }
     let count = Double(max(shards, 1))
     trainer.profile.steps += 1
     trainer.profile.wallSeconds += wall
     trainer.profile.dataSeconds += gather / count
-    trainer.profile.computeSlowestSeconds += slowest - gather / count
-    trainer.profile.computeMeanSeconds += computeSum / count
+    trainer.profile.computeSlowestSeconds += slowest - gather / count + slowestGradient
+    trainer.profile.computeMeanSeconds += computeSum / count + gradientSum / Double(trainer.workerCount)
     trainer.profile.waitMeanSeconds += wait / count
-    trainer.profile.reduceSeconds += reduce
+    trainer.profile.reduceSeconds += update
   }
 }

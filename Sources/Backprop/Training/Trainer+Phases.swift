@@ -1,9 +1,9 @@
 import Dispatch
 
 /// The two phases of a step, as run by each worker, and the step for custom
-/// loops. Every worker writes only its own workspace, gradient buffer, slot
-/// and CPU-log entry in phase 1, and only its own slice of the parameters,
-/// optimizer state and first gradient buffer in phase 2.
+/// loops. In phase 1 every worker writes only its shard's rows of the
+/// workspace, its slot and its CPU-log entry; in phase 2 only its slice of the
+/// gradient, parameters and optimizer state, and its slot.
 extension Trainer {
   /// One optimizer step over the training samples at `indices`: the building
   /// block of ``train(evaluation:progress:epochEnd:)``, public for custom
@@ -13,15 +13,15 @@ extension Trainer {
   ///
   /// - Parameters:
   ///   - indices: the batch, as indices into the training set (at most
-  ///     `options.batchSize` of them).
+  ///     `options.batchSize` of them, and at most the training set's size).
   ///   - learningRate: the learning rate of this step.
   /// - Returns: the batch's summed loss and its number of correct predictions.
   ///   When the loss is not finite, no update is applied.
   @discardableResult
   public func step(samples indices: UnsafeBufferPointer<Int>, learningRate: Double) -> (loss: Double, correct: Int) {
     precondition(
-      !indices.isEmpty && indices.count <= options.batchSize,
-      "a step takes 1...\(options.batchSize) samples, got \(indices.count)")
+      !indices.isEmpty && indices.count <= workspace.capacity,
+      "a step takes 1...\(workspace.capacity) samples, got \(indices.count)")
     commands[0] = StepCommand(kind: .step, indices: indices, learningRate: learningRate, step: stepsTaken)
     if workerCount == 1 {
       runShard(0, bank: 0)
@@ -63,19 +63,25 @@ extension Trainer {
     topology.restoreCurrentThread(saved)
   }
 
-  /// Worker `w`'s memory, created on first use by the thread that asks.
+  /// Worker `w`'s state, created on first use by the thread that asks, which
+  /// also first touches the worker's rows of the workspace (those of its shard
+  /// of a full batch) and its slice of the gradient.
   func worker(_ w: Int) -> Worker {
     if let existing = workers[w] { return existing }
-    let created = Worker(
-      spec: model.spec, capacity: capacity, targetWidth: training.targetWidth,
-      parameterCount: model.parameters.count, topology: topology)
+    let created = Worker(topology: topology)
+    let rows = ShardPlan(rows: workspace.capacity, workers: workerCount)
+    if w < rows.shardCount { workspace.touch(rows: rows.range(of: w)) }
+    for block in slices.slices[w] {
+      (gradient.base + block.weights.lowerBound).initialize(repeating: 0, count: block.weights.count)
+      (gradient.base + block.bias.lowerBound).initialize(repeating: 0, count: block.bias.count)
+    }
     workers[w] = created
-    gradientPointers[w] = created.gradient.base
     return created
   }
 
-  /// Phase 1 for worker `w`: gather its shard's rows, forward, loss, backward
-  /// into its own gradient buffer; record loss, timings and the CPU.
+  /// Phase 1 for worker `w`: gather its shard's rows, forward, loss, and the
+  /// deltas of backward, all in its rows of the workspace; record loss,
+  /// timings and the CPU.
   func runShard(_ w: Int, bank: Int) {
     let command = commands[bank]
     let slot = slot(w, bank: bank)
@@ -85,15 +91,15 @@ extension Trainer {
       return
     }
     let started = monotonicSeconds()
-    let worker = worker(w)
-    let workspace = worker.workspace
+    _ = worker(w)
     let range = plan.range(of: w)
     let spec = model.spec
     let width = spec.inputWidth
     let targetWidth = training.targetWidth
     training.features.withUnsafeBufferPointer { features in
       training.targets.withUnsafeBufferPointer { targets in
-        for (row, sample) in command.indices[range].enumerated() {
+        for row in range {
+          let sample = command.indices[row]
           (workspace.input.base + row * width).update(from: features.baseAddress! + sample * width, count: width)
           (workspace.targets.base + row * targetWidth).update(
             from: targets.baseAddress! + sample * targetWidth, count: targetWidth)
@@ -101,15 +107,14 @@ extension Trainer {
       }
     }
     let gathered = monotonicSeconds()
-    let rows = range.count
+    let outputs = spec.outputWidth
     let logits = model.network.forward(
-      parameters: model.parameters.base, workspace: workspace, rows: rows,
-      mode: .training(seed: options.seed, step: command.step, firstRow: range.lowerBound))
+      parameters: model.parameters.base, workspace: workspace, rows: range,
+      mode: .training(seed: options.seed, step: command.step))
     let result = model.loss.evaluate(
-      logits: logits, targets: workspace.targets.base, rows: rows, outputs: spec.outputWidth,
-      targetWidth: targetWidth, gradient: workspace.outputGradient)
-    model.network.backward(
-      parameters: model.parameters.base, gradient: worker.gradient.base, workspace: workspace, rows: rows)
+      logits: logits, targets: workspace.targets.base + range.lowerBound * targetWidth, rows: range.count,
+      outputs: outputs, targetWidth: targetWidth, gradient: workspace.outputGradient + range.lowerBound * outputs)
+    model.network.backpropagateDeltas(parameters: model.parameters.base, workspace: workspace, rows: range)
     let finished = monotonicSeconds()
     slot[Slot.loss.rawValue] = result.loss
     slot[Slot.correct.rawValue] = Double(result.correct)
@@ -129,71 +134,73 @@ extension Trainer {
     return loss
   }
 
-  /// Phase 2a (with clipping only): the mean gradient of slice `s` into the
-  /// first worker's buffer, and the slice's sum of squares into slot `s`.
-  func reduceSlice(_ s: Int, bank: Int) {
-    let command = commands[bank]
-    let started = monotonicSeconds()
-    let range = slices[s]
-    let shards = ShardPlan(rows: command.indices.count, workers: workerCount).shardCount
-    let divisor = Float(command.indices.count)
-    let scratch = reduceScratch.base + s * AllReduce.chunk
-    let mean = worker(0).gradient.base
-    var squares = 0.0
-    var start = range.lowerBound
-    while start < range.upperBound {
-      let count = min(AllReduce.chunk, range.upperBound - start)
-      AllReduce.mean(
-        of: gradientPointers, buffers: shards, offset: start, count: count, divisor: divisor, into: scratch)
-      for i in 0..<count { squares += Double(scratch[i]) * Double(scratch[i]) }
-      (mean + start).update(from: scratch, count: count)
-      start += count
-    }
-    slot(s, bank: bank)[Slot.squares.rawValue] = squares
-    slot(s, bank: bank)[Slot.reduce.rawValue] = monotonicSeconds() - started
+  /// The mean gradient of one block of slice `s`: its units' weight and bias
+  /// gradients over the whole batch, times 1/B.
+  private func blockGradient(_ block: SlicePlan.Block, rows: Int) {
+    model.network.weightGradients(
+      workspace: workspace, rows: rows, layer: block.layer, units: block.units, scale: 1 / Float(rows),
+      into: gradient.base)
   }
 
-  /// Phase 2 for slice `s`: without clipping, sum the shards' gradients in a
-  /// fixed order (buffer 0, then 1, …), divide by the batch size and update,
-  /// one L1-sized chunk at a time (one pass over memory: the mean lives only
-  /// in the slice's scratch chunk); with clipping, scale the mean that
-  /// ``reduceSlice(_:bank:)`` left in buffer 0 and update. A batch whose loss
-  /// is not finite changes nothing.
+  /// Applies the optimizer to one block from its mean gradient.
+  private func updateBlock(_ block: SlicePlan.Block, command: StepCommand) {
+    func update(_ range: Range<Int>) {
+      optimizer.update(
+        parameters: model.parameters.base, gradient: gradient.base + range.lowerBound, range: range,
+        learningRate: command.learningRate, step: command.step + 1)
+    }
+    update(block.weights)
+    update(block.bias)
+  }
+
+  /// Phase 2a (with clipping only): the mean gradient of slice `s`, and its
+  /// sum of squares into slot `s`.
+  func reduceSlice(_ s: Int, bank: Int) {
+    let command = commands[bank]
+    let slot = slot(s, bank: bank)
+    let started = monotonicSeconds()
+    let rows = command.indices.count
+    var squares = 0.0
+    if batchLoss(bank: bank).isFinite {
+      for block in slices.slices[s] {
+        blockGradient(block, rows: rows)
+        for i in block.weights { squares += Double(gradient.base[i]) * Double(gradient.base[i]) }
+        for i in block.bias { squares += Double(gradient.base[i]) * Double(gradient.base[i]) }
+      }
+    }
+    slot[Slot.squares.rawValue] = squares
+    slot[Slot.gradient.rawValue] = monotonicSeconds() - started
+  }
+
+  /// Phase 2 for slice `s`: without clipping, each block's mean gradient,
+  /// then at once its update (the block is still in cache); with clipping,
+  /// scale the mean that ``reduceSlice(_:bank:)`` left and update. A batch
+  /// whose loss is not finite changes nothing.
   func updateSlice(_ s: Int, bank: Int) {
     let command = commands[bank]
-    let started = monotonicSeconds()
-    let range = slices[s]
-    if options.clipGradientNorm == nil { slot(s, bank: bank)[Slot.reduce.rawValue] = 0 }
-    guard batchLoss(bank: bank).isFinite, !range.isEmpty else { return }
-    let parameters = model.parameters.base
-    let step = command.step + 1
-    if let maximumNorm = options.clipGradientNorm {
-      let mean = worker(0).gradient.base + range.lowerBound
+    let slot = slot(s, bank: bank)
+    let clipping = options.clipGradientNorm
+    if clipping == nil { slot[Slot.gradient.rawValue] = 0 }
+    slot[Slot.update.rawValue] = 0
+    guard batchLoss(bank: bank).isFinite else { return }
+    var factor: Float = 1
+    if let maximumNorm = clipping {
       var squares = 0.0
-      for w in 0..<workerCount { squares += slot(w, bank: bank)[Slot.squares.rawValue] }
-      let factor = Float(GradientClipping.scale(norm: squares.squareRoot(), maximumNorm: maximumNorm))
+      for w in 0..<workerCount { squares += self.slot(w, bank: bank)[Slot.squares.rawValue] }
+      factor = Float(GradientClipping.scale(norm: squares.squareRoot(), maximumNorm: maximumNorm))
+    }
+    for block in slices.slices[s] {
+      let started = monotonicSeconds()
+      if clipping == nil { blockGradient(block, rows: command.indices.count) }
+      let computed = monotonicSeconds()
       if factor < 1 {
-        for i in 0..<range.count { mean[i] *= factor }
+        for i in block.weights { gradient.base[i] *= factor }
+        for i in block.bias { gradient.base[i] *= factor }
       }
-      optimizer.update(
-        parameters: parameters, gradient: mean, range: range, learningRate: command.learningRate, step: step)
-      slot(s, bank: bank)[Slot.reduce.rawValue] += monotonicSeconds() - started
-      return
+      updateBlock(block, command: command)
+      slot[Slot.gradient.rawValue] += computed - started
+      slot[Slot.update.rawValue] += monotonicSeconds() - computed
     }
-    let shards = ShardPlan(rows: command.indices.count, workers: workerCount).shardCount
-    let divisor = Float(command.indices.count)
-    let scratch = reduceScratch.base + s * AllReduce.chunk
-    var start = range.lowerBound
-    while start < range.upperBound {
-      let count = min(AllReduce.chunk, range.upperBound - start)
-      AllReduce.mean(
-        of: gradientPointers, buffers: shards, offset: start, count: count, divisor: divisor, into: scratch)
-      optimizer.update(
-        parameters: parameters, gradient: scratch, range: start..<(start + count),
-        learningRate: command.learningRate, step: step)
-      start += count
-    }
-    slot(s, bank: bank)[Slot.reduce.rawValue] = monotonicSeconds() - started
   }
 
   /// After a step: the loss and correct count from the slots, and the step
@@ -210,8 +217,10 @@ extension Trainer {
 
 /// Lets Dispatch's `@Sendable` closures reach the trainer.
 ///
-/// Safe because each worker touches only its own workspace, gradient buffer,
-/// slot and slice between barriers (or joins), as documented on ``Trainer``.
+/// Safe because between barriers (or joins) each worker writes only its own
+/// rows of the workspace, its own slot and its own slice of the gradient,
+/// parameters and optimizer state, and reads what others wrote only after a
+/// barrier, as documented on ``Trainer``.
 struct UncheckedTrainer: @unchecked Sendable {
   let trainer: Trainer
   init(_ trainer: Trainer) { self.trainer = trainer }

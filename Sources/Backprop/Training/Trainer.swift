@@ -1,15 +1,21 @@
 import Dispatch
 
 /// Trains a ``Model`` by mini-batch backpropagation, data-parallel over W
-/// workers that each own their memory.
+/// workers.
 ///
-/// One step: the batch is cut into W contiguous shards (``ShardPlan``); each
-/// worker gathers its rows, runs forward, the loss and backward into its own
-/// gradient buffer; then worker s sums slice s of all W gradient buffers in a
-/// fixed order, divides by the batch size (the exact mean, whatever W), and
-/// applies the optimizer to the same slice of the parameters and optimizer
-/// state. Two barriers per step (three with gradient clipping), no locks, no
-/// allocation. W = 1 is the same code on the calling thread.
+/// One step has two phases. First the batch is cut into W contiguous shards
+/// (``ShardPlan``); each worker gathers its rows into the shared batch
+/// ``Workspace`` and runs forward, the loss and the first half of backward
+/// (every layer's delta) over them, writing only its own rows. Then worker s
+/// computes slice s of the gradient (``SlicePlan``: whole output units of the
+/// dense layers) over the whole batch, scaled by 1/B (the exact mean,
+/// whatever W), and applies the optimizer to the same slice of the parameters
+/// and optimizer state while it is still in cache. The reduction over the
+/// shards is the weight-gradient product itself (its sum runs over all B
+/// rows), so every gradient element has one writer and there are no
+/// per-worker gradient copies to add up. Two barriers per step (three with
+/// gradient clipping, which needs the whole vector's norm before updating),
+/// no locks, no allocation. W = 1 is the same code on the calling thread.
 ///
 /// ``train(evaluation:progress:epochEnd:)`` runs W long-lived workers inside
 /// one Dispatch `concurrentPerform` for the whole run, each bound to the core
@@ -56,49 +62,45 @@ public final class Trainer {
   let topology: Topology
   /// The number of workers.
   public var workerCount: Int { options.threads }
-  /// Each worker's memory, created by the worker itself on first use (so it is
-  /// first touched on the worker's core and lands on its NUMA node).
+  /// Each worker's own state, created by the worker itself on first use,
+  /// which is also when it first touches its rows of ``workspace`` and its
+  /// slice of ``gradient`` (so they land on its core's NUMA node).
   let workers: UnsafeMutableBufferPointer<Worker?>
+  /// The batch's activations and deltas: worker w writes only the rows of its
+  /// shard, and reads the others' only after the step's first barrier.
+  let workspace: Workspace<Float>
+  /// The batch's mean gradient: worker s writes only slice s.
+  let gradient: AlignedBuffer<Float>
   /// Per-step values of each worker, one cache line each (see ``Slot``), in
   /// two banks like ``commands``.
   let slots: AlignedBuffer<Double>
-  /// The slice of the flat vector that worker s reduces and updates; bounds
-  /// are multiples of 16 floats so no two workers write one cache line.
-  let slices: [Range<Int>]
-  /// The largest shard a worker will see.
-  let capacity: Int
+  /// The parameters each worker reduces and updates.
+  public let slices: SlicePlan
   /// The CPU each worker ran on in each of the last ``cpuLogSteps`` steps.
   let cpuLog: AlignedBuffer<Int32>
   /// The published steps, in two banks: the leader writes the next step's
   /// bank while workers may still read the current one.
   let commands: UnsafeMutablePointer<StepCommand>
 
-  /// Each slice's chunk of the mean gradient in phase 2 (``AllReduce/chunk`` floats each).
-  let reduceScratch: AlignedBuffer<Float>
-  /// Each worker's gradient buffer, set when the worker creates it.
-  let gradientPointers: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
-
   /// How many recent steps ``recordedCPUs()`` keeps.
   public static let cpuLogSteps = 4096
 
-  /// One worker's own memory: its workspace and its gradient buffer.
+  /// One worker's own state.
   final class Worker {
-    let workspace: Workspace<Float>
-    let gradient: AlignedBuffer<Float>
     /// A scratch binding for checking the thread's binding without allocating.
     let bindingScratch: Topology.Binding
 
-    init(spec: ModelSpec, capacity: Int, targetWidth: Int, parameterCount: Int, topology: Topology) {
-      workspace = Workspace(spec: spec, capacity: capacity, targetWidth: targetWidth)
-      gradient = AlignedBuffer(count: parameterCount)
+    init(topology: Topology) {
       bindingScratch = topology.currentThreadBinding()
     }
   }
 
-  /// What each worker's slot of ``slots`` holds (8 doubles = one cache line).
+  /// What each worker's slot of ``slots`` holds (two cache lines of doubles):
+  /// its shard's loss and correct count, its slice's sum of squares (for
+  /// clipping), and the seconds of each part of its step.
   enum Slot: Int {
-    case loss, correct, squares, gather, compute, phaseEnd, reduce, active
-    static let width = 8
+    case loss, correct, squares, gather, compute, phaseEnd, gradient, update, active
+    static let width = 16
   }
 
   /// Prepares training of `model` on `training`.
@@ -118,7 +120,9 @@ public final class Trainer {
     plan = BindingPlan(workers: options.threads, policy: pinning, topology: topology)
     optimizer = Optimizer(settings: options.optimizer, parameterCount: model.parameters.count)
     let batch = min(options.batchSize, training.count)
-    capacity = ShardPlan.largestShard(rows: batch, workers: options.threads)
+    workspace = Workspace(spec: model.spec, capacity: batch, targetWidth: training.targetWidth, zeroed: false)
+    gradient = AlignedBuffer(count: model.parameters.count, zeroed: false)
+    slices = SlicePlan(network: model.network, workers: options.threads)
     workers = .allocate(capacity: options.threads)
     workers.initialize(repeating: nil)
     slots = AlignedBuffer(count: 2 * options.threads * Slot.width)
@@ -126,10 +130,6 @@ public final class Trainer {
     commands.initialize(repeating: StepCommand(), count: 2)
     cpuLog = AlignedBuffer(count: Trainer.cpuLogSteps * options.threads)
     cpuLog.pointer.initialize(repeating: -1)
-    slices = Trainer.slices(count: model.parameters.count, workers: options.threads)
-    reduceScratch = AlignedBuffer(count: options.threads * AllReduce.chunk)
-    gradientPointers = .allocate(capacity: options.threads)
-    gradientPointers.initialize(repeating: reduceScratch.base, count: options.threads)
   }
 
   deinit {
@@ -137,24 +137,11 @@ public final class Trainer {
     workers.deallocate()
     commands.deinitialize(count: 2)
     commands.deallocate()
-    gradientPointers.deallocate()
   }
 
   /// Worker `w`'s slot in `bank`.
   func slot(_ w: Int, bank: Int) -> UnsafeMutablePointer<Double> {
     slots.base + (bank * workerCount + w) * Slot.width
-  }
-
-  /// Cuts `count` elements into `workers` slices whose bounds are multiples of
-  /// 16 (one cache line of floats); the last slice takes the remainder. Some
-  /// slices are empty when there are fewer cache lines than workers.
-  public static func slices(count: Int, workers: Int) -> [Range<Int>] {
-    let lines = (count + ParameterLayout.alignment - 1) / ParameterLayout.alignment
-    return (0..<workers).map { s in
-      let start = min(count, lines * s / workers * ParameterLayout.alignment)
-      let end = s == workers - 1 ? count : min(count, lines * (s + 1) / workers * ParameterLayout.alignment)
-      return start..<end
-    }
   }
 
   /// The number of optimizer steps the whole run takes.
