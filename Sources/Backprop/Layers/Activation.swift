@@ -87,10 +87,10 @@ public enum Activation: Sendable, Hashable {
       return
     case .relu:
       // The derivative at 0 is taken as 0, as PyTorch does.
-      for i in 0..<count where !(input[i] > 0) { gradient[i] = 0 }
+      T.zeroWhereNotPositive(gradient, input, count: count)
     case .leakyReLU(let slope):
       let s = T(slope)
-      for i in 0..<count where !(input[i] > 0) { gradient[i] *= s }
+      for i in 0..<count { gradient[i] *= input[i] > 0 ? 1 : s }
     case .sigmoid:
       for i in 0..<count { let y = output[i]; gradient[i] *= y * (1 - y) }
     case .tanh:

@@ -100,7 +100,7 @@ extension Trainer {
       training.targets.withUnsafeBufferPointer { targets in
         for row in range {
           let sample = command.indices[row]
-          (workspace.input.base + row * width).update(from: features.baseAddress! + sample * width, count: width)
+          copyFloats(from: features.baseAddress! + sample * width, to: workspace.input.base + row * width, count: width)
           (workspace.targets.base + row * targetWidth).update(
             from: targets.baseAddress! + sample * targetWidth, count: targetWidth)
         }
