@@ -27,7 +27,7 @@ let package = Package(
       dependencies: [
         .target(name: "CBLAS", condition: .when(platforms: [.linux])),
         "CHwloc",
-        "CZlib",
+        "CDeflate",
       ],
       swiftSettings: cpuSettings
     ),
@@ -52,16 +52,16 @@ let package = Package(
       providers: [.apt(["libhwloc-dev"]), .brew(["hwloc"])]
     ),
     .systemLibrary(
-      name: "CZlib",
-      pkgConfig: "zlib",
-      providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
+      name: "CDeflate",
+      pkgConfig: "libdeflate",
+      providers: [.apt(["libdeflate-dev"]), .brew(["libdeflate"])]
     ),
 
     // Test support: finite differences, tolerances, tiny data sets.
     .target(name: "_BackpropTestSupport", dependencies: ["Backprop"]),
     .testTarget(
       name: "BackpropTests",
-      dependencies: ["Backprop", "_BackpropTestSupport", "CZlib", "backprop"],
+      dependencies: ["Backprop", "_BackpropTestSupport", "CDeflate", "backprop"],
       exclude: ["Fixtures"]
     ),
   ]

@@ -1,5 +1,5 @@
 import Backprop
-import CZlib
+import CDeflate
 import Foundation
 import Testing
 import _BackpropTestSupport
@@ -7,9 +7,17 @@ import _BackpropTestSupport
 /// Writes `bytes` to `path`, gzip-compressed when `gzip` is set.
 func writeFile(_ bytes: [UInt8], to path: String, gzip: Bool = false) {
   if gzip {
-    let file = gzopen(path, "wb")!
-    _ = bytes.withUnsafeBytes { gzwrite(file, $0.baseAddress, UInt32($0.count)) }
-    gzclose(file)
+    let compressor = libdeflate_alloc_compressor(6)!
+    defer { libdeflate_free_compressor(compressor) }
+    let bound = libdeflate_gzip_compress_bound(compressor, bytes.count)
+    var compressed = [UInt8](repeating: 0, count: bound)
+    let size = bytes.withUnsafeBytes { source in
+      compressed.withUnsafeMutableBytes { target in
+        libdeflate_gzip_compress(compressor, source.baseAddress, source.count, target.baseAddress, bound)
+      }
+    }
+    precondition(size > 0, "libdeflate could not compress \(bytes.count) bytes")
+    writeFile(Array(compressed.prefix(size)), to: path)
   } else {
     FileManager.default.createFile(atPath: path, contents: Data(bytes))
   }
@@ -79,6 +87,20 @@ func npyBytes(header: String, data: [UInt8]) -> [UInt8] {
     let cut = scratch.file("cut.gz")
     writeFile(Array(bytes.prefix(bytes.count / 2)), to: cut)
     #expect(throws: DatasetError.self) { try IDXReader.read(cut) }
+  }
+
+  @Test func readsConcatenatedGzipMembers() throws {
+    let scratch = ScratchFolder()
+    let first = idxBytes(type: 0x08, shape: [3000], payload: (0..<3000).map { UInt8(truncatingIfNeeded: $0 * 31) })
+    let parts = [scratch.file("a.gz"), scratch.file("b.gz")]
+    writeFile(Array(first.prefix(1000)), to: parts[0], gzip: true)
+    writeFile(Array(first.dropFirst(1000)), to: parts[1], gzip: true)
+    let joined = try parts.flatMap { try [UInt8](Data(contentsOf: URL(fileURLWithPath: $0))) }
+    let path = scratch.file("joined.gz")
+    writeFile(joined, to: path)
+    let contents = try IDXReader.read(path)
+    #expect(contents.shape == [3000])
+    #expect(contents.values == first.dropFirst(8).map(Float.init))
   }
 
   @Test func missingFilesNameThePath() {

@@ -76,6 +76,14 @@ public enum DatasetLoader {
   public static func file(
     _ path: String, labels: String?, labelColumn: String = "label", requireLabels: Bool = true
   ) throws(DatasetError) -> Dataset {
+    try file(path, labels: labels, labelColumn: labelColumn, requireLabels: requireLabels, featureDivisor: 1)
+  }
+
+  /// ``file(_:labels:labelColumn:requireLabels:)`` with IDX or `.npy`
+  /// features divided by `featureDivisor` as they are converted.
+  static func file(
+    _ path: String, labels: String?, labelColumn: String, requireLabels: Bool, featureDivisor: Float
+  ) throws(DatasetError) -> Dataset {
     let bytes = try FileBytes.read(path)
     let name = path.lowercased().replacingSuffix(".gz", with: "")
     // .npy by its magic string; CSV by name (or by not looking like IDX when
@@ -83,7 +91,7 @@ public enum DatasetLoader {
     // checks then say what is wrong with it.
     let isCSV = name.hasSuffix(".csv") || (labels == nil && !bytes.starts(with: [0, 0]) && !isNPY(bytes))
     if !isCSV {
-      let features = try array(bytes, path: path)
+      let features = try array(bytes, path: path, dividingBy: featureDivisor)
       guard let rows = features.shape.first, rows > 0, features.values.count > 0 else {
         throw .mismatch(source: path, reason: "the data set is empty")
       }
@@ -95,7 +103,7 @@ public enum DatasetLoader {
           features: features.values, featureWidth: features.values.count / rows,
           targets: [Float](repeating: 0, count: rows), targetWidth: 1, source: path)
       }
-      let targets = try array(try FileBytes.read(labels), path: labels)
+      let targets = try array(try FileBytes.read(labels), path: labels, dividingBy: 1)
       let width = features.values.count / rows
       let targetRows = targets.shape.first ?? 0
       guard targetRows == rows else {
@@ -124,12 +132,19 @@ public enum DatasetLoader {
     bytes.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59])
   }
 
-  private static func array(_ bytes: [UInt8], path: String) throws(DatasetError) -> (shape: [Int], values: [Float]) {
+  private static func array(_ bytes: [UInt8], path: String, dividingBy divisor: Float) throws(DatasetError) -> (
+    shape: [Int], values: [Float]
+  ) {
     if isNPY(bytes) {
-      let contents = try NPYFile.parse(bytes, path: path)
+      var contents = try NPYFile.parse(bytes, path: path)
+      if divisor != 1 {
+        contents.values.withUnsafeMutableBufferPointer { values in
+          for i in values.indices { values[i] /= divisor }
+        }
+      }
       return (contents.shape.isEmpty ? [1] : contents.shape, contents.values)
     }
-    let contents = try IDXReader.parse(bytes, path: path)
+    let contents = try IDXReader.parse(bytes, path: path, dividingBy: divisor)
     return (contents.shape, contents.values)
   }
 
@@ -138,12 +153,10 @@ public enum DatasetLoader {
   {
     let imagePath = try locate(directory: directory, stem: images)
     let labelPath = try locate(directory: directory, stem: labels)
-    var data = try file(imagePath, labels: labelPath)
+    // Pixels are bytes: divide by 255, exactly as torchvision's ToTensor does
+    // (while converting them, to spare a pass over the whole set).
+    var data = try file(imagePath, labels: labelPath, labelColumn: "label", requireLabels: true, featureDivisor: 255)
     data.source = name
-    // Pixels are bytes: divide by 255, exactly as torchvision's ToTensor does.
-    data.features.withUnsafeMutableBufferPointer { pixels in
-      for i in pixels.indices { pixels[i] /= 255 }
-    }
     return data
   }
 
