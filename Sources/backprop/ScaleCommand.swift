@@ -129,6 +129,6 @@ struct ScaleCommand: ParsableCommand {
     let rate = Double(samples) / max(end - start.time, 1e-9)
     return ScalingMeasurement(
       threads: threads, pinning: pinning, samplesPerSecond: rate, profile: profile,
-      mode: trainer.executionMode.description)
+      mode: trainer.executionMode.description + (trainer.fewerWorkersReason.map { " (\($0))" } ?? ""))
   }
 }

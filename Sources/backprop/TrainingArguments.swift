@@ -60,6 +60,11 @@ struct TrainingArguments: ParsableArguments {
   var seed: UInt64 = 0
   @Flag(help: "Keep the training samples in file order.")
   var noShuffle = false
+  @Option(
+    help:
+      "Use fewer threads when a step has less than this many training FLOPs (6·params·batch) per thread; 0 uses every thread."
+  )
+  var minWorkPerThread: Double = TrainingOptions().minimumWorkPerThread
 
   func validate() throws {
     if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
@@ -79,6 +84,9 @@ struct TrainingArguments: ParsableArguments {
       throw ValidationError("--schedule '\(schedule)' is not constant, step:EPOCHS:GAMMA or cosine[:MIN_LR]")
     }
     if warmupSteps < 0 { throw ValidationError("--warmup-steps must not be negative, got \(warmupSteps)") }
+    if !(minWorkPerThread >= 0 && minWorkPerThread.isFinite) {
+      throw ValidationError("--min-work-per-thread must be a non-negative number, got \(minWorkPerThread)")
+    }
     if let clipGradNorm, !(clipGradNorm > 0 && clipGradNorm.isFinite) {
       throw ValidationError("--clip-grad-norm must be positive, got \(clipGradNorm)")
     }

@@ -58,6 +58,7 @@ struct TrainingSetup {
     options.schedule = LearningRateSchedule(parsing: command.schedule, warmupSteps: command.warmupSteps)!
     options.clipGradientNorm = command.clipGradNorm
     options.threads = threads
+    options.minimumWorkPerThread = command.minWorkPerThread
 
     // Model: from the spec, or from the --init file's metadata.
     let spec: ModelSpec

@@ -258,7 +258,7 @@ struct CommandRun {
     let data = Self.csvData(in: scratch, rows: 400)
     let run = try CommandRun([
       "train", "--data", data, "--model", "4-64-relu-3", "--threads", "2", "--batch-size", "64", "--epochs", "3",
-      "--profile", "--json",
+      "--profile", "--json", "--min-work-per-thread", "0",
     ])
     #expect(run.status == 0, "\(run.errors)")
     let profile = try #require(try run.json()["profile"])
@@ -278,12 +278,25 @@ struct CommandRun {
     let threads = Topology.shared.allowedUnits.count + 1
     let run = try CommandRun([
       "train", "--data", data, "--model", "4-8-relu-3", "--threads", String(threads), "--batch-size", "16",
-      "--epochs", "2", "--quiet", "--profile", "--json",
+      "--epochs", "2", "--quiet", "--profile", "--json", "--min-work-per-thread", "0",
     ])
     #expect(run.status == 0, "\(run.errors)")
     #expect(run.errors.contains("warning: --threads \(threads) is more than"))
     #expect(try run.json()["threads"] == .integer(threads))
     #expect(try run.json()["profile"]?["execution"]?.stringValue?.hasPrefix("fork/join") == true)
+  }
+
+  @Test func tinyModelsUseFewerThreadsAndSaySo() throws {
+    let run = try CommandRun([
+      "train", "--data", "xor", "--model", "2-8-tanh-1", "--threads", "2", "--epochs", "2", "--batch-size", "4",
+      "--quiet", "--profile", "--json",
+    ])
+    #expect(run.status == 0, "\(run.errors)")
+    let profile = try #require(try run.json()["profile"])
+    #expect(profile["workers"] == .integer(1))
+    // 6 · 33 parameters · 4 samples = 792 FLOPs per step.
+    #expect(profile["fewer_workers_reason"]?.stringValue?.contains("792 training FLOPs") == true)
+    #expect(profile["execution"] == .string("one worker on the calling thread"))
   }
 
   @Test func topologyDescribesTheMachineAndThePlan() throws {

@@ -132,6 +132,7 @@ extension Model {
     options.batchSize = 8
     options.seed = seed
     options.threads = threads
+    options.minimumWorkPerThread = 0
     options.optimizer = OptimizerSettings(kind: .adam, learningRate: 0.01)
     _ = try! Trainer(model: model, training: set, options: options).train()
     return model.parameters.array

@@ -24,6 +24,7 @@ import _BackpropTestSupport
     options.optimizer = settings
     options.seed = seed
     options.epochs = 3
+    options.minimumWorkPerThread = 0  // tiny models, many workers: the engine is what is tested
     return Trainer(model: Model(spec: spec, seed: seed), training: data, options: options)
   }
 
@@ -98,6 +99,7 @@ import _BackpropTestSupport
   @Test func clippingAndShortBatchesAgreeAcrossWorkerCounts() throws {
     // 45 samples in batches of 16: the last batch has 13; with 16 workers it has fewer rows than workers.
     var options = TrainingOptions()
+    options.minimumWorkPerThread = 0
     options.batchSize = 16
     options.epochs = 2
     options.clipGradientNorm = 0.05
@@ -166,6 +168,20 @@ import _BackpropTestSupport
         #expect(plan.parameterCount(of: s) <= total / workers + largestGroup)
       }
     }
+  }
+
+  @Test func stepsTooSmallToShareUseFewerWorkers() {
+    // 6 · P · B FLOPs per step, at least the minimum per worker.
+    #expect(Trainer.usefulWorkers(threads: 8, stepWork: 792, minimumWorkPerThread: 1e6) == 1)
+    #expect(Trainer.usefulWorkers(threads: 8, stepWork: 3.5e6, minimumWorkPerThread: 1e6) == 3)
+    #expect(Trainer.usefulWorkers(threads: 8, stepWork: 180e6, minimumWorkPerThread: 1e6) == 8)
+    #expect(Trainer.usefulWorkers(threads: 8, stepWork: 792, minimumWorkPerThread: 0) == 8)
+    var options = TrainingOptions()
+    options.threads = 4
+    options.batchSize = 16
+    let trainer = Trainer(model: Model(spec: Self.spec, seed: 1), training: Self.data(), options: options)
+    #expect(trainer.workerCount == 1)
+    #expect(trainer.fewerWorkersReason?.contains("1 of the 4 threads") == true)
   }
 
   @Test func inferenceSharedAmongThreadsMatchesOneThread() {

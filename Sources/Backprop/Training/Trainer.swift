@@ -60,8 +60,9 @@ public final class Trainer {
 
   let training: Dataset
   let topology: Topology
-  /// The number of workers.
-  public var workerCount: Int { options.threads }
+  /// The number of workers: `options.threads`, or fewer for a model whose
+  /// steps are too small to share (see ``TrainingOptions/minimumWorkPerThread``).
+  public let workerCount: Int
   /// Each worker's own state, created by the worker itself on first use,
   /// which is also when it first touches its rows of ``workspace`` and its
   /// slice of ``gradient`` (so they land on its core's NUMA node).
@@ -117,18 +118,21 @@ public final class Trainer {
     self.options = options
     self.training = training
     topology = .shared
-    plan = BindingPlan(workers: options.threads, policy: pinning, topology: topology)
-    optimizer = Optimizer(settings: options.optimizer, parameterCount: model.parameters.count)
     let batch = min(options.batchSize, training.count)
+    workerCount = Trainer.usefulWorkers(
+      threads: options.threads, stepWork: Trainer.stepWork(model: model, batch: batch),
+      minimumWorkPerThread: options.minimumWorkPerThread)
+    plan = BindingPlan(workers: workerCount, policy: pinning, topology: topology)
+    optimizer = Optimizer(settings: options.optimizer, parameterCount: model.parameters.count)
     workspace = Workspace(spec: model.spec, capacity: batch, targetWidth: training.targetWidth, zeroed: false)
     gradient = AlignedBuffer(count: model.parameters.count, zeroed: false)
-    slices = SlicePlan(network: model.network, workers: options.threads)
-    workers = .allocate(capacity: options.threads)
+    slices = SlicePlan(network: model.network, workers: workerCount)
+    workers = .allocate(capacity: workerCount)
     workers.initialize(repeating: nil)
-    slots = AlignedBuffer(count: 2 * options.threads * Slot.width)
+    slots = AlignedBuffer(count: 2 * workerCount * Slot.width)
     commands = .allocate(capacity: 2)
     commands.initialize(repeating: StepCommand(), count: 2)
-    cpuLog = AlignedBuffer(count: Trainer.cpuLogSteps * options.threads)
+    cpuLog = AlignedBuffer(count: Trainer.cpuLogSteps * workerCount)
     cpuLog.pointer.initialize(repeating: -1)
   }
 
@@ -142,6 +146,28 @@ public final class Trainer {
   /// Worker `w`'s slot in `bank`.
   func slot(_ w: Int, bank: Int) -> UnsafeMutablePointer<Double> {
     slots.base + (bank * workerCount + w) * Slot.width
+  }
+
+  /// Why fewer workers run than `options.threads` asked for, or `nil`.
+  public var fewerWorkersReason: String? {
+    guard workerCount < options.threads else { return nil }
+    let work = Trainer.stepWork(model: model, batch: workspace.capacity)
+    return
+      "\(workerCount) of the \(options.threads) threads asked for: a step is \(Int(work)) training FLOPs, "
+      + "less than \(Int(options.minimumWorkPerThread)) per thread"
+  }
+
+  /// The training FLOPs of a full step of `batch` samples: 6·P·B, the
+  /// field's convention (2·P·B forward, 4·P·B backward).
+  public static func stepWork(model: Model, batch: Int) -> Double {
+    6 * Double(model.network.layout.parameterCount) * Double(batch)
+  }
+
+  /// How many of `threads` workers a step of `stepWork` FLOPs keeps busy:
+  /// each gets at least `minimumWorkPerThread` (all of them when that is 0).
+  public static func usefulWorkers(threads: Int, stepWork: Double, minimumWorkPerThread: Double) -> Int {
+    guard minimumWorkPerThread > 0 else { return threads }
+    return max(1, min(threads, Int(stepWork / minimumWorkPerThread)))
   }
 
   /// The number of optimizer steps the whole run takes.
