@@ -122,3 +122,37 @@ import _BackpropTestSupport
     #expect(abs(result.loss - expected) < 1e-3)
   }
 }
+
+/// Matrix products, on both sides of the size below which plain loops
+/// replace the BLAS call: every transpose and both kinds of beta.
+@Suite struct GEMMTests {
+  @Test(arguments: [(3, 5, 4), (16, 40, 20)], [false, true])
+  func productMatchesItsDefinition(shape: (Int, Int, Int), transposeA: Bool) {
+    let (m, n, k) = shape
+    var data = TestData(seed: UInt64(m * 100 + n))
+    for transposeB in [false, true] {
+      for beta in [Float(0), 0.5] {
+        let a = data.uniform(m * k).map(Float.init)
+        let b = data.uniform(k * n).map(Float.init)
+        // beta = 0 must not read C: fill it with NaN to prove it.
+        var c = [Float](repeating: beta == 0 ? .nan : 1, count: m * n)
+        let (lda, ldb) = (transposeA ? m : k, transposeB ? k : n)
+        Float.gemm(
+          transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 2, a: a, lda: lda, b: b,
+          ldb: ldb, beta: beta, c: &c, ldc: n)
+        for i in 0..<m {
+          for j in 0..<n {
+            var sum = 0.0
+            for p in 0..<k {
+              let x = Double(transposeA ? a[p * lda + i] : a[i * lda + p])
+              let y = Double(transposeB ? b[j * ldb + p] : b[p * ldb + j])
+              sum += x * y
+            }
+            let expected = 2 * sum + (beta == 0 ? 0 : Double(beta))
+            #expect(abs(Double(c[i * n + j]) - expected) < 1e-4, "\(m)×\(n)×\(k) at (\(i), \(j))")
+          }
+        }
+      }
+    }
+  }
+}

@@ -50,6 +50,11 @@ extension Float: TrainingScalar {
     b: UnsafePointer<Float>, ldb: Int,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
+    if m * n * k <= SmallGEMM.largestProduct {
+      return SmallGEMM.multiply(
+        transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+        alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
     BLAS.sgemm(
       transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
       alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
@@ -90,6 +95,11 @@ extension Double: TrainingScalar {
     b: UnsafePointer<Double>, ldb: Int,
     beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
   ) {
+    if m * n * k <= SmallGEMM.largestProduct {
+      return SmallGEMM.multiply(
+        transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+        alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
     BLAS.dgemm(
       transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
       alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)

@@ -189,8 +189,8 @@ extension Trainer {
       for w in 0..<workerCount { squares += self.slot(w, bank: bank)[Slot.squares.rawValue] }
       factor = Float(GradientClipping.scale(norm: squares.squareRoot(), maximumNorm: maximumNorm))
     }
+    var started = monotonicSeconds()
     for block in slices.slices[s] {
-      let started = monotonicSeconds()
       if clipping == nil { blockGradient(block, rows: command.indices.count) }
       let computed = monotonicSeconds()
       if factor < 1 {
@@ -198,8 +198,10 @@ extension Trainer {
         for i in block.bias { gradient.base[i] *= factor }
       }
       updateBlock(block, command: command)
+      let updated = monotonicSeconds()
       slot[Slot.gradient.rawValue] += computed - started
-      slot[Slot.update.rawValue] += monotonicSeconds() - computed
+      slot[Slot.update.rawValue] += updated - computed
+      started = updated
     }
   }
 
