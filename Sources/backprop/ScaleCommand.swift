@@ -105,7 +105,7 @@ struct ScaleCommand: ParsableCommand {
     let model = Model(spec: setup.model.spec, loss: setup.model.loss, parameters: initial)
     var options = setup.options
     options.threads = threads
-    let trainer = Trainer(model: model, training: setup.training, options: options, pinning: pinning)
+    let trainer = Trainer(model: model, training: setup.training, options: options, pinning: pinning, profiling: true)
     var mark: (time: Double, samples: Int, profile: StepProfile)? = nil
     var samplesSeen = 0
     let clock = ContinuousClock()

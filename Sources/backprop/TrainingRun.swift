@@ -139,7 +139,8 @@ struct TrainingRun {
     let (model, options, training, evaluation, evaluationName, test) = (
       setup.model, setup.options, setup.training, setup.evaluation, setup.evaluationName, setup.test
     )
-    let trainer = Trainer(model: model, training: training, options: options, pinning: command.pin)
+    let trainer = Trainer(
+      model: model, training: training, options: options, pinning: command.pin, profiling: command.profile)
     for warning in Threads.warnings(threads: options.threads, batchSize: min(options.batchSize, training.count)) {
       writeStandardError("backprop: warning: \(warning)\n")
     }

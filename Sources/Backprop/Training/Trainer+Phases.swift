@@ -90,7 +90,7 @@ extension Trainer {
       slot[Slot.active.rawValue] = 0
       return
     }
-    let started = monotonicSeconds()
+    let started = clockIfProfiling()
     _ = worker(w)
     let range = plan.range(of: w)
     let spec = model.spec
@@ -106,7 +106,7 @@ extension Trainer {
         }
       }
     }
-    let gathered = monotonicSeconds()
+    let gathered = clockIfProfiling()
     let outputs = spec.outputWidth
     let logits = model.network.forward(
       parameters: model.parameters.base, workspace: workspace, rows: range,
@@ -115,7 +115,7 @@ extension Trainer {
       logits: logits, targets: workspace.targets.base + range.lowerBound * targetWidth, rows: range.count,
       outputs: outputs, targetWidth: targetWidth, gradient: workspace.outputGradient + range.lowerBound * outputs)
     model.network.backpropagateDeltas(parameters: model.parameters.base, workspace: workspace, rows: range)
-    let finished = monotonicSeconds()
+    let finished = clockIfProfiling()
     slot[Slot.loss.rawValue] = result.loss
     slot[Slot.correct.rawValue] = Double(result.correct)
     slot[Slot.gather.rawValue] = gathered - started
@@ -158,7 +158,7 @@ extension Trainer {
   func reduceSlice(_ s: Int, bank: Int) {
     let command = commands[bank]
     let slot = slot(s, bank: bank)
-    let started = monotonicSeconds()
+    let started = clockIfProfiling()
     let rows = command.indices.count
     var squares = 0.0
     if batchLoss(bank: bank).isFinite {
@@ -169,7 +169,7 @@ extension Trainer {
       }
     }
     slot[Slot.squares.rawValue] = squares
-    slot[Slot.gradient.rawValue] = monotonicSeconds() - started
+    slot[Slot.gradient.rawValue] = clockIfProfiling() - started
   }
 
   /// Phase 2 for slice `s`: without clipping, each block's mean gradient,
@@ -189,16 +189,16 @@ extension Trainer {
       for w in 0..<workerCount { squares += self.slot(w, bank: bank)[Slot.squares.rawValue] }
       factor = Float(GradientClipping.scale(norm: squares.squareRoot(), maximumNorm: maximumNorm))
     }
-    var started = monotonicSeconds()
+    var started = clockIfProfiling()
     for block in slices.slices[s] {
       if clipping == nil { blockGradient(block, rows: command.indices.count) }
-      let computed = monotonicSeconds()
+      let computed = clockIfProfiling()
       if factor < 1 {
         for i in block.weights { gradient.base[i] *= factor }
         for i in block.bias { gradient.base[i] *= factor }
       }
       updateBlock(block, command: command)
-      let updated = monotonicSeconds()
+      let updated = clockIfProfiling()
       slot[Slot.gradient.rawValue] += computed - started
       slot[Slot.update.rawValue] += updated - computed
       started = updated

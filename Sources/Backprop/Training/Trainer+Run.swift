@@ -82,10 +82,10 @@ extension Trainer {
   private func runOnCaller(_ driver: EpochDriver, _ body: () -> Void) {
     while let command = driver.next() {
       commands[0] = command
-      let started = monotonicSeconds()
+      let started = clockIfProfiling()
       body()
       driver.finish(bank: 0)
-      driver.recordProfile(bank: 0, wall: monotonicSeconds() - started)
+      if isProfiling { driver.recordProfile(bank: 0, wall: monotonicSeconds() - started) }
     }
   }
 
@@ -99,8 +99,9 @@ extension Trainer {
     var pending: (bank: Int, started: Double)? = nil
     func meet() {
       barrier.wait()  // the published command is visible; the previous step is complete
-      let now = monotonicSeconds()
-      if let step = pending { driver.recordProfile(bank: step.bank, wall: now - step.started) }
+      if isProfiling, let step = pending {
+        driver.recordProfile(bank: step.bank, wall: monotonicSeconds() - step.started)
+      }
       pending = nil
     }
     let synchronize = {
@@ -110,7 +111,7 @@ extension Trainer {
     }
     while let command = driver.next(synchronize: synchronize) {
       commands[bank] = command
-      let started = monotonicSeconds()
+      let started = clockIfProfiling()
       meet()
       runShard(0, bank: bank)
       barrier.wait()  // all gradients are ready

@@ -34,8 +34,12 @@ public final class Trainer {
   public internal(set) var stepsTaken = 0
   /// How the last run executed its workers.
   public internal(set) var executionMode: ExecutionMode = .notStarted
-  /// Where the time of the steps went.
+  /// Where the time of the steps went (with ``isProfiling`` only).
   public internal(set) var profile = StepProfile()
+  /// Whether steps time their phases into ``profile``: a dozen clock reads
+  /// per step, which on a VM's clock are a tenth of a tiny model's step, so
+  /// only when asked (`--profile`, `backprop scale`).
+  public let isProfiling: Bool
 
   /// How the workers of a run were executed.
   public enum ExecutionMode: Sendable, Hashable, CustomStringConvertible {
@@ -104,16 +108,21 @@ public final class Trainer {
     static let width = 16
   }
 
-  /// Prepares training of `model` on `training`.
+  /// Prepares training of `model` on `training`, with workers placed by
+  /// `pinning`, timing the phases of every step when `profiling`.
   ///
   /// - Precondition: `training` has been checked with
   ///   ``Dataset/validate(inputWidth:outputs:loss:)``; `options.batchSize`
   ///   and `options.threads` are positive.
-  public init(model: Model, training: Dataset, options: TrainingOptions, pinning: PinningPolicy = .compact) {
+  public init(
+    model: Model, training: Dataset, options: TrainingOptions, pinning: PinningPolicy = .compact,
+    profiling: Bool = false
+  ) {
     precondition(options.batchSize > 0, "batch size must be positive, got \(options.batchSize)")
     precondition(options.threads > 0, "thread count must be positive, got \(options.threads)")
     precondition(training.count > 0, "no training samples")
     BLAS.useSingleThread()
+    isProfiling = profiling
     self.model = model
     self.options = options
     self.training = training
@@ -142,6 +151,10 @@ public final class Trainer {
     commands.deinitialize(count: 2)
     commands.deallocate()
   }
+
+  /// The monotonic clock when profiling, else 0 (no clock read).
+  @inline(__always)
+  func clockIfProfiling() -> Double { isProfiling ? monotonicSeconds() : 0 }
 
   /// Worker `w`'s slot in `bank`.
   func slot(_ w: Int, bank: Int) -> UnsafeMutablePointer<Double> {
