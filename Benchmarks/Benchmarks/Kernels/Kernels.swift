@@ -2,9 +2,10 @@ import Backprop
 import Benchmark
 
 /// Single-threaded SGEMM: the ceiling a training step is compared with, at
-/// n = 1024 and at the shapes of 784-256-relu-128-relu-10's step (B = 128).
-/// The throughput metric counts multiply-adds (divide by 1e9 and double for
-/// GFLOP/s).
+/// n = 1024 and at the shapes of both models' steps (784-256-relu-128-relu-10
+/// at B = 128, 784-2048-relu-2048-relu-10 at B = 512); then a whole dense
+/// forward and backward pass of the small model. The throughput metric
+/// counts iterations (for SGEMM, divide m·n·k·2 by the time for FLOP/s).
 let benchmarks: @Sendable () -> Void = {
   Benchmark.defaultConfiguration = .init(
     metrics: [.wallClock, .throughput, .mallocCountTotal],
@@ -19,6 +20,8 @@ let benchmarks: @Sendable () -> Void = {
     ("sgemm forward 128x256x784 (X·Wᵀ)", 128, 256, 784, false, true),
     ("sgemm weight gradient 256x784x128 (dYᵀ·X)", 256, 784, 128, true, false),
     ("sgemm input gradient 128x256x128 (dY·W)", 128, 256, 128, false, false),
+    ("sgemm forward 512x2048x2048 (X·Wᵀ)", 512, 2048, 2048, false, true),
+    ("sgemm weight gradient 2048x2048x512 (dYᵀ·X)", 2048, 2048, 512, true, false),
   ]
   for shape in shapes {
     Benchmark(shape.name, configuration: .init(scalingFactor: .one)) { benchmark in
@@ -36,5 +39,27 @@ let benchmarks: @Sendable () -> Void = {
       }
       blackHole(c.base[0])
     }
+  }
+
+  let spec = try! ModelSpec(parsing: "784-256-relu-128-relu-10")
+  let network = Network(spec: spec)
+  let parameters = AlignedBuffer<Float>(count: network.layout.totalCount)
+  for i in 0..<parameters.count { parameters.base[i] = Float(i % 17) * 0.001 - 0.008 }
+  let workspace = Workspace<Float>(spec: spec, capacity: 128)
+  for i in 0..<workspace.input.count { workspace.input.base[i] = Float(i % 11) * 0.09 }
+  let gradient = AlignedBuffer<Float>(count: network.layout.totalCount)
+  Benchmark("dense forward 784-256-relu-128-relu-10 B=128") { benchmark in
+    for _ in benchmark.scaledIterations {
+      blackHole(network.forward(parameters: parameters.base, workspace: workspace, rows: 128, mode: .inference))
+    }
+  }
+  Benchmark("dense backward 784-256-relu-128-relu-10 B=128 (deltas and weight gradients)") { benchmark in
+    network.forward(parameters: parameters.base, workspace: workspace, rows: 128, mode: .inference)
+    benchmark.startMeasurement()
+    for _ in benchmark.scaledIterations {
+      workspace.outputGradient.update(repeating: 0.01, count: 128 * 10)
+      network.backward(parameters: parameters.base, gradient: gradient.base, workspace: workspace, rows: 128)
+    }
+    blackHole(gradient.base[0])
   }
 }

@@ -6,6 +6,9 @@
 /// and workspaces. Backward comes in two halves so that data-parallel workers
 /// can split it: deltas by rows (each worker its shard), weight gradients by
 /// output units (each worker its slice of the parameters, over the whole batch).
+/// The passes are exported specialised for `Float`, so that callers in other
+/// modules run the same code as the trainer, not the generic entry points
+/// (which were twice as slow in a benchmark).
 public struct Network: Sendable, Hashable {
   /// The architecture.
   public let spec: ModelSpec
@@ -33,6 +36,7 @@ public struct Network: Sendable, Hashable {
   ///
   /// - Returns: the output, `rows × spec.outputWidth`, inside the workspace.
   /// - Complexity: about 2·P·`rows` floating-point operations for P weights.
+  @_specialize(exported:true,where T == Float)
   @discardableResult
   public func forward<T: TrainingScalar>(
     parameters: UnsafePointer<T>, workspace: Workspace<T>, rows: Int, mode: Mode
@@ -45,6 +49,7 @@ public struct Network: Sendable, Hashable {
   ///
   /// - Returns: the output of the first of `rows` (`rows.count × spec.outputWidth`).
   /// - Complexity: about 2·P·`rows.count` floating-point operations for P weights.
+  @_specialize(exported:true,where T == Float)
   @discardableResult
   public func forward<T: TrainingScalar>(
     parameters: UnsafePointer<T>, workspace: Workspace<T>, rows: Range<Int>, mode: Mode
@@ -103,6 +108,7 @@ public struct Network: Sendable, Hashable {
   /// - Precondition: `forward` ran on the same workspace with the same `rows`
   ///   and the same parameters. The output gradient is overwritten.
   /// - Complexity: about 4·P·`rows` floating-point operations.
+  @_specialize(exported:true,where T == Float)
   public func backward<T: TrainingScalar>(
     parameters: UnsafePointer<T>, gradient: UnsafeMutablePointer<T>,
     workspace: Workspace<T>, rows: Int, inputGradient: UnsafeMutablePointer<T>? = nil
@@ -128,6 +134,7 @@ public struct Network: Sendable, Hashable {
   ///   loss's gradient in those rows of ``Workspace/outputGradient``.
   /// - Complexity: about 2·P·`rows.count` floating-point operations, less the
   ///   first dense layer's share.
+  @_specialize(exported:true,where T == Float)
   public func backpropagateDeltas<T: TrainingScalar>(
     parameters: UnsafePointer<T>, workspace: Workspace<T>, rows: Range<Int>,
     inputGradient: UnsafeMutablePointer<T>? = nil
@@ -185,6 +192,7 @@ public struct Network: Sendable, Hashable {
   /// - Precondition: ``backpropagateDeltas(parameters:workspace:rows:inputGradient:)``
   ///   ran over all of `0..<rows`.
   /// - Complexity: 2·`units.count`·(inputs + 1)·`rows` floating-point operations.
+  @_specialize(exported:true,where T == Float)
   public func weightGradients<T: TrainingScalar>(
     workspace: Workspace<T>, rows: Int, layer index: Int, units: Range<Int>, scale: T,
     into gradient: UnsafeMutablePointer<T>

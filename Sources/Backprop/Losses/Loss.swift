@@ -60,6 +60,7 @@ public enum Loss: String, Sendable, Hashable, CaseIterable {
   /// - Returns: the summed loss and the number of rows predicted correctly
   ///   (0 when accuracy has no meaning, as for regression).
   /// - Complexity: O(`rows` · `outputs`).
+  @_specialize(exported:true,where T == Float)
   public func evaluate<T: TrainingScalar>(
     logits: UnsafePointer<T>, targets: UnsafePointer<Float>, rows: Int, outputs: Int,
     targetWidth: Int, gradient: UnsafeMutablePointer<T>?
