@@ -30,6 +30,8 @@ DEFAULT_CONFIGS = ["784-256-relu-128-relu-10:128", "784-2048-relu-2048-relu-10:5
 def parse_spec(text):
     """784-256-relu-10 -> (784, [("dense", 784, 256), ("relu",), ("dense", 256, 10)])."""
     tokens = text.split("-")
+    if not tokens[0].isdigit() or not any(t.isdigit() for t in tokens[1:]):
+        sys.exit(f"compare: --config: '{text}' is not a model spec such as 784-256-relu-128-relu-10")
     width = int(tokens[0])
     layers = []
     for token in tokens[1:]:
@@ -315,12 +317,29 @@ def main():
     parser.add_argument("--output", help="also write the results as JSON here")
     args = parser.parse_args()
 
+    if args.repeats < 1:
+        sys.exit(f"compare: --repeats must be at least 1, got {args.repeats}")
+    if not 1 <= args.train_samples <= 60000:
+        sys.exit(f"compare: --train-samples must be in 1...60000, got {args.train_samples}")
+    configs = []
+    for config in args.config or DEFAULT_CONFIGS:
+        spec, _, batch = config.partition(":")
+        parse_spec(spec)
+        if batch and (not batch.isdigit() or int(batch) < 1):
+            sys.exit(f"compare: --config: '{config}' needs a positive batch size after the colon")
+        configs.append((spec, int(batch or 128)))
     frameworks = args.frameworks.split(",")
+    unknown = [f for f in frameworks if f not in ("backprop", "pytorch", "jax")]
+    if unknown or not frameworks:
+        sys.exit(f"compare: --frameworks: unknown {', '.join(unknown)} (choose from backprop, pytorch, jax)")
     if "jax" in frameworks and subprocess.run([sys.executable, "-c", "import jax"], capture_output=True).returncode:
         print("compare: JAX is not installed; skipping it", file=sys.stderr)
         frameworks.remove("jax")
     cpus = len(os.sched_getaffinity(0))
-    threads = [int(t) for t in args.threads.split(",")] if args.threads else sorted({1, cpus})
+    try:
+        threads = [int(t) for t in args.threads.split(",")] if args.threads else sorted({1, cpus})
+    except ValueError:
+        sys.exit(f"compare: --threads: '{args.threads}' is not a list of counts such as 1,2")
     if any(t < 1 or t > cpus for t in threads):
         sys.exit(f"compare: --threads: each count must be in 1...{cpus} (the CPUs this process may use)")
     load = open("/proc/loadavg").read().split()[:3]
@@ -337,9 +356,7 @@ def main():
         # Data and initial weights are made by workers, so that this process
         # stays small: a child's peak memory counts its parent's pages until exec.
         run_child(*child("prepare", data=files, steps=n))
-        for config in args.config or DEFAULT_CONFIGS:
-            spec, _, batch = config.partition(":")
-            batch = int(batch or 128)
+        for spec, batch in configs:
             _, layers = parse_spec(spec)
             run_child(*child("init", spec=spec, weights=files / "initial.safetensors"))
             work = 6 * parameter_count(layers)
