@@ -7,8 +7,7 @@
 /// training step.
 ///
 /// - Complexity: O(`count`).
-@inlinable
-public func copyFloats(from source: UnsafePointer<Float>, to destination: UnsafeMutablePointer<Float>, count: Int) {
+func copyFloats(from source: UnsafePointer<Float>, to destination: UnsafeMutablePointer<Float>, count: Int) {
   var i = 0
   while i + 8 <= count {
     let vector = UnsafeRawPointer(source + i).loadUnaligned(as: SIMD8<Float>.self)
