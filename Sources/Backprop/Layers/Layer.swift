@@ -12,6 +12,17 @@ public enum Layer: Sendable, Hashable {
   /// `rate` and the rest are scaled by `1 / (1 - rate)`; the identity otherwise.
   case dropout(rate: Float)
 
+  /// Whether the layer may overwrite its input with its output: its backward
+  /// needs only the output (sigmoid, tanh), the output's sign (ReLU and
+  /// leaky ReLU with a non-negative slope, whose outputs are positive exactly
+  /// where their inputs are), or its own mask (dropout); GELU's needs its input.
+  public var worksInPlace: Bool {
+    switch self {
+    case .dense, .activation(.gelu): false
+    case .activation, .dropout: true
+    }
+  }
+
   /// How many parameters the layer owns (weights then bias).
   public var parameterCount: Int {
     if case .dense(let inputs, let outputs) = self { return inputs * outputs + outputs }

@@ -81,7 +81,7 @@ public struct Network: Sendable, Hashable {
       case .dropout(let rate):
         switch mode {
         case .inference:
-          output.update(from: input, count: count * width)
+          if UnsafePointer(output) != input { output.update(from: input, count: count * width) }
         case .training(let seed, let step):
           let mask = workspace.masks[index].base + rows.lowerBound * width
           fillDropoutMask(

@@ -17,7 +17,8 @@ public final class Workspace<T: TrainingScalar>: @unchecked Sendable {
   public let input: AlignedBuffer<T>
   /// The targets of the rows, `capacity × targetWidth`, filled by the caller.
   public let targets: AlignedBuffer<Float>
-  /// Each layer's output, `capacity × width` of that layer.
+  /// Each layer's output, `capacity × width` of that layer (the same buffer
+  /// as the layer before's for layers that work in place).
   let outputs: [AlignedBuffer<T>]
   /// Dropout masks (0 or 1/(1-rate)) for the dropout layers, else empty.
   let masks: [AlignedBuffer<T>]
@@ -47,9 +48,18 @@ public final class Workspace<T: TrainingScalar>: @unchecked Sendable {
     var outputs: [AlignedBuffer<T>] = []
     var masks: [AlignedBuffer<T>] = []
     var deltas: [AlignedBuffer<T>] = []
-    for layer in spec.layers {
+    for (index, layer) in spec.layers.enumerated() {
       if case .dense(_, let out) = layer { width = out }
-      outputs.append(buffer(width))
+      // An element-wise layer right after a dense layer works in place on the
+      // product's buffer (nothing else reads the product): one buffer less to
+      // write and to keep in cache. Not after another element-wise layer,
+      // whose backward may need the values it would overwrite (tanh's output
+      // under a dropout).
+      if index > 0, layer.worksInPlace, spec.layers[index - 1].parameterCount > 0 {
+        outputs.append(outputs[index - 1])
+      } else {
+        outputs.append(buffer(width))
+      }
       if case .dropout = layer { masks.append(buffer(width)) } else { masks.append(buffer(0)) }
       deltas.append(buffer(layer.parameterCount > 0 ? width : 0))
     }
