@@ -76,7 +76,7 @@ public final class Trainer {
   let workspace: Workspace<Float>
   /// The batch's mean gradient: worker s writes only slice s.
   let gradient: AlignedBuffer<Float>
-  /// Per-step values of each worker, one cache line each (see ``Slot``), in
+  /// Per-step values of each worker, two cache lines each (see ``Slot``), in
   /// two banks like ``commands``.
   let slots: AlignedBuffer<Double>
   /// The parameters each worker reduces and updates.
