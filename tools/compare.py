@@ -66,6 +66,15 @@ def limit_cpus(threads):
 # ---------------------------------------------------------------- workers
 
 
+def torch_model(layers):
+    """torch.nn.Sequential for parsed layers (same indices, so same state_dict names as Backprop's)."""
+    import torch
+
+    activations = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}
+    return torch.nn.Sequential(
+        *[torch.nn.Linear(l[1], l[2]) if l[0] == "dense" else activations[l[0]]() for l in layers])
+
+
 def torch_worker(args):
     limit_cpus(args.threads)
     import torch
@@ -74,13 +83,7 @@ def torch_worker(args):
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
     _, layers = parse_spec(args.spec)
-    modules = []
-    for layer in layers:
-        if layer[0] == "dense":
-            modules.append(torch.nn.Linear(layer[1], layer[2]))
-        else:
-            modules.append({"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}[layer[0]]())
-    model = torch.nn.Sequential(*modules)
+    model = torch_model(layers)
     model.load_state_dict(load_file(args.weights))
     data = np.load(args.data)
     x, y = torch.from_numpy(data["train_x"]), torch.from_numpy(data["train_y"]).long()
@@ -238,8 +241,7 @@ def init_worker(args):
 
     _, layers = parse_spec(args.spec)
     torch.manual_seed(0)
-    modules = [torch.nn.Linear(l[1], l[2]) if l[0] == "dense" else torch.nn.ReLU() for l in layers]
-    save_file(dict(torch.nn.Sequential(*modules).state_dict()), args.weights)
+    save_file(dict(torch_model(layers).state_dict()), args.weights)
     return {"written": args.weights}
 
 

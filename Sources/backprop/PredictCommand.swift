@@ -7,9 +7,9 @@ struct PredictCommand: ParsableCommand {
     commandName: "predict",
     abstract: "Write predictions of saved weights to a CSV or .npy file.",
     discussion: """
-      CSV: a header, then one row per sample with the predicted class and the probability of
-      each class (for regression, the outputs). .npy: a float32 array of the probabilities
-      (softmax, or sigmoid for binary cross-entropy; raw outputs for mse), one row per sample.
+      CSV: a header, then one row per sample with the predicted class and the probability of \
+      each class (for regression, the outputs). .npy: a float32 array of the probabilities \
+      (softmax, or sigmoid for binary cross-entropy; raw outputs for mse), one row per sample. \
       A named set is predicted on its test split. Labels are not needed.
       """)
 

@@ -7,10 +7,10 @@ struct ScaleCommand: ParsableCommand {
     commandName: "scale",
     abstract: "Measure how training scales across thread counts.",
     discussion: """
-      For each thread count, trains the same model from the same initial weights for --warm-up
-      steps, then measures --measure steps: samples/s, speedup over the first thread count,
-      parallel efficiency, the serial fraction estimated from each point (Karp–Flatt), and where
-      the time of a step went. Writes the table to BASE.csv and BASE.json (--output BASE);
+      For each thread count, trains the same model from the same initial weights for --warm-up \
+      steps, then measures --measure steps: samples/s, speedup over the first thread count, \
+      parallel efficiency, the serial fraction estimated from each point (Karp–Flatt), and where \
+      the time of a step went. Writes the table to BASE.csv and BASE.json (--output BASE); \
       tools/plot-scaling.sh BASE.json draws it.
       """)
 

@@ -7,10 +7,10 @@ struct TrainCommand: ParsableCommand {
     commandName: "train",
     abstract: "Train a model on a data set.",
     discussion: """
-      The model spec lists layer widths with the activation after each layer, for example
-      784-256-relu-128-relu-10 (activations: sigmoid, tanh, relu, leakyrelu, gelu, identity;
-      dropout0.2 adds dropout). Named data sets bring their own test split and default recipe
-      (fashion-mnist: SGD, lr 0.05, momentum 0.9, batch 128, 10 epochs; xor: SGD, lr 0.5,
+      The model spec lists layer widths with the activation after each layer, for example \
+      784-256-relu-128-relu-10 (activations: sigmoid, tanh, relu, leakyrelu, gelu, identity; \
+      dropout0.2 adds dropout). Named data sets bring their own test split and default recipe \
+      (fashion-mnist: SGD, lr 0.05, momentum 0.9, batch 128, 10 epochs; xor: SGD, lr 0.5, \
       momentum 0.9, batch 4, 500 epochs); files default to SGD, lr 0.01, batch 32, 10 epochs.
       """
   )

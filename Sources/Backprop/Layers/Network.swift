@@ -214,7 +214,7 @@ public struct Network: Sendable, Hashable {
     // db[units] = scale · column sums of dY[:, units], rows added in order.
     let biasGradient = gradient + layout.entries[layout.weightEntryIndex[index]! + 1].offset + units.lowerBound
     let first = delta + units.lowerBound
-    biasGradient.update(from: UnsafeMutablePointer(mutating: first), count: units.count)
+    biasGradient.update(from: first, count: units.count)
     for row in 1..<max(rows, 1) {
       let line = first + row * outputs
       for j in 0..<units.count { biasGradient[j] += line[j] }
