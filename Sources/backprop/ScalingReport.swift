@@ -49,7 +49,7 @@ struct ScalingRow {
       pad(String(threads), 7), pad(pinning.rawValue, 8), pad(Report.grouped(samplesPerSecond), 11),
       pad(Report.fixed(speedup, 2), 7), pad(Report.fixed(efficiency, 2), 10),
       pad(serialFraction.map { Report.fixed($0, 3) } ?? "-", 8), pad(percent(shares.data), 6),
-      pad(percent(shares.compute), 8), pad(percent(shares.reduce), 8), pad(percent(shares.other), 7),
+      pad(percent(shares.compute), 8), pad(percent(shares.update), 8), pad(percent(shares.other), 7),
       pad(Report.fixed(profile.waitPerStep * 1e6, 0), 8), "  " + mode,
     ].joined()
   }
@@ -83,7 +83,7 @@ struct ScalingTable {
         [
           String(row.threads), row.pinning.rawValue, String(row.samplesPerSecond), String(row.speedup),
           String(row.efficiency), row.serialFraction.map { String($0) } ?? "", String(shares.data),
-          String(shares.compute), String(shares.reduce), String(shares.other), String(row.profile.waitPerStep),
+          String(shares.compute), String(shares.update), String(shares.other), String(row.profile.waitPerStep),
         ].joined(separator: ",") + "\n"
     }
     return text
@@ -103,7 +103,7 @@ struct ScalingTable {
               ("efficiency", .number(row.efficiency)),
               ("serial_fraction", row.serialFraction.map { .number($0) } ?? .null),
               ("data_share", .number(shares.data)), ("forward_backward_share", .number(shares.compute)),
-              ("all_reduce_update_share", .number(shares.reduce)), ("other_share", .number(shares.other)),
+              ("all_reduce_update_share", .number(shares.update)), ("other_share", .number(shares.other)),
               ("wait_seconds_per_step", .number(row.profile.waitPerStep)), ("execution", .string(row.mode)),
             ])
           })

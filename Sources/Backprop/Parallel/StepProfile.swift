@@ -30,19 +30,19 @@ public struct StepProfile: Sendable, Hashable {
   /// Seconds of the optimizer update (the slowest slice of each step): what
   /// data parallelism adds to a step on top of the single-worker work is in
   /// here, in ``waitMeanSeconds`` and in the rest of the wall time.
-  public var reduceSeconds = 0.0
+  public var updateSeconds = 0.0
 
   /// Creates an empty profile.
   public init() {}
 
   /// The share of wall time in data preparation, forward+backward (slowest
   /// worker), the update and the rest, each in [0, 1].
-  public var shares: (data: Double, compute: Double, reduce: Double, other: Double) {
+  public var shares: (data: Double, compute: Double, update: Double, other: Double) {
     guard wallSeconds > 0 else { return (0, 0, 0, 0) }
     let data = dataSeconds / wallSeconds
     let compute = computeSlowestSeconds / wallSeconds
-    let reduce = reduceSeconds / wallSeconds
-    return (data, compute, reduce, max(0, 1 - data - compute - reduce))
+    let update = updateSeconds / wallSeconds
+    return (data, compute, update, max(0, 1 - data - compute - update))
   }
 
   /// Removes an earlier snapshot's sums (to measure only the steps after it).
@@ -53,7 +53,7 @@ public struct StepProfile: Sendable, Hashable {
     computeSlowestSeconds -= earlier.computeSlowestSeconds
     computeMeanSeconds -= earlier.computeMeanSeconds
     waitMeanSeconds -= earlier.waitMeanSeconds
-    reduceSeconds -= earlier.reduceSeconds
+    updateSeconds -= earlier.updateSeconds
   }
 
   /// Mean wall-clock seconds per step.

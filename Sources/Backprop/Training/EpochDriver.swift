@@ -168,7 +168,7 @@ final class EpochDriver: @unchecked Sendable {
     profile.computeSlowestSeconds += slowest - gather / count + slowestGradient
     profile.computeMeanSeconds += computeSum / count + gradientSum / Double(trainer.workerCount)
     profile.waitMeanSeconds += wait / count
-    profile.reduceSeconds += update
+    profile.updateSeconds += update
     trainer.profile = profile
   }
 }
