@@ -23,19 +23,40 @@ public enum AtomicFile {
   /// - Throws: ``WriteError``; the old file, if any, is then untouched and no
   ///   temporary file is left behind.
   public static func write(_ bytes: [UInt8], to path: String) throws(WriteError) {
+    // withUnsafeBytes rethrows untyped errors; carry the typed one out.
+    let result = bytes.withUnsafeBytes { buffer in
+      Result { () throws(WriteError) in try write(parts: [buffer], to: path) }
+    }
+    try result.get()
+  }
+
+  /// Replaces the file at `path` with the UTF-8 bytes of `text`, atomically.
+  public static func write(_ text: String, to path: String) throws(WriteError) {
+    try write(Array(text.utf8), to: path)
+  }
+
+  /// Replaces the file at `path` with the concatenation of `parts`,
+  /// atomically, written straight from the callers' memory (a checkpoint's
+  /// tensors are not copied into one array first).
+  ///
+  /// - Throws: ``WriteError``; the old file, if any, is then untouched and no
+  ///   temporary file is left behind.
+  public static func write(parts: [UnsafeRawBufferPointer], to path: String) throws(WriteError) {
     let folder = folderOf(path)
     let temporary = "\(folder)/.\(baseName(path)).tmp-\(getpid())"
-    let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    PendingTemporary.set(temporary)
+    defer { PendingTemporary.clear() }
+    let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     guard descriptor >= 0 else { throw WriteError(path: path, reason: systemError()) }
     var failure: String? = nil
-    bytes.withUnsafeBytes { buffer in
+    for part in parts where failure == nil && part.count > 0 {
       var written = 0
-      while written < buffer.count {
-        let result = Glibc.write(descriptor, buffer.baseAddress! + written, buffer.count - written)
+      while written < part.count {
+        let result = Glibc.write(descriptor, part.baseAddress! + written, part.count - written)
         if result < 0 {
           if errno == EINTR { continue }
           failure = systemError()
-          return
+          break
         }
         written += result
       }
@@ -47,17 +68,46 @@ public enum AtomicFile {
       unlink(temporary)
       throw WriteError(path: path, reason: failure)
     }
-    // Flush the folder so the rename itself survives a power cut.
-    let folderDescriptor = open(folder, O_RDONLY)
+    syncFolder(folder)
+  }
+
+  /// Makes `link` name the same file as `target` (a hard link), replacing
+  /// whatever `link` named before atomically: readers see the old file or
+  /// the new one. Used to keep numbered checkpoints without writing twice.
+  public static func replaceWithLink(_ link: String, to target: String) throws(WriteError) {
+    let temporary = "\(folderOf(link))/.\(baseName(link)).link-\(getpid())"
+    unlink(temporary)
+    guard Glibc.link(target, temporary) == 0 else { throw WriteError(path: link, reason: systemError()) }
+    guard rename(temporary, link) == 0 else {
+      let reason = systemError()
+      unlink(temporary)
+      throw WriteError(path: link, reason: reason)
+    }
+    syncFolder(folderOf(link))
+  }
+
+  /// Removes the temporary file of a write in progress, if any. Safe to call
+  /// from a signal handler (it only calls `unlink`): a process that is told
+  /// to exit at once leaves no temporary file behind, and the old file is
+  /// untouched since the rename has not happened (or has, and then the
+  /// temporary name no longer exists).
+  public static func abandonWriteInProgress() {
+    PendingTemporary.unlinkIfSet()
+  }
+
+  /// Sets up what ``abandonWriteInProgress()`` reads; call before installing
+  /// a signal handler that calls it (a handler must not run initialisers).
+  public static func prepareForSignalHandlers() {
+    PendingTemporary.clear()
+  }
+
+  /// Flushes the folder so that a rename in it survives a power cut.
+  static func syncFolder(_ folder: String) {
+    let folderDescriptor = open(folder, O_RDONLY | O_CLOEXEC)
     if folderDescriptor >= 0 {
       fsync(folderDescriptor)
       close(folderDescriptor)
     }
-  }
-
-  /// Replaces the file at `path` with the UTF-8 bytes of `text`, atomically.
-  public static func write(_ text: String, to path: String) throws(WriteError) {
-    try write(Array(text.utf8), to: path)
   }
 
   static func folderOf(_ path: String) -> String {
@@ -68,5 +118,30 @@ public enum AtomicFile {
   static func baseName(_ path: String) -> String {
     guard let slash = path.lastIndex(of: "/") else { return path }
     return String(path[path.index(after: slash)...])
+  }
+}
+
+/// The path of the temporary file being written, in a fixed C buffer so that
+/// a signal handler can read it without allocating or taking locks.
+private enum PendingTemporary {
+  static let capacity = 4096
+  nonisolated(unsafe) static let buffer: UnsafeMutablePointer<CChar> = {
+    let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: capacity)
+    buffer.initialize(repeating: 0, count: capacity)
+    return buffer
+  }()
+
+  static func set(_ path: String) {
+    let bytes = Array(path.utf8CString)
+    guard bytes.count <= capacity else { return clear() }
+    buffer[0] = 0  // never a half-written name: the first byte goes last
+    for i in 1..<bytes.count { buffer[i] = bytes[i] }
+    buffer[0] = bytes[0]
+  }
+
+  static func clear() { buffer[0] = 0 }
+
+  static func unlinkIfSet() {
+    if buffer[0] != 0 { unlink(buffer) }
   }
 }

@@ -14,13 +14,17 @@ public enum Safetensors {
     public var shape: [Int]
     /// The values, row-major.
     public var values: [Float]
+    /// The type the values had in the file (`F32`, `F64`, `F16` or `BF16`);
+    /// files are always written as `F32`.
+    public var dtype: String
 
     /// Creates a tensor, checking that the shape holds the values.
-    public init(name: String, shape: [Int], values: [Float]) {
+    public init(name: String, shape: [Int], values: [Float], dtype: String = "F32") {
       precondition(shape.reduce(1, *) == values.count, "\(name): shape \(shape) does not hold \(values.count) values")
       self.name = name
       self.shape = shape
       self.values = values
+      self.dtype = dtype
     }
   }
 
@@ -44,8 +48,28 @@ public enum Safetensors {
     public var description: String { "\(path): \(reason)" }
   }
 
-  /// The bytes of a safetensors file holding `tensors` (as F32) and `metadata`.
-  public static func encode(tensors: [Tensor], metadata: [String: String]) -> [UInt8] {
+  /// A tensor to write, borrowed from its owner's memory: no copy is made.
+  public struct View {
+    /// The tensor's name.
+    public var name: String
+    /// The shape, outermost first.
+    public var shape: [Int]
+    /// The values, row-major (as many as the shape holds).
+    public var values: UnsafeBufferPointer<Float>
+
+    /// Creates a view, checking that the shape holds the values.
+    public init(name: String, shape: [Int], values: UnsafeBufferPointer<Float>) {
+      precondition(shape.reduce(1, *) == values.count, "\(name): shape \(shape) does not hold \(values.count) values")
+      self.name = name
+      self.shape = shape
+      self.values = values
+    }
+  }
+
+  /// The header of a file holding `tensors` (as F32, in this order) and
+  /// `metadata`: the 8-byte length and the JSON, padded so the data starts
+  /// 8-byte aligned, as the reference writer does.
+  public static func header(for tensors: [View], metadata: [String: String]) -> [UInt8] {
     var members: [(String, JSONValue)] = []
     if !metadata.isEmpty {
       members.append(("__metadata__", .object(metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
@@ -64,18 +88,46 @@ public enum Safetensors {
       offset = end
     }
     var header = Array(JSONValue.object(members).serialized().utf8)
-    // Pad with spaces so the data starts 8-byte aligned, as the reference writer does.
     while (8 + header.count) % 8 != 0 { header.append(UInt8(ascii: " ")) }
     var bytes: [UInt8] = []
-    bytes.reserveCapacity(8 + header.count + offset)
+    bytes.reserveCapacity(8 + header.count)
     withUnsafeBytes(of: UInt64(header.count).littleEndian) { bytes.append(contentsOf: $0) }
-    bytes += header
-    for tensor in tensors {
-      for value in tensor.values {
-        withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+    return bytes + header
+  }
+
+  /// Writes `tensors` and `metadata` to `path` atomically (see
+  /// ``AtomicFile``), straight from the tensors' memory.
+  public static func write(_ tensors: [View], metadata: [String: String], to path: String)
+    throws(AtomicFile.WriteError)
+  {
+    let header = header(for: tensors, metadata: metadata)
+    // Floats are stored little-endian, as in memory on every host Backprop runs on.
+    let result = header.withUnsafeBytes { header in
+      Result { () throws(AtomicFile.WriteError) in
+        try AtomicFile.write(parts: [header] + tensors.map { UnsafeRawBufferPointer($0.values) }, to: path)
       }
     }
-    return bytes
+    try result.get()
+  }
+
+  /// The bytes of a safetensors file holding `tensors` (as F32) and `metadata`.
+  public static func encode(tensors: [Tensor], metadata: [String: String]) -> [UInt8] {
+    withViews(of: tensors) { views in
+      var bytes = header(for: views, metadata: metadata)
+      for view in views { bytes.append(contentsOf: UnsafeRawBufferPointer(view.values)) }
+      return bytes
+    }
+  }
+
+  /// Runs `body` with views of `tensors`' values.
+  private static func withViews<R>(of tensors: [Tensor], _ body: ([View]) -> R) -> R {
+    func next(_ index: Int, _ views: [View]) -> R {
+      guard index < tensors.count else { return body(views) }
+      return tensors[index].values.withUnsafeBufferPointer { values in
+        next(index + 1, views + [View(name: tensors[index].name, shape: tensors[index].shape, values: values)])
+      }
+    }
+    return next(0, [])
   }
 
   /// Reads the file at `path`.
@@ -166,10 +218,18 @@ public enum Safetensors {
       let data = headerEnd + entry.begin
       let count = entry.shape.reduce(1, *)
       var values = [Float](repeating: 0, count: count)
+      if entry.dtype == "F32" {
+        // Little-endian in the file and in memory: one copy.
+        values.withUnsafeMutableBytes { target in
+          bytes.withUnsafeBytes { source in
+            target.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[data..<(data + 4 * count)]))
+          }
+        }
+        tensors.append(Tensor(name: entry.name, shape: entry.shape, values: values))
+        continue
+      }
       for i in 0..<count {
         switch entry.dtype {
-        case "F32":
-          values[i] = Float(bitPattern: littleEndian(bytes, data + 4 * i, 4))
         case "F64":
           values[i] = Float(
             Double(
@@ -181,7 +241,7 @@ public enum Safetensors {
           values[i] = Float(Float16(bitPattern: UInt16(littleEndian(bytes, data + 2 * i, 2))))
         }
       }
-      tensors.append(Tensor(name: entry.name, shape: entry.shape, values: values))
+      tensors.append(Tensor(name: entry.name, shape: entry.shape, values: values, dtype: entry.dtype))
     }
     return Contents(tensors: tensors, metadata: metadata)
   }

@@ -25,20 +25,33 @@ extension Model {
     }
   }
 
+  /// The metadata a weights file carries: the model spec, loss and feature
+  /// scaling, in the keys ``load(from:)`` reads.
+  func weightsMetadata() -> [String: String] {
+    var metadata = ["format": "pt", Model.specKey: spec.description, Model.lossKey: loss.rawValue]
+    if let featureScaler { metadata[Model.scalingKey] = featureScaler.json.serialized() }
+    return metadata
+  }
+
+  /// The parameters as views with the names and shapes of ``tensors``,
+  /// borrowed from the parameter vector.
+  func parameterViews() -> [Safetensors.View] {
+    network.layout.entries.map { entry in
+      Safetensors.View(
+        name: entry.name, shape: entry.shape,
+        values: UnsafeBufferPointer(start: parameters.base + entry.offset, count: entry.count))
+    }
+  }
+
   /// The bytes of a `.safetensors` file holding the weights, with the model
   /// spec and loss in its metadata (plus `metadata`).
   public func safetensorsBytes(metadata: [String: String] = [:]) -> [UInt8] {
-    var all = metadata
-    all["format"] = "pt"
-    all[Model.specKey] = spec.description
-    all[Model.lossKey] = loss.rawValue
-    if let featureScaler { all[Model.scalingKey] = featureScaler.json.serialized() }
-    return Safetensors.encode(tensors: tensors, metadata: all)
+    Safetensors.encode(tensors: tensors, metadata: metadata.merging(weightsMetadata()) { $1 })
   }
 
   /// Saves the weights to `path` atomically (see ``AtomicFile``).
   public func save(to path: String, metadata: [String: String] = [:]) throws(AtomicFile.WriteError) {
-    try AtomicFile.write(safetensorsBytes(metadata: metadata), to: path)
+    try Safetensors.write(parameterViews(), metadata: metadata.merging(weightsMetadata()) { $1 }, to: path)
   }
 
   /// Loads a model saved by ``save(to:metadata:)``: the spec and loss come
@@ -86,7 +99,12 @@ extension Model {
 
   private func copyParameters(from contents: Safetensors.Contents, path: String) throws(WeightsError) {
     let expected = Set(network.layout.entries.map(\.name))
-    if let extra = contents.tensors.first(where: { !expected.contains($0.name) }) {
+    // A checkpoint's optimizer state is not part of the weights.
+    let isCheckpoint = contents.metadata[Checkpoint.kindKey] == "checkpoint"
+    let extras = contents.tensors.filter {
+      !expected.contains($0.name) && !(isCheckpoint && $0.name.hasPrefix("optimizer."))
+    }
+    if let extra = extras.first {
       throw WeightsError(path: path, reason: "tensor '\(extra.name)' does not belong to model \(spec)")
     }
     var found: [(ParameterLayout.Entry, Safetensors.Tensor)] = []

@@ -9,9 +9,10 @@ final class EpochDriver: @unchecked Sendable {
   private let evaluation: Dataset?
   private let progress: ((TrainingProgress) -> Void)?
   private let epochEnd: ((EpochMetrics) -> Void)?
+  private let control: RunControl
 
   /// The metrics of the finished epochs.
-  private(set) var history: [EpochMetrics] = []
+  private(set) var history: [EpochMetrics]
   /// Why the run stopped early, if it did.
   private(set) var error: TrainingError? = nil
 
@@ -23,24 +24,27 @@ final class EpochDriver: @unchecked Sendable {
   /// The epoch's sample order; steps' indices point into it, so it is owned
   /// here, allocated once, and rewritten only between epochs.
   private let order: UnsafeMutableBufferPointer<Int>
-  private var epoch = -1
-  private var batch = 0
+  /// Where the run is; `epochOpen` says whether `position.epoch` has begun.
+  private var position: TrainingPosition
+  private var epochOpen = false
   private var epochStarted = ContinuousClock.now
-  private var lossSum = 0.0
-  private var correct = 0
-  private var seen = 0
+  /// The samples of the epoch seen before this process took it up (resume).
+  private var seenBeforeStart = 0
   private var rows = 0
   private var learningRateOfLastStep = 0.0
   private var samplesInRun = 0
+  /// Where the last checkpoint was taken (or the run resumed).
+  private var lastCheckpoint: (epoch: Int, batch: Int, steps: Int)? = nil
 
   init(
     trainer: Trainer, evaluation: Dataset?, progress: ((TrainingProgress) -> Void)?,
-    epochEnd: ((EpochMetrics) -> Void)?
+    epochEnd: ((EpochMetrics) -> Void)?, control: RunControl, resume: Trainer.ResumePoint?
   ) {
     self.trainer = trainer
     self.evaluation = evaluation
     self.progress = progress
     self.epochEnd = epochEnd
+    self.control = control
     samples = trainer.training.count
     batches = trainer.options.stepsPerEpoch(samples: samples)
     total = trainer.totalSteps
@@ -48,66 +52,117 @@ final class EpochDriver: @unchecked Sendable {
       outputs: trainer.model.spec.outputWidth, targetWidth: trainer.training.targetWidth)
     order = .allocate(capacity: samples)
     _ = order.initialize(from: 0..<samples)
+    var start = resume?.position ?? TrainingPosition()
+    start.steps = trainer.stepsTaken
+    // An epoch cut short by a step limit is reported again when it finishes.
+    history = (resume?.history ?? []).filter { $0.epoch <= start.epoch }
+    position = start
+    if resume != nil { lastCheckpoint = (position.epoch, position.batch, position.steps) }
+    if position.batch > 0 {
+      // Mid-epoch: the same order as the interrupted run, and its sums.
+      let saved = position
+      openEpoch(position.epoch)
+      position = saved
+      seenBeforeStart = saved.seen
+    }
   }
 
   deinit { order.deallocate() }
 
-  /// The next step, closing and opening epochs as needed; `nil` when the run
-  /// is over.
+  /// The next step, closing and opening epochs and writing checkpoints as
+  /// needed; `nil` when the run is over or was asked to stop.
   ///
   /// - Parameter synchronize: waits until every worker has finished the
-  ///   previous step; called before an epoch is closed, since evaluation and
-  ///   the epoch's callback read the parameters.
+  ///   previous step; called before an epoch is closed or a checkpoint taken,
+  ///   since evaluation and checkpoints read the parameters.
   func next(synchronize: () -> Void = {}) -> StepCommand? {
     let options = trainer.options
     if error != nil {
       synchronize()
       return nil
     }
-    if epoch < 0 || batch == batches || trainer.stepsTaken == total {
+    if let stop = control.stop, stop.isRequested {
       synchronize()
-      if epoch >= 0 { closeEpoch() }
-      guard epoch + 1 < options.epochs, trainer.stepsTaken < total else { return nil }
-      openEpoch()
+      if error != nil { return nil }
+      if let last = lastCheckpoint, last.epoch == position.epoch && last.batch == position.batch {
+        // Nothing happened since the last checkpoint: it stays as it is.
+      } else {
+        checkpoint()
+      }
+      error = .interrupted(epoch: position.epoch + 1, steps: position.steps)
+      return nil
     }
-    let start = batch * options.batchSize
+    if !epochOpen || position.batch == batches || position.steps == total {
+      synchronize()
+      if error != nil { return nil }  // found by the synchronisation: nothing is closed or saved
+      if epochOpen { closeEpoch() }
+      guard position.epoch < options.epochs, position.steps < total else { return nil }
+      openEpoch(position.epoch)
+    } else if let every = control.checkpointEverySteps, position.steps % every == 0,
+      position.steps != lastCheckpoint?.steps
+    {
+      synchronize()
+      if error != nil { return nil }
+      checkpoint()
+    }
+    let start = position.batch * options.batchSize
     rows = min(options.batchSize, samples - start)
     let learningRate = options.schedule.learningRate(
-      base: options.optimizer.learningRate, step: trainer.stepsTaken, epoch: epoch, totalSteps: total)
+      base: options.optimizer.learningRate, step: position.steps, epoch: position.epoch, totalSteps: total)
     learningRateOfLastStep = learningRate
     return StepCommand(
       kind: .step, indices: UnsafeBufferPointer(rebasing: order[start..<(start + rows)]),
-      learningRate: learningRate, step: trainer.stepsTaken)
+      learningRate: learningRate, step: position.steps)
   }
 
   /// Takes in the results of the step published in `bank`.
-  func finish(bank: Int) {
-    let result = trainer.finishStep(bank: bank)
-    guard result.loss.isFinite else {
-      error = .diverged(epoch: epoch + 1, step: trainer.stepsTaken + 1, what: "loss")
-      return
+  ///
+  /// - Parameter allUpdated: whether every worker has finished the step's
+  ///   update (see ``Trainer/finishStep(bank:allUpdated:)``).
+  func finish(bank: Int, allUpdated: Bool = true) {
+    let result = trainer.finishStep(bank: bank, allUpdated: allUpdated)
+    if let what = result.nonFinite {
+      guard trainer.options.onNonFinite == .skipBatch else {
+        if error == nil { error = .diverged(epoch: position.epoch + 1, step: position.steps + 1, what: what) }
+        return
+      }
+      position.skippedBatches += 1
+    } else {
+      position.lossSum += result.loss
+      position.correct += result.correct
+      position.seen += rows
+      position.steps = trainer.stepsTaken
     }
-    lossSum += result.loss
-    correct += result.correct
-    seen += rows
     samplesInRun += rows
-    batch += 1
+    position.batch += 1
     if let progress {
       let seconds = (clock.now - epochStarted).seconds
+      let seen = max(position.seen, 1)
       progress(
         TrainingProgress(
-          epoch: epoch + 1, epochs: trainer.options.epochs, batch: batch, batches: batches,
-          step: trainer.stepsTaken, totalSteps: total, loss: lossSum / Double(seen),
-          samplesPerSecond: seconds > 0 ? Double(seen) / seconds : 0, samplesSeen: samplesInRun))
+          epoch: position.epoch + 1, epochs: trainer.options.epochs, batch: position.batch, batches: batches,
+          step: position.steps, totalSteps: total, loss: position.lossSum / Double(seen),
+          samplesPerSecond: seconds > 0 ? Double(position.seen - seenBeforeStart) / seconds : 0,
+          samplesSeen: samplesInRun))
     }
   }
 
-  private func openEpoch() {
-    epoch += 1
-    batch = 0
-    lossSum = 0
-    correct = 0
-    seen = 0
+  /// Once every worker has finished the step published in `bank`: stops
+  /// the run if a worker found a non-finite gradient there.
+  func checkGradients(bank: Int) {
+    guard error == nil, trainer.options.onNonFinite == .stop, trainer.anyNonFiniteGradient(bank: bank) else { return }
+    error = .diverged(epoch: position.epoch + 1, step: trainer.commands[bank].step + 1, what: "gradient")
+  }
+
+  private func openEpoch(_ epoch: Int) {
+    position.epoch = epoch
+    position.batch = 0
+    position.skippedBatches = 0
+    position.lossSum = 0
+    position.correct = 0
+    position.seen = 0
+    seenBeforeStart = 0
+    epochOpen = true
     if trainer.options.shuffle {
       for i in order.indices { order[i] = i }
       var generator = SeededGenerator(seed: trainer.options.seed, stream: RandomStream.shuffle, index: UInt64(epoch))
@@ -118,15 +173,32 @@ final class EpochDriver: @unchecked Sendable {
 
   private func closeEpoch() {
     let elapsed = (clock.now - epochStarted).seconds
+    let seen = Double(max(position.seen, 1))
     let metrics = EpochMetrics(
-      epoch: epoch + 1, steps: trainer.stepsTaken, trainLoss: lossSum / Double(max(seen, 1)),
-      trainAccuracy: reportsAccuracy ? Double(correct) / Double(max(seen, 1)) : nil,
+      epoch: position.epoch + 1, steps: position.steps, trainLoss: position.lossSum / seen,
+      trainAccuracy: reportsAccuracy ? Double(position.correct) / seen : nil,
       // On this thread only: the other workers are waiting at the barrier.
       evaluation: evaluation.map { trainer.model.evaluate($0) },
-      seconds: elapsed, samplesPerSecond: elapsed > 0 ? Double(seen) / elapsed : 0,
-      learningRate: learningRateOfLastStep)
+      seconds: elapsed, samplesPerSecond: elapsed > 0 ? Double(position.seen - seenBeforeStart) / elapsed : 0,
+      learningRate: learningRateOfLastStep, skippedBatches: position.skippedBatches)
     history.append(metrics)
+    epochOpen = false
     epochEnd?(metrics)
+    // A run cut short by its step limit stays mid-epoch, so a resume with a
+    // higher limit goes on inside the same epoch.
+    if position.batch == batches {
+      position = TrainingPosition()
+      position.epoch = metrics.epoch
+      position.steps = metrics.steps
+    }
+    checkpoint()
+  }
+
+  /// Hands the position and history to the checkpoint writer, if any.
+  private func checkpoint() {
+    guard let write = control.checkpoint else { return }
+    lastCheckpoint = (position.epoch, position.batch, position.steps)
+    write(position, history)
   }
 
   /// Adds the timings of the step published in `bank`, which took `wall`

@@ -25,12 +25,13 @@ extension Trainer {
     commands[0] = StepCommand(kind: .step, indices: indices, learningRate: learningRate, step: stepsTaken)
     if workerCount == 1 {
       runShard(0, bank: 0)
-      if options.clipGradientNorm != nil { reduceSlice(0, bank: 0) }
+      if needsNormBeforeUpdate { reduceSlice(0, bank: 0) }
       updateSlice(0, bank: 0)
     } else {
       forkJoinStep(bank: 0)
     }
-    return finishStep(bank: 0)
+    let result = finishStep(bank: 0)
+    return (result.loss, result.correct)
   }
 
   /// A whole step as one Dispatch fork/join per phase (two, three with
@@ -38,11 +39,10 @@ extension Trainer {
   /// restoring each iteration's thread costs system calls and a small
   /// allocation per worker and step: this is the fallback, not the fast path.
   func forkJoinStep(bank: Int) {
-    let clipping = options.clipGradientNorm != nil
     DispatchQueue.concurrentPerform(iterations: workerCount) { [unchecked = UncheckedTrainer(self)] w in
       unchecked.trainer.withBinding(w) { unchecked.trainer.runShard(w, bank: bank) }
     }
-    if clipping {
+    if needsNormBeforeUpdate {
       DispatchQueue.concurrentPerform(iterations: workerCount) { [unchecked = UncheckedTrainer(self)] s in
         unchecked.trainer.reduceSlice(s, bank: bank)
       }
@@ -153,8 +153,8 @@ extension Trainer {
     update(block.bias)
   }
 
-  /// Phase 2a (with clipping only): the mean gradient of slice `s`, and its
-  /// sum of squares into slot `s`.
+  /// Phase 2a (with clipping or ``NonFinitePolicy/skipBatch`` only): the
+  /// mean gradient of slice `s`, and its sum of squares into slot `s`.
   func reduceSlice(_ s: Int, bank: Int) {
     let command = commands[bank]
     let slot = slot(s, bank: bank)
@@ -172,26 +172,49 @@ extension Trainer {
     slot[Slot.gradient.rawValue] = clockIfProfiling() - started
   }
 
-  /// Phase 2 for slice `s`: without clipping, each block's mean gradient,
-  /// then at once its update (the block is still in cache); with clipping,
+  /// Phase 2 for slice `s`: each block's mean gradient, then at once its
+  /// update (the block is still in cache); or, when the norm came first,
   /// scale the mean that ``reduceSlice(_:bank:)`` left and update. A batch
-  /// whose loss is not finite changes nothing.
+  /// whose loss is not finite changes nothing; nor does one whose gradient
+  /// is not, when the norm came first (otherwise a block with a non-finite
+  /// gradient is left alone, marked in the slot, and the run stops).
   func updateSlice(_ s: Int, bank: Int) {
     let command = commands[bank]
     let slot = slot(s, bank: bank)
-    let clipping = options.clipGradientNorm
-    if clipping == nil { slot[Slot.gradient.rawValue] = 0 }
+    let normFirst = needsNormBeforeUpdate
+    if !normFirst { slot[Slot.gradient.rawValue] = 0 }
     slot[Slot.update.rawValue] = 0
+    slot[Slot.nonFiniteGradient.rawValue] = 0
     guard batchLoss(bank: bank).isFinite else { return }
+    if !normFirst && anyNonFiniteGradient(bank: bank ^ 1) {
+      // The previous step (published before the leader could see this)
+      // diverged and the run is stopping: change nothing more.
+      slot[Slot.nonFiniteGradient.rawValue] = 1
+      return
+    }
     var factor: Float = 1
-    if let maximumNorm = clipping {
+    if normFirst {
       var squares = 0.0
       for w in 0..<workerCount { squares += self.slot(w, bank: bank)[Slot.squares.rawValue] }
-      factor = Float(GradientClipping.scale(norm: squares.squareRoot(), maximumNorm: maximumNorm))
+      guard squares.isFinite else {
+        slot[Slot.nonFiniteGradient.rawValue] = 1
+        return
+      }
+      if let maximumNorm = options.clipGradientNorm {
+        factor = Float(GradientClipping.scale(norm: squares.squareRoot(), maximumNorm: maximumNorm))
+      }
     }
     var started = clockIfProfiling()
     for block in slices.slices[s] {
-      if clipping == nil { blockGradient(block, rows: command.indices.count) }
+      if !normFirst {
+        blockGradient(block, rows: command.indices.count)
+        guard allFinite(gradient.base + block.weights.lowerBound, count: block.weights.count),
+          allFinite(gradient.base + block.bias.lowerBound, count: block.bias.count)
+        else {
+          slot[Slot.nonFiniteGradient.rawValue] = 1
+          continue
+        }
+      }
       let computed = clockIfProfiling()
       if factor < 1 {
         for i in block.weights { gradient.base[i] *= factor }
@@ -205,15 +228,35 @@ extension Trainer {
     }
   }
 
-  /// After a step: the loss and correct count from the slots, and the step
-  /// counted (whether or not the update was applied).
-  func finishStep(bank: Int) -> (loss: Double, correct: Int) {
+  /// After a step: the loss and correct count from the slots, what was not
+  /// finite (`"loss"`, `"gradient"` or `nil`), and the step counted if it was
+  /// applied.
+  ///
+  /// - Parameter allUpdated: whether every worker has finished the step's
+  ///   update. Long-lived workers may still be updating when the leader
+  ///   finishes, so it reads only its own gradient check, and the others'
+  ///   after the next barrier (``anyNonFiniteGradient(bank:)``). When the
+  ///   norm comes first every worker reaches the same verdict, so its own
+  ///   suffices.
+  func finishStep(bank: Int, allUpdated: Bool = true) -> (loss: Double, correct: Int, nonFinite: String?) {
     let shards = ShardPlan(rows: commands[bank].indices.count, workers: workerCount).shardCount
     var correct = 0
     for w in 0..<shards { correct += Int(slot(w, bank: bank)[Slot.correct.rawValue]) }
     let loss = batchLoss(bank: bank)
-    if loss.isFinite { stepsTaken += 1 }
-    return (loss, correct)
+    guard loss.isFinite else { return (loss, correct, "loss") }
+    let checked = allUpdated ? workerCount : 1
+    for w in 0..<checked where slot(w, bank: bank)[Slot.nonFiniteGradient.rawValue] != 0 {
+      return (loss, correct, "gradient")
+    }
+    stepsTaken += 1
+    return (loss, correct, nil)
+  }
+
+  /// Whether any worker found a non-finite gradient in the step of `bank`;
+  /// read only once every worker has finished that step's update.
+  func anyNonFiniteGradient(bank: Int) -> Bool {
+    for w in 0..<workerCount where slot(w, bank: bank)[Slot.nonFiniteGradient.rawValue] != 0 { return true }
+    return false
   }
 }
 

@@ -7,30 +7,40 @@ import Dispatch
 #endif
 
 extension Trainer {
-  /// Runs the training.
+  /// Runs the training, from the start or from where ``restore(from:)``
+  /// left it.
   ///
   /// Callbacks run on the calling thread (which is also worker 0).
   ///
   /// - Parameters:
   ///   - evaluation: data scored after every epoch (a test or validation split).
+  ///   - control: when to hand the run's state to a checkpoint writer, and
+  ///     a request that stops the run between steps.
   ///   - progress: called after every step.
   ///   - epochEnd: called after every epoch with its metrics.
-  /// - Returns: the metrics of every epoch.
-  /// - Throws: ``TrainingError/diverged(epoch:step:what:)`` when a batch's loss
-  ///   is not finite; that batch's update is not applied.
+  /// - Returns: the metrics of every epoch (those of a restored run included).
+  /// - Throws: ``TrainingError/diverged(epoch:step:what:)`` when a batch's
+  ///   loss or gradient is not finite and ``TrainingOptions/onNonFinite`` is
+  ///   `.stop` (that batch's update is not applied);
+  ///   ``TrainingError/interrupted(epoch:steps:)`` when `control.stop` was
+  ///   requested (after the checkpoint writer was called).
   @discardableResult
   public func train(
     evaluation: Dataset? = nil,
+    control: RunControl = RunControl(),
     progress: ((TrainingProgress) -> Void)? = nil,
     epochEnd: ((EpochMetrics) -> Void)? = nil
   ) throws(TrainingError) -> [EpochMetrics] {
-    let driver = EpochDriver(trainer: self, evaluation: evaluation, progress: progress, epochEnd: epochEnd)
+    let driver = EpochDriver(
+      trainer: self, evaluation: evaluation, progress: progress, epochEnd: epochEnd, control: control,
+      resume: resumePoint)
+    resumePoint = nil
     if workerCount == 1 {
       executionMode = .singleWorker
       withBinding(0) {
         runOnCaller(driver) {
           runShard(0, bank: 0)
-          if options.clipGradientNorm != nil { reduceSlice(0, bank: 0) }
+          if needsNormBeforeUpdate { reduceSlice(0, bank: 0) }
           updateSlice(0, bank: 0)
         }
       }
@@ -94,13 +104,14 @@ extension Trainer {
   /// Steps alternate between two banks of commands and slots, so publishing
   /// step k+1 never touches what a worker still finishing step k reads.
   private func lead(_ driver: EpochDriver, barrier: StepBarrier) {
-    let clipping = options.clipGradientNorm != nil
+    let normFirst = needsNormBeforeUpdate
     var bank = 0
     var pending: (bank: Int, started: Double)? = nil
     func meet() {
       barrier.wait()  // the published command is visible; the previous step is complete
-      if isProfiling, let step = pending {
-        driver.recordProfile(bank: step.bank, wall: monotonicSeconds() - step.started)
+      if let step = pending {
+        driver.checkGradients(bank: step.bank)
+        if isProfiling { driver.recordProfile(bank: step.bank, wall: monotonicSeconds() - step.started) }
       }
       pending = nil
     }
@@ -115,22 +126,22 @@ extension Trainer {
       meet()
       runShard(0, bank: bank)
       barrier.wait()  // all gradients are ready
-      if clipping {
+      if normFirst {
         reduceSlice(0, bank: bank)
         barrier.wait()  // the parts of the global norm are ready
       }
       updateSlice(0, bank: bank)
-      driver.finish(bank: bank)
+      driver.finish(bank: bank, allUpdated: false)
       pending = (bank, started)
       bank ^= 1
     }
     commands[bank] = StepCommand(kind: .stop)
-    barrier.wait()
+    meet()
   }
 
   /// Workers 1…W-1: run the published steps until told to stop.
   private func follow(_ w: Int, barrier: StepBarrier) {
-    let clipping = options.clipGradientNorm != nil
+    let normFirst = needsNormBeforeUpdate
     var bank = 0
     while true {
       barrier.wait()
@@ -139,7 +150,7 @@ extension Trainer {
       if kind == .step {
         runShard(w, bank: bank)
         barrier.wait()
-        if clipping {
+        if normFirst {
           reduceSlice(w, bank: bank)
           barrier.wait()
         }

@@ -40,6 +40,16 @@ public final class Trainer {
   /// per step, which on a VM's clock are a tenth of a tiny model's step, so
   /// only when asked (`--profile`, `backprop scale`).
   public let isProfiling: Bool
+  /// Where the next ``train(evaluation:control:progress:epochEnd:)`` goes on
+  /// from, set by ``restore(from:)``.
+  var resumePoint: ResumePoint? = nil
+
+  /// Where a restored run goes on from: its position and the metrics of the
+  /// epochs it finished.
+  struct ResumePoint {
+    var position: TrainingPosition
+    var history: [EpochMetrics]
+  }
 
   /// How the workers of a run were executed.
   public enum ExecutionMode: Sendable, Hashable, CustomStringConvertible {
@@ -104,9 +114,14 @@ public final class Trainer {
   /// its shard's loss and correct count, its slice's sum of squares (for
   /// clipping), and the seconds of each part of its step.
   enum Slot: Int {
-    case loss, correct, squares, gather, compute, phaseEnd, gradient, update, active
+    case loss, correct, squares, gather, compute, phaseEnd, gradient, update, active, nonFiniteGradient
     static let width = 16
   }
+
+  /// Whether the whole gradient's norm is needed before any slice is
+  /// updated: to clip it, or to skip a batch whose gradient is not finite
+  /// without having updated part of the parameters. Costs one more barrier.
+  var needsNormBeforeUpdate: Bool { options.clipGradientNorm != nil || options.onNonFinite == .skipBatch }
 
   /// Prepares training of `model` on `training`, with workers placed by
   /// `pinning`, timing the phases of every step when `profiling`.
@@ -197,6 +212,30 @@ public final class Trainer {
       let row = (step % Trainer.cpuLogSteps) * workerCount
       return (0..<workerCount).map { Int(cpuLog.base[row + $0]) }
     }
+  }
+}
+
+/// When a run hands its state to a checkpoint writer, and what stops it.
+public struct RunControl {
+  /// Also checkpoint every this many optimizer steps (always at the end of
+  /// every epoch, and when stopped by ``stop``, if ``checkpoint`` is set).
+  public var checkpointEverySteps: Int?
+  /// Called between steps, with every worker waiting and the parameters and
+  /// optimizer state those of the position: writes a checkpoint (see
+  /// ``Checkpoint/write(trainer:position:history:data:metadata:to:)``).
+  public var checkpoint: ((TrainingPosition, [EpochMetrics]) -> Void)?
+  /// Stops the run at the next step boundary once requested.
+  public var stop: StopRequest?
+
+  /// A control with the given parts (none by default).
+  public init(
+    checkpointEverySteps: Int? = nil, checkpoint: ((TrainingPosition, [EpochMetrics]) -> Void)? = nil,
+    stop: StopRequest? = nil
+  ) {
+    precondition(checkpointEverySteps.map { $0 > 0 } ?? true, "checkpoint interval must be positive")
+    self.checkpointEverySteps = checkpointEverySteps
+    self.checkpoint = checkpoint
+    self.stop = stop
   }
 }
 

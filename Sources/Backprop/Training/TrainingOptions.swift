@@ -22,6 +22,8 @@ public struct TrainingOptions: Sendable, Hashable {
   /// a step with less uses fewer workers, since sharing it would cost more in
   /// synchronisation than it saves. 0 uses all `threads` whatever the model.
   public var minimumWorkPerThread: Double = 1_000_000
+  /// What to do with a batch whose loss or gradient is not finite.
+  public var onNonFinite = NonFinitePolicy.stop
 
   /// Options with the defaults above.
   public init() {}
@@ -57,6 +59,9 @@ public struct EpochMetrics: Sendable, Hashable {
   public var samplesPerSecond: Double
   /// The learning rate of the epoch's last step.
   public var learningRate: Double
+  /// The batches skipped for a non-finite loss or gradient
+  /// (``NonFinitePolicy/skipBatch``).
+  public var skippedBatches = 0
 }
 
 /// Where a run is, for progress displays.
@@ -83,14 +88,21 @@ public struct TrainingProgress: Sendable, Hashable {
 
 /// Why training stopped early.
 public enum TrainingError: Error, Sendable, Equatable, CustomStringConvertible {
-  /// The loss or the gradient became NaN or infinite.
+  /// The loss or the gradient became NaN or infinite at the 1-based
+  /// `epoch` and `step`; that step's update was not applied.
   case diverged(epoch: Int, step: Int, what: String)
+  /// A ``StopRequest`` stopped the run after `steps` optimizer steps, in the
+  /// 1-based `epoch`.
+  case interrupted(epoch: Int, steps: Int)
 
   public var description: String {
     switch self {
     case .diverged(let epoch, let step, let what):
       "training diverged: the \(what) became non-finite at epoch \(epoch), step \(step); "
-        + "try a lower --lr or --clip-grad-norm (the weights of that step were not saved)"
+        + "likely causes: a learning rate too high for this model (try a lower --lr or a --warmup-steps), "
+        + "no gradient clipping (try --clip-grad-norm 1), or NaN/Inf in the data"
+    case .interrupted(let epoch, let steps):
+      "training interrupted in epoch \(epoch) after \(steps) steps"
     }
   }
 }

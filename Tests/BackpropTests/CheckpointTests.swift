@@ -1,0 +1,176 @@
+import Backprop
+import Foundation
+import Testing
+import _BackpropTestSupport
+
+/// Checkpoints and exact resume through the library. Serialized (trainers
+/// with several workers share Dispatch's pool), and run again under the
+/// thread sanitizer in CI.
+@Suite(.serialized) struct CheckpointTests {
+  static let spec = try! ModelSpec(parsing: "6-40-tanh-dropout0.2-20-relu-3")
+
+  static func data() -> Dataset {
+    var data = TestData(seed: 8)
+    return data.classification(rows: 45, features: 6, classes: 3)
+  }
+
+  static func options(threads: Int, adam: Bool) -> TrainingOptions {
+    var options = TrainingOptions()
+    options.threads = threads
+    options.batchSize = 8  // 6 batches per epoch, the last one short
+    options.epochs = 3
+    options.seed = 4
+    options.minimumWorkPerThread = 0
+    if adam {
+      options.optimizer = OptimizerSettings(kind: .adamw, learningRate: 0.01)
+      options.schedule = LearningRateSchedule(shape: .cosine(minimum: 0.001), warmupSteps: 2)
+    } else {
+      options.optimizer = OptimizerSettings(kind: .sgd, learningRate: 0.1)
+      options.optimizer.momentum = 0.9
+    }
+    return options
+  }
+
+  /// Trains, stopping after each of `stops` (optimizer steps) and resuming
+  /// from the checkpoint in a fresh trainer and model, until the run ends.
+  static func runWithStops(_ stops: [Int], options: TrainingOptions, folder: ScratchFolder) throws -> (
+    parameters: [Float], history: [EpochMetrics]
+  ) {
+    let data = Self.data()
+    let path = folder.file("run.safetensors")
+    var checkpoint: Checkpoint? = nil
+    for stopAt in stops + [Int.max] {
+      // After a stop, a different initialisation: everything must come from the checkpoint.
+      let trainer = Trainer(
+        model: Model(spec: spec, seed: checkpoint == nil ? 1 : UInt64(stopAt % 1000) + 100), training: data,
+        options: options)
+      if let checkpoint { trainer.restore(from: checkpoint) }
+      let stop = StopRequest()
+      let control = RunControl(
+        checkpoint: { position, history in
+          try! Checkpoint.write(
+            trainer: trainer, position: position, history: history, data: DataIdentity(data), to: path)
+        }, stop: stop)
+      do {
+        let history = try trainer.train(
+          control: control, progress: { if $0.step == stopAt { stop.request() } })
+        return (trainer.model.parameters.array, history)
+      } catch TrainingError.interrupted(_, let steps) {
+        #expect(steps == stopAt)
+      }
+      checkpoint = try Checkpoint.read(path)
+      #expect(checkpoint?.position.steps == stopAt)
+    }
+    Issue.record("the run never ended")
+    return ([], [])
+  }
+
+  @Test(arguments: [(1, false), (2, false), (1, true), (2, true)])
+  func resumedRunEqualsUninterruptedBitwise(threads: Int, adam: Bool) throws {
+    let folder = ScratchFolder()
+    let options = Self.options(threads: threads, adam: adam)
+    let whole = try Self.runWithStops([], options: options, folder: folder)
+    // Stops mid-epoch (steps 3 and 8), at an epoch's end (12) and one step later.
+    let resumed = try Self.runWithStops([3, 8, 12, 13], options: options, folder: folder)
+    let identical = whole.parameters.map(\.bitPattern) == resumed.parameters.map(\.bitPattern)
+    #expect(identical)
+    #expect(whole.history.map(\.trainLoss) == resumed.history.map(\.trainLoss))
+    #expect(resumed.history.map(\.epoch) == [1, 2, 3])
+  }
+
+  @Test func checkpointHoldsEverythingAndPyTorchNames() throws {
+    let folder = ScratchFolder()
+    let data = Self.data()
+    let options = Self.options(threads: 1, adam: true)
+    let trainer = Trainer(model: Model(spec: Self.spec, seed: 1), training: data, options: options)
+    let path = folder.file("c.safetensors")
+    try trainer.train(
+      control: RunControl(checkpoint: { position, history in
+        try! Checkpoint.write(
+          trainer: trainer, position: position, history: history, data: DataIdentity(data),
+          metadata: ["note": "kept"], to: path)
+      }))
+    let contents = try Safetensors.read(path)
+    let names = Set(contents.tensors.map(\.name))
+    for name in ["0.weight", "0.bias", "3.weight", "5.bias"] {
+      #expect(names.contains(name))
+      #expect(names.contains("optimizer.exp_avg.\(name)"))
+      #expect(names.contains("optimizer.exp_avg_sq.\(name)"))
+    }
+    let checkpoint = try Checkpoint.read(path)
+    #expect(checkpoint.position.epoch == 3 && checkpoint.position.batch == 0 && checkpoint.position.steps == 18)
+    #expect(checkpoint.options == options)
+    #expect(checkpoint.history.count == 3)
+    #expect(checkpoint.metadata["note"] == "kept")
+    #expect(checkpoint.data == DataIdentity(data))
+    #expect(checkpoint.parameters == trainer.model.parameters.array)
+    #expect(checkpoint.optimizerState.count == 2)
+    #expect(
+      checkpoint.conflicts(spec: Self.spec, loss: .softmaxCrossEntropy, options: options, data: DataIdentity(data))
+        .isEmpty)
+    // The weights loader takes a checkpoint's parameters and leaves its optimizer state.
+    let model = try Model.load(from: path)
+    #expect(model.parameters.array == checkpoint.parameters)
+  }
+
+  @Test func conflictsNameWhatDiffers() throws {
+    let data = Self.data()
+    let options = Self.options(threads: 1, adam: false)
+    let trainer = Trainer(model: Model(spec: Self.spec), training: data, options: options)
+    let folder = ScratchFolder()
+    let path = folder.file("c.safetensors")
+    try Checkpoint.write(
+      trainer: trainer, position: TrainingPosition(), history: [], data: DataIdentity(data), to: path)
+    let checkpoint = try Checkpoint.read(path)
+    var changed = options
+    changed.optimizer.learningRate = 0.2
+    changed.epochs = 9  // may change
+    changed.threads = 2  // may change
+    var other = data
+    other.features[0] += 1
+    let conflicts = checkpoint.conflicts(
+      spec: try ModelSpec(parsing: "6-8-relu-3"), loss: .softmaxCrossEntropy, options: changed,
+      data: DataIdentity(other))
+    #expect(conflicts.count == 3, "\(conflicts)")
+    #expect(conflicts.contains { $0.hasPrefix("model:") })
+    #expect(conflicts.contains { $0.hasPrefix("learning rate:") && $0.contains("0.2") })
+    #expect(conflicts.contains { $0.hasPrefix("data:") && $0.contains("checksum") })
+  }
+
+  @Test func divergenceStopsWithoutApplyingTheStep() throws {
+    let data = Self.data()
+    for threads in [1, 2] {
+      var options = Self.options(threads: threads, adam: false)
+      options.optimizer.learningRate = 1e30
+      let trainer = Trainer(model: Model(spec: Self.spec, seed: 2), training: data, options: options)
+      var checkpoints = 0
+      var parametersAtLastCheckpoint: [Float] = []
+      #expect(throws: TrainingError.self) {
+        try trainer.train(
+          control: RunControl(
+            checkpointEverySteps: 1,
+            checkpoint: { _, _ in
+              checkpoints += 1
+              parametersAtLastCheckpoint = trainer.model.parameters.array
+            }))
+      }
+      // No checkpoint ever held non-finite weights.
+      #expect(parametersAtLastCheckpoint.allSatisfy { $0.isFinite })
+      #expect(trainer.model.parameters.array.allSatisfy { $0.isFinite })
+      #expect(checkpoints < 18)
+    }
+  }
+
+  @Test func skipBatchGoesOnPastNonFiniteBatches() throws {
+    var data = Self.data()
+    // One sample with an infinite feature: every batch holding it has a non-finite loss.
+    data.features[6 * 10] = .infinity
+    var options = Self.options(threads: 2, adam: false)
+    options.onNonFinite = .skipBatch
+    let trainer = Trainer(model: Model(spec: Self.spec, seed: 2), training: data, options: options)
+    let history = try trainer.train()
+    #expect(history.map(\.skippedBatches) == [1, 1, 1])
+    #expect(trainer.stepsTaken == 15)
+    #expect(trainer.model.parameters.array.allSatisfy { $0.isFinite })
+  }
+}
