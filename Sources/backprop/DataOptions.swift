@@ -1,10 +1,16 @@
 import ArgumentParser
 import Backprop
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// Where samples come from: a named set or files, shared by every command.
 struct DataOptions: ParsableArguments {
   @Option(help: "A named data set (fashion-mnist, xor) or a features file (IDX, .npy or CSV; .gz accepted).")
-  var data: String
+  var data: String?
 
   @Option(help: "The labels file for IDX or .npy features.")
   var labels: String?
@@ -22,6 +28,7 @@ struct DataOptions: ParsableArguments {
 
   /// Loads the data named by the options.
   func load(requireLabels: Bool = true) throws(CommandFailure) -> DatasetLoader.Loaded {
+    guard let data else { throw CommandFailure("--data: missing (give a named set such as fashion-mnist, or a file)") }
     do {
       return try DatasetLoader.load(
         data: data, labels: labels, labelColumn: labelColumn, fashionMNISTDirectory: fashionMnistDir,
@@ -30,10 +37,31 @@ struct DataOptions: ParsableArguments {
       throw CommandFailure(error)
     }
   }
+
+  /// The options as command-line arguments, paths made absolute.
+  var commandLine: [String] {
+    var arguments: [String] = []
+    if let data { arguments += ["--data", DatasetLoader.isNamedSet(data) ? data : absolutePath(data)] }
+    if let labels { arguments += ["--labels", absolutePath(labels)] }
+    if labelColumn != "label" { arguments += ["--label-column", labelColumn] }
+    if let fashionMnistDir { arguments += ["--fashion-mnist-dir", absolutePath(fashionMnistDir)] }
+    return arguments
+  }
+}
+
+/// `path` made absolute against the working folder (unchanged if it is
+/// absolute already), so that a command line saved in a checkpoint still
+/// finds its files when resumed from elsewhere.
+func absolutePath(_ path: String) -> String {
+  if path.hasPrefix("/") { return path }
+  guard let folder = getcwd(nil, 0) else { return path }
+  defer { free(folder) }
+  return String(cString: folder) + "/" + path
 }
 
 extension FeatureScaling: ExpressibleByArgument {}
 extension PinningPolicy: ExpressibleByArgument {}
+extension NonFinitePolicy: ExpressibleByArgument {}
 extension OptimizerSettings.Kind: ExpressibleByArgument {}
 
 extension Loss: ExpressibleByArgument {

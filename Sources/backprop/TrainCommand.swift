@@ -32,12 +32,51 @@ struct TrainCommand: ParsableCommand {
   @Flag(help: "Print no per-epoch lines on standard error.")
   var quiet = false
 
+  @Option(
+    help: ArgumentHelp(
+      "Write the whole training state to this .safetensors file at the end of every epoch (and on Ctrl-C).",
+      discussion:
+        "Resume with --resume PATH. A resumed run checkpoints to the file it resumed from unless told otherwise."
+    ))
+  var checkpoint: String?
+  @Option(help: "Also write the checkpoint every N optimizer steps.")
+  var checkpointEvery: Int?
+  @Option(help: "Keep the K newest checkpoints, as PATH's name with .step-N (PATH is the newest).")
+  var keepCheckpoints: Int = 1
+  @Option(
+    help: ArgumentHelp(
+      "Continue the run saved in this checkpoint; the data, model and options come from it.",
+      discussion:
+        "Only --epochs, --steps (and with them the end of a cosine schedule), --threads, --on-nan, --min-work-per-thread and the output and checkpoint options may change; other options must match the checkpoint."
+    ))
+  var resume: String?
+
+  func validate() throws {
+    if let checkpointEvery, checkpointEvery < 1 {
+      throw ValidationError("--checkpoint-every must be at least 1, got \(checkpointEvery)")
+    }
+    if keepCheckpoints < 1 { throw ValidationError("--keep-checkpoints must be at least 1, got \(keepCheckpoints)") }
+    if resume == nil && checkpoint == nil && (checkpointEvery != nil || keepCheckpoints != 1) {
+      throw ValidationError("--checkpoint-every/--keep-checkpoints: need --checkpoint PATH")
+    }
+    if resume != nil && arguments.initialWeights != nil {
+      throw ValidationError("--init: cannot be used with --resume, whose checkpoint holds the weights")
+    }
+    if resume == nil && arguments.source.data == nil { throw ValidationError("--data: missing (or give --resume)") }
+  }
+
   func run() throws {
     let started = ContinuousClock.now
+    Interruption.install()
+    let resumed = try resume.map { path throws(CommandFailure) in try ResumedRun(path: path, given: arguments) }
+    let checkpointPath = checkpoint ?? resume
     // Output paths are checked first so a long run never ends in an error about them.
     if let path = save { try checkWritable(path, option: "--save") }
     if let path = metrics { try checkWritable(path, option: "--metrics") }
-    let setup = try TrainingSetup(arguments: arguments, threads: threads.count)
-    try TrainingRun(command: self, setup: setup).execute(started: started)
+    if let path = checkpointPath { try checkWritable(path, option: "--checkpoint") }
+    let threadCount = threads.requested ?? resumed?.checkpoint.options.threads ?? threads.count
+    let setup = try TrainingSetup(arguments: resumed?.arguments ?? arguments, threads: threadCount)
+    try TrainingRun(command: self, setup: setup, resumed: resumed, checkpointPath: checkpointPath)
+      .execute(started: started)
   }
 }

@@ -65,6 +65,56 @@ struct TrainingArguments: ParsableArguments {
       "Use fewer threads when a step has less than this many training FLOPs (6·params·batch) per thread; 0 uses every thread."
   )
   var minWorkPerThread: Double = TrainingOptions().minimumWorkPerThread
+  @Option(
+    name: .customLong("on-nan"),
+    help:
+      "What a batch with a non-finite loss or gradient does: stop (the run, keeping the last checkpoint) or skip-batch (its update is dropped)."
+  )
+  var onNaN: NonFinitePolicy = .stop
+
+  /// The options as a command line that parses back to the same training,
+  /// as kept in a checkpoint: every option that differs from its default,
+  /// paths made absolute, and the model and loss as given by `spec` and
+  /// `loss` (so neither a JSON spec file nor `--init` is needed again; the
+  /// weights come from the checkpoint).
+  func commandLine(spec: ModelSpec? = nil, loss: Loss? = nil) -> [String] {
+    var arguments = source.commandLine
+    func add(_ name: String, _ value: (some CustomStringConvertible)?) {
+      if let value { arguments += ["--\(name)", value.description] }
+    }
+    add("test-data", testData.map(absolutePath))
+    add("test-labels", testLabels.map(absolutePath))
+    add("validation-split", validationSplit)
+    if scale != .none { add("scale", scale.rawValue) }
+    add("model", spec?.description ?? model.map { $0.lowercased().hasSuffix(".json") ? absolutePath($0) : $0 })
+    add("loss", (loss ?? self.loss)?.rawValue)
+    if spec == nil {
+      if initializer != .pytorch { add("initializer", initializer.rawValue) }
+      add("init", initialWeights.map(absolutePath))
+    }
+    add("optimizer", optimizer?.rawValue)
+    add("lr", lr)
+    add("momentum", momentum)
+    if nesterov { arguments.append("--nesterov") }
+    add("weight-decay", weightDecay)
+    if beta1 != 0.9 { add("beta1", beta1) }
+    if beta2 != 0.999 { add("beta2", beta2) }
+    if eps != 1e-8 { add("eps", eps) }
+    if schedule != "constant" { add("schedule", schedule) }
+    if warmupSteps != 0 { add("warmup-steps", warmupSteps) }
+    add("clip-grad-norm", clipGradNorm)
+    add("epochs", epochs)
+    add("steps", steps)
+    add("batch-size", batchSize)
+    if seed != 0 { add("seed", seed) }
+    if noShuffle { arguments.append("--no-shuffle") }
+    if minWorkPerThread != TrainingOptions().minimumWorkPerThread { add("min-work-per-thread", minWorkPerThread) }
+    if onNaN != .stop { add("on-nan", onNaN.rawValue) }
+    return arguments
+  }
+
+  /// The names of the options that take no value.
+  static let flags: Set<String> = ["--nesterov", "--no-shuffle"]
 
   func validate() throws {
     if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }

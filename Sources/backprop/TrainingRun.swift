@@ -10,6 +10,8 @@ struct TrainingSetup {
   let evaluationName: String
   let test: Dataset?
   let model: Model
+  /// The arguments it was made from.
+  let arguments: TrainingArguments
 
   /// The defaults a data set brings when an option is not given.
   struct Recipe {
@@ -30,7 +32,7 @@ struct TrainingSetup {
 
   init(arguments command: TrainingArguments, threads: Int) throws(CommandFailure) {
 
-    let recipe = Recipe.forData(command.source.data)
+    let recipe = Recipe.forData(command.source.data ?? "")
     let kind = command.optimizer ?? .sgd
     var settings = OptimizerSettings(
       kind: kind, learningRate: command.lr ?? (kind == .sgd ? recipe.learningRate : 0.001))
@@ -59,6 +61,7 @@ struct TrainingSetup {
     options.clipGradientNorm = command.clipGradNorm
     options.threads = threads
     options.minimumWorkPerThread = command.minWorkPerThread
+    options.onNonFinite = command.onNaN
 
     // Model: from the spec, or from the --init file's metadata.
     let spec: ModelSpec
@@ -95,7 +98,7 @@ struct TrainingSetup {
     var test = loaded.test
     if let path = command.testData {
       guard !loaded.isNamed else {
-        throw CommandFailure("--test-data: the named set '\(command.source.data)' brings its own test split")
+        throw CommandFailure("--test-data: the named set '\(command.source.data ?? "")' brings its own test split")
       }
       test = try reporting {
         try DatasetLoader.file(path, labels: command.testLabels, labelColumn: command.source.labelColumn)
@@ -123,17 +126,21 @@ struct TrainingSetup {
     self.evaluationName = validation != nil ? "val" : "test"
     self.test = test
     self.model = model
+    self.arguments = command
   }
 
   /// Trains and reports; `started` is when the command began, so that
   /// `wall_seconds` covers loading the data too.
 }
 
-/// One `backprop train` invocation: trains what the setup describes, then
-/// reports, saves and logs the result.
+/// One `backprop train` invocation: trains what the setup describes (from
+/// a checkpoint when resuming), checkpointing as asked, then reports, saves
+/// and logs the result.
 struct TrainingRun {
   let command: TrainCommand
   let setup: TrainingSetup
+  let resumed: ResumedRun?
+  let checkpointPath: String?
 
   func execute(started: ContinuousClock.Instant) throws(CommandFailure) {
     let (model, options, training, evaluation, evaluationName, test) = (
@@ -141,16 +148,52 @@ struct TrainingRun {
     )
     let trainer = Trainer(
       model: model, training: training, options: options, pinning: command.pin, profiling: command.profile)
+    let data = resumed != nil || checkpointPath != nil ? DataIdentity(training) : nil
+    if let resumed, let data {
+      let conflicts = resumed.checkpoint.conflicts(spec: model.spec, loss: model.loss, options: options, data: data)
+      if !conflicts.isEmpty {
+        throw CommandFailure(
+          "--resume \(resumed.path): refused, this run differs from the checkpoint's in "
+            + conflicts.joined(separator: "; "))
+      }
+      trainer.restore(from: resumed.checkpoint)
+      if trainer.workerCount != resumed.checkpoint.workers {
+        writeStandardError(
+          "backprop: warning: resuming on \(trainer.workerCount) worker(s) where the checkpoint ran \(resumed.checkpoint.workers): "
+            + "the result will differ in the last bits from an uninterrupted run\n")
+      }
+    }
     for warning in Threads.warnings(threads: options.threads, batchSize: min(options.batchSize, training.count)) {
       writeStandardError("backprop: warning: \(warning)\n")
     }
+    let files = checkpointPath.map { path in
+      var metadata = [
+        CheckpointFiles.commandKey: JSONValue.array(
+          setup.arguments.commandLine(spec: model.spec, loss: model.loss).map { .string($0) }
+        ).serialized()
+      ]
+      let every = command.checkpointEvery ?? resumed?.checkpointEvery
+      if let every { metadata[CheckpointFiles.intervalKey] = String(every) }
+      return CheckpointFiles(path: path, keep: command.keepCheckpoints, data: data!, metadata: metadata)
+    }
+    let control = RunControl(
+      checkpointEverySteps: command.checkpointEvery ?? resumed?.checkpointEvery,
+      checkpoint: files.map { files in { files.write(trainer: trainer, position: $0, history: $1) } },
+      stop: Interruption.stop)
+    if Interruption.stop.isRequested {
+      writeStandardError("backprop: interrupted by \(Interruption.signalName) before training began\n")
+      terminate(Interruption.exitStatus)
+    }
     let clock = ContinuousClock()
     let progress = ProgressLine()
-    var metricsLines: [String] = []
+    var metricsLines = (resumed?.checkpoint.history ?? []).map {
+      Report.metricsJSON($0, evaluationName: evaluationName).serialized()
+    }
     let history: [EpochMetrics]
     do {
       history = try trainer.train(
         evaluation: evaluation,
+        control: control,
         progress: { progress.update($0) },
         epochEnd: { metrics in
           progress.clear()
@@ -158,6 +201,11 @@ struct TrainingRun {
           let every = max(1, options.epochs / 20)
           if !command.quiet && (metrics.epoch % every == 0 || metrics.epoch == options.epochs) {
             writeStandardError(Report.epochLine(metrics, evaluationName: evaluationName) + "\n")
+          }
+          if metrics.skippedBatches > 0 {
+            writeStandardError(
+              "backprop: warning: epoch \(metrics.epoch) skipped \(metrics.skippedBatches) batch(es) "
+                + "with a non-finite loss or gradient (--on-nan skip-batch)\n")
           }
           if let path = command.metrics {
             metricsLines.append(Report.metricsJSON(metrics, evaluationName: evaluationName).serialized())
@@ -167,9 +215,23 @@ struct TrainingRun {
             }
           }
         })
+    } catch .interrupted(let epoch, let steps) {
+      progress.clear()
+      var message = "backprop: interrupted by \(Interruption.signalName) in epoch \(epoch) after \(steps) steps"
+      if let last = files?.last {
+        message += "; checkpoint \(last.path) (step \(last.steps)); resume with: backprop train --resume \(last.path)"
+      } else {
+        message += "; nothing was saved (give --checkpoint PATH to be able to resume)"
+      }
+      writeStandardError(message + "\n")
+      terminate(Interruption.exitStatus)
     } catch {
       progress.clear()
-      throw CommandFailure(error)
+      var message = error.description
+      if let last = files?.last {
+        message += "; the last good checkpoint, \(last.path) (step \(last.steps)), is kept"
+      }
+      throw CommandFailure(message)
     }
     let wall = (clock.now - started).seconds
     // Without a validation split the per-epoch evaluation is the test set's.

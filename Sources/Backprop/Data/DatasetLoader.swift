@@ -33,6 +33,12 @@ public enum DatasetLoader {
   /// The names of the built-in sets.
   public static let names = ["fashion-mnist", "xor"]
 
+  /// Whether `data` names a built-in set (`xor`, `fashion-mnist`) rather
+  /// than a file.
+  public static func isNamedSet(_ data: String) -> Bool {
+    ["xor", "fashion-mnist", "fashion_mnist", "fashionmnist"].contains(data.lowercased())
+  }
+
   /// Loads `data`, a set's name or a file's path.
   ///
   /// - Parameters:

@@ -1,0 +1,79 @@
+import Backprop
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Writes a run's checkpoints to `--checkpoint PATH`: PATH always holds the
+/// newest. With `--keep-checkpoints K` above 1, each checkpoint is written
+/// as `NAME.step-N.safetensors` beside PATH and PATH becomes a hard link to
+/// it (no second write); all but the K newest numbered files are removed.
+final class CheckpointFiles {
+  let path: String
+  let keep: Int
+  let data: DataIdentity
+  let metadata: [String: String]
+  /// Where the last good checkpoint is, and its step count.
+  private(set) var last: (path: String, steps: Int)? = nil
+
+  /// Keys of the command line's own metadata in a checkpoint.
+  static let commandKey = "backprop.command"
+  static let intervalKey = "backprop.checkpoint_every"
+
+  init(path: String, keep: Int, data: DataIdentity, metadata: [String: String]) {
+    self.path = path
+    self.keep = keep
+    self.data = data
+    self.metadata = metadata
+  }
+
+  /// Writes the checkpoint of `trainer` at `position`; a failure (a full
+  /// disk) is a warning, since training may still finish and be saved.
+  func write(trainer: Trainer, position: TrainingPosition, history: [EpochMetrics]) {
+    do {
+      if keep == 1 {
+        try Checkpoint.write(
+          trainer: trainer, position: position, history: history, data: data, metadata: metadata, to: path)
+      } else {
+        let numbered = numberedPath(steps: position.steps)
+        try Checkpoint.write(
+          trainer: trainer, position: position, history: history, data: data, metadata: metadata, to: numbered)
+        try AtomicFile.replaceWithLink(path, to: numbered)
+        removeAllButNewest()
+      }
+      last = (path, position.steps)
+    } catch {
+      writeStandardError("backprop: warning: checkpoint not written: \(error)\n")
+    }
+  }
+
+  /// `run.safetensors` → `run.step-000001234.safetensors`.
+  func numberedPath(steps: Int) -> String {
+    let digits = String(steps)
+    return stem + ".step-" + String(repeating: "0", count: max(0, 9 - digits.count)) + digits + suffix
+  }
+
+  private var suffix: String { path.hasSuffix(".safetensors") ? ".safetensors" : "" }
+  private var stem: String { String(path.dropLast(suffix.count)) }
+
+  /// Removes the numbered checkpoints of PATH beyond the `keep` newest.
+  private func removeAllButNewest() {
+    let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+    let prefix = String(stem.split(separator: "/", omittingEmptySubsequences: false).last ?? "") + ".step-"
+    guard let directory = opendir(folder.isEmpty ? "/" : folder) else { return }
+    var numbered: [(steps: Int, name: String)] = []
+    while let entry = readdir(directory) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+      guard name.hasPrefix(prefix), name.hasSuffix(suffix),
+        let steps = Int(name.dropFirst(prefix.count).dropLast(suffix.count))
+      else { continue }
+      numbered.append((steps, name))
+    }
+    closedir(directory)
+    for old in numbered.sorted(by: { $0.steps > $1.steps }).dropFirst(keep) {
+      unlink((folder.isEmpty ? "" : folder) + "/" + old.name)
+    }
+  }
+}
