@@ -25,6 +25,13 @@ enum Interruption {
     action.sa_flags = SA_RESTART
     sigaction(SIGINT, &action, nil)
     sigaction(SIGTERM, &action, nil)
+    // A parent may have started us with these blocked (a thread of a
+    // Dispatch pool blocks them, and children inherit the mask).
+    var unblocked = sigset_t()
+    sigemptyset(&unblocked)
+    sigaddset(&unblocked, SIGINT)
+    sigaddset(&unblocked, SIGTERM)
+    pthread_sigmask(SIG_UNBLOCK, &unblocked, nil)
   }
 
   /// The exit status for the signal that stopped the run: 128 + its number

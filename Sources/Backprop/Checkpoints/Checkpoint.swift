@@ -117,9 +117,19 @@ public struct Checkpoint: Sendable {
   ///   that does not match, metadata that does not parse, or a tensor that is
   ///   missing, extra, not F32, of the wrong shape or not finite.
   public static func read(_ path: String) throws(ReadError) -> Checkpoint {
+    let bytes: [UInt8]
+    do { bytes = try FileBytes.read(path) } catch {
+      throw ReadError(path: path, reason: error.description.dropPrefix(path + ": "))
+    }
+    return try parse(bytes, path: path)
+  }
+
+  /// Parses and checks checkpoint `bytes` that came from `path` (used in
+  /// messages); see ``read(_:)``.
+  public static func parse(_ bytes: [UInt8], path: String) throws(ReadError) -> Checkpoint {
     func fail(_ reason: String) -> ReadError { ReadError(path: path, reason: reason) }
     let contents: Safetensors.Contents
-    do { contents = try Safetensors.read(path) } catch { throw fail(error.reason) }
+    do { contents = try Safetensors.parse(bytes, path: path) } catch { throw fail(error.reason) }
     let metadata = contents.metadata
     guard metadata[kindKey] == "checkpoint" else {
       throw fail("not a Backprop checkpoint (no '\(kindKey)' in its metadata); a weights file goes to --init")

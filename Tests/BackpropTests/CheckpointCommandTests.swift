@@ -1,0 +1,178 @@
+import Backprop
+import Foundation
+import Testing
+import _BackpropTestSupport
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// `train --checkpoint/--resume` through the binary: signals, SIGKILL while
+/// writing, divergence, refused resumes.
+@Suite(.serialized) struct CheckpointCommandTests {
+  /// A `backprop` child process whose output is collected at the end.
+  final class Child {
+    let process = Process()
+    private let out = Pipe()
+    private let err = Pipe()
+
+    init(_ arguments: [String]) throws {
+      process.executableURL = URL(fileURLWithPath: CommandRun.binary)
+      process.arguments = arguments
+      process.standardOutput = out
+      process.standardError = err
+      try process.run()
+    }
+
+    /// Waits until `path` exists (or the child ends, or 30 s pass).
+    func waitForFile(_ path: String) {
+      let deadline = Date().addingTimeInterval(30)
+      while access(path, F_OK) != 0 && process.isRunning && Date() < deadline { usleep(2000) }
+    }
+
+    /// Sends `signal` to the child.
+    func send(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for the end (killing the child after 60 s, so a test never
+    /// hangs); the exit status (or 128 + the signal) and standard error.
+    func finish() -> (status: Int32, errors: String) {
+      let deadline = Date().addingTimeInterval(60)
+      while process.isRunning && Date() < deadline { usleep(5000) }
+      if process.isRunning {
+        Issue.record("the child did not end within 60 s")
+        kill(process.processIdentifier, SIGKILL)
+      }
+      _ = out.fileHandleForReading.readDataToEndOfFile()
+      let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      process.waitUntilExit()
+      let status =
+        process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+      return (status, errors)
+    }
+  }
+
+  /// A run long enough to be interrupted: a checkpoint at every epoch end.
+  static func longRun(data: String, checkpoint: String, extra: [String] = []) -> [String] {
+    [
+      "train", "--data", data, "--model", "4-16-relu-3", "--batch-size", "8", "--epochs", "1000000", "--quiet",
+      "--checkpoint", checkpoint,
+    ] + extra
+  }
+
+  @Test(arguments: [(SIGINT, Int32(130), "SIGINT"), (SIGTERM, Int32(143), "SIGTERM")])
+  func firstSignalCheckpointsAndExits(signal: Int32, status: Int32, name: String) throws {
+    let scratch = ScratchFolder()
+    let data = CommandLineTests.csvData(in: scratch)
+    let path = scratch.file("c.safetensors")
+    let child = try Child(Self.longRun(data: data, checkpoint: path))
+    child.waitForFile(path)
+    usleep(100_000)
+    child.send(signal)
+    let result = child.finish()
+    #expect(result.status == status, "\(result.errors)")
+    #expect(
+      result.errors.contains("interrupted by \(name)") && result.errors.contains("--resume \(path)"), "\(result.errors)"
+    )
+    let checkpoint = try Checkpoint.read(path)
+    #expect(checkpoint.position.steps > 0)
+    // It resumes, and a run that was stopped mid-epoch picks up its batch.
+    let resumed = try CommandRun([
+      "train", "--resume", path, "--epochs", String(checkpoint.position.epoch + 1), "--json",
+    ])
+    #expect(resumed.status == 0, "\(resumed.errors)")
+    #expect(try resumed.json()["epochs"]?.integerValue == checkpoint.position.epoch + 1)
+  }
+
+  @Test func sigkillWhileWritingCheckpointsAlwaysLeavesALoadableOne() throws {
+    let scratch = ScratchFolder()
+    let data = CommandLineTests.csvData(in: scratch)
+    let path = scratch.file("c.safetensors")
+    var random = SeededGenerator(seed: 12)
+    // A model of a few MB so that kills land inside writes too.
+    let arguments = [
+      "train", "--data", data, "--model", "4-700-relu-700-relu-3", "--batch-size", "8", "--epochs", "1000000",
+      "--quiet", "--checkpoint", path, "--checkpoint-every", "1",
+    ]
+    for round in 0..<12 {
+      let child = try Child(round == 0 ? arguments : ["train", "--resume", path, "--quiet", "--checkpoint-every", "1"])
+      child.waitForFile(path)
+      usleep(UInt32(random.nextIndex(below: 150_000)))
+      child.send(SIGKILL)
+      let result = child.finish()
+      #expect(result.status == 128 + SIGKILL, "\(result.errors)")
+      #expect(throws: Never.self, "round \(round)") { _ = try Checkpoint.read(path) }
+    }
+  }
+
+  @Test func divergenceStopsAndKeepsThePreviousCheckpoint() throws {
+    let scratch = ScratchFolder()
+    let data = CommandLineTests.csvData(in: scratch)
+    let path = scratch.file("c.safetensors")
+    let saved = scratch.file("w.safetensors")
+    let run = try CommandRun([
+      "train", "--data", data, "--model", "4-16-relu-3", "--lr", "1e30", "--epochs", "50", "--checkpoint", path,
+      "--checkpoint-every", "1", "--save", saved,
+    ])
+    #expect(run.status != 0)
+    #expect(
+      run.errors.contains("diverged") && run.errors.contains("learning rate") && run.errors.contains("is kept"),
+      "\(run.errors)")
+    let checkpoint = try Checkpoint.read(path)
+    #expect(checkpoint.parameters.allSatisfy { $0.isFinite })
+    #expect(access(saved, F_OK) != 0, "weights of a diverged run were saved")
+    // Skipping instead goes on to the end.
+    let skipping = try CommandRun([
+      "train", "--data", data, "--model", "4-16-relu-3", "--lr", "1e30", "--epochs", "3", "--on-nan", "skip-batch",
+    ])
+    #expect(skipping.status == 0, "\(skipping.errors)")
+    #expect(skipping.errors.contains("skipped"))
+  }
+
+  @Test func resumeRefusesOtherDataOrOptionsAndWarnsAboutThreads() throws {
+    let scratch = ScratchFolder()
+    let data = CommandLineTests.csvData(in: scratch)
+    let path = scratch.file("c.safetensors")
+    let first = try CommandRun([
+      "train", "--data", data, "--model", "4-16-relu-3", "--epochs", "2", "--checkpoint", path, "--threads", "1",
+      "--min-work-per-thread", "0",
+    ])
+    #expect(first.status == 0, "\(first.errors)")
+    let otherLR = try CommandRun(["train", "--resume", path, "--lr", "0.5"])
+    #expect(
+      otherLR.status != 0 && otherLR.errors.contains("refused") && otherLR.errors.contains("learning rate"),
+      "\(otherLR.errors)")
+    let otherModel = try CommandRun(["train", "--resume", path, "--model", "4-8-relu-3"])
+    #expect(otherModel.status != 0 && otherModel.errors.contains("model"), "\(otherModel.errors)")
+    let threads = try CommandRun(["train", "--resume", path, "--epochs", "3", "--threads", "2"])
+    #expect(threads.status == 0 && threads.errors.contains("differ in the last bits"), "\(threads.errors)")
+    // The data file changes under the checkpoint.
+    var text = try String(contentsOfFile: data, encoding: .utf8)
+    text = text.replacingOccurrences(of: "\n0.", with: "\n0.9", options: [], range: text.range(of: "\n0."))
+    try text.write(toFile: data, atomically: true, encoding: .utf8)
+    let otherData = try CommandRun(["train", "--resume", path, "--epochs", "4"])
+    #expect(otherData.status != 0 && otherData.errors.contains("data:"), "\(otherData.errors)")
+    // A weights file is not a checkpoint.
+    let weights = scratch.file("w.safetensors")
+    _ = try CommandRun(["train", "--data", data, "--model", "4-16-relu-3", "--epochs", "1", "--save", weights])
+    let notCheckpoint = try CommandRun(["train", "--resume", weights])
+    #expect(
+      notCheckpoint.status != 0 && notCheckpoint.errors.contains("not a Backprop checkpoint"), "\(notCheckpoint.errors)"
+    )
+  }
+
+  @Test func keepsTheNewestCheckpoints() throws {
+    let scratch = ScratchFolder()
+    let data = CommandLineTests.csvData(in: scratch)
+    let path = scratch.file("c.safetensors")
+    let run = try CommandRun([
+      "train", "--data", data, "--model", "4-16-relu-3", "--epochs", "5", "--batch-size", "8", "--checkpoint", path,
+      "--keep-checkpoints", "3",
+    ])
+    #expect(run.status == 0, "\(run.errors)")
+    let names = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.hasPrefix("c.step-") }
+      .sorted()
+    // 8 steps per epoch (60 samples, batch 8): epochs 3, 4 and 5 end at 24, 32 and 40.
+    #expect(names == ["c.step-000000024.safetensors", "c.step-000000032.safetensors", "c.step-000000040.safetensors"])
+    #expect(try Checkpoint.read(path).position.steps == 40)
+  }
+}
