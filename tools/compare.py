@@ -28,20 +28,28 @@ DEFAULT_CONFIGS = ["784-256-relu-128-relu-10:128", "784-2048-relu-2048-relu-10:5
 
 
 def parse_spec(text):
-    """784-256-relu-10 -> (784, [("dense", 784, 256), ("relu",), ("dense", 256, 10)])."""
-    tokens = text.split("-")
+    """784-256-relu-10 -> (784, [("dense", 784, 256), ("relu",), ("dense", 256, 10)]).
+
+    Every layer of Backprop's specs: widths, relu, tanh, sigmoid, gelu,
+    identity, leakyrelu[SLOPE] and dropout[RATE] (one index each, as in
+    Backprop and torch.nn.Sequential)."""
+    tokens = text.lower().split("-")
     if not tokens[0].isdigit() or not any(t.isdigit() for t in tokens[1:]):
-        sys.exit(f"compare: --config: '{text}' is not a model spec such as 784-256-relu-128-relu-10")
+        sys.exit(f"'{text}' is not a model spec such as 784-256-relu-128-relu-10")
     width = int(tokens[0])
     layers = []
     for token in tokens[1:]:
         if token.isdigit():
             layers.append(("dense", width, int(token)))
             width = int(token)
-        elif token in ("relu", "tanh", "sigmoid"):
+        elif token in ("relu", "tanh", "sigmoid", "gelu", "identity"):
             layers.append((token,))
+        elif token.startswith("leakyrelu"):
+            layers.append(("leakyrelu", float(token[len("leakyrelu"):] or 0.01)))
+        elif token.startswith("dropout"):
+            layers.append(("dropout", float(token[len("dropout"):] or 0.5)))
         else:
-            sys.exit(f"compare: --config: layer '{token}' is not supported here (dense, relu, tanh, sigmoid)")
+            sys.exit(f"'{text}': layer '{token}' is not one Backprop has")
     return int(tokens[0]), layers
 
 
@@ -70,9 +78,18 @@ def torch_model(layers):
     """torch.nn.Sequential for parsed layers (same indices, so same state_dict names as Backprop's)."""
     import torch
 
-    activations = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}
-    return torch.nn.Sequential(
-        *[torch.nn.Linear(l[1], l[2]) if l[0] == "dense" else activations[l[0]]() for l in layers])
+    def module(layer):
+        kind = layer[0]
+        if kind == "dense":
+            return torch.nn.Linear(layer[1], layer[2])
+        if kind == "leakyrelu":
+            return torch.nn.LeakyReLU(layer[1])
+        if kind == "dropout":
+            return torch.nn.Dropout(layer[1])
+        return {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid, "gelu": torch.nn.GELU,
+                "identity": torch.nn.Identity}[kind]()
+
+    return torch.nn.Sequential(*[module(layer) for layer in layers])
 
 
 def torch_worker(args):
@@ -326,7 +343,9 @@ def main():
     configs = []
     for config in args.config or DEFAULT_CONFIGS:
         spec, _, batch = config.partition(":")
-        parse_spec(spec)
+        unsupported = {l[0] for l in parse_spec(spec)[1]} - {"dense", "relu", "tanh", "sigmoid"}
+        if unsupported:
+            sys.exit(f"compare: --config: {', '.join(sorted(unsupported))} not compared (dense, relu, tanh, sigmoid)")
         if batch and (not batch.isdigit() or int(batch) < 1):
             sys.exit(f"compare: --config: '{config}' needs a positive batch size after the colon")
         configs.append((spec, int(batch or 128)))

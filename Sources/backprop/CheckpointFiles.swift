@@ -17,6 +17,9 @@ final class CheckpointFiles {
   let metadata: [String: String]
   /// Where the last good checkpoint is, and its step count.
   private(set) var last: (path: String, steps: Int)? = nil
+  /// The checkpoints written, and the seconds they took (for `--profile`).
+  private(set) var written = 0
+  private(set) var seconds = 0.0
 
   /// Keys of the command line's own metadata in a checkpoint.
   static let commandKey = "backprop.command"
@@ -27,11 +30,14 @@ final class CheckpointFiles {
     self.keep = keep
     self.data = data
     self.metadata = metadata
+    AtomicFile.removeStaleTemporaries(of: path)
   }
 
   /// Writes the checkpoint of `trainer` at `position`; a failure (a full
   /// disk) is a warning, since training may still finish and be saved.
   func write(trainer: Trainer, position: TrainingPosition, history: [EpochMetrics]) {
+    let started = ContinuousClock.now
+    defer { seconds += (ContinuousClock.now - started).seconds }
     do {
       if keep == 1 {
         try Checkpoint.write(
@@ -44,6 +50,7 @@ final class CheckpointFiles {
         removeAllButNewest()
       }
       last = (path, position.steps)
+      written += 1
     } catch {
       writeStandardError("backprop: warning: checkpoint not written: \(error)\n")
     }

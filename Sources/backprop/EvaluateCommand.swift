@@ -7,15 +7,14 @@ struct EvaluateCommand: ParsableCommand {
     commandName: "evaluate",
     abstract: "Score saved weights on a data set (a named set is scored on its test split).")
 
-  @Option(help: "A .safetensors file saved by 'backprop train --save'.")
-  var weights: String
+  @OptionGroup var weights: WeightsOptions
   @OptionGroup var source: DataOptions
   @OptionGroup var threads: ThreadOptions
   @Flag(help: "Print one JSON object instead of a line.")
   var json = false
 
   func run() throws {
-    let model = try reporting { try Model.load(from: weights) }
+    let model = try weights.load()
     let loaded = try source.load()
     var data = loaded.test ?? loaded.training
     guard data.featureWidth == model.spec.inputWidth else {

@@ -13,8 +13,7 @@ struct PredictCommand: ParsableCommand {
       A named set is predicted on its test split. Labels are not needed.
       """)
 
-  @Option(help: "A .safetensors file saved by 'backprop train --save'.")
-  var weights: String
+  @OptionGroup var weights: WeightsOptions
   @OptionGroup var source: DataOptions
   @OptionGroup var threads: ThreadOptions
   @Option(help: "The predictions file: .csv or .npy.")
@@ -26,7 +25,7 @@ struct PredictCommand: ParsableCommand {
       throw CommandFailure("--output \(output): the name must end in .csv or .npy")
     }
     try checkWritable(output, option: "--output")
-    let model = try reporting { try Model.load(from: weights) }
+    let model = try weights.load()
     let loaded = try source.load(requireLabels: false)
     var data = loaded.test ?? loaded.training
     guard data.featureWidth == model.spec.inputWidth else {

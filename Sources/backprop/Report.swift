@@ -29,7 +29,7 @@ enum Report {
     }
     members += [
       ("learning_rate", .number(metrics.learningRate)), ("seconds", .number(metrics.seconds)),
-      ("samples_per_second", .number(metrics.samplesPerSecond)),
+      ("samples_per_second", .number(metrics.samplesPerSecond)), ("skipped_batches", .integer(metrics.skippedBatches)),
     ]
     return .object(members)
   }

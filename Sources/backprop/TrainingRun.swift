@@ -253,6 +253,11 @@ struct TrainingRun {
       wallSeconds: wall, model: model)
     if command.profile {
       writeStandardError(Threads.profileText(trainer))
+      if let files, files.written > 0 {
+        writeStandardError(
+          "profile: \(files.written) checkpoint(s) written, \(Report.fixed(files.seconds / Double(files.written), 3)) s each\n"
+        )
+      }
       if case .object(var members) = summary {
         members.append(("profile", Threads.profileJSON(trainer)))
         summary = .object(members)

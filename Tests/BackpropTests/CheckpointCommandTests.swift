@@ -102,6 +102,12 @@ import _BackpropTestSupport
       #expect(result.status == 128 + SIGKILL, "\(result.errors)")
       #expect(throws: Never.self, "round \(round)") { _ = try Checkpoint.read(path) }
     }
+    // A run that goes on clears the temporary files the killed ones left.
+    let epoch = try Checkpoint.read(path).position.epoch
+    let last = try CommandRun(["train", "--resume", path, "--quiet", "--epochs", String(epoch + 1)])
+    #expect(last.status == 0, "\(last.errors)")
+    let leftovers = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.contains(".tmp-") }
+    #expect(leftovers.isEmpty, "\(leftovers)")
   }
 
   @Test func divergenceStopsAndKeepsThePreviousCheckpoint() throws {

@@ -101,6 +101,26 @@ public enum AtomicFile {
     PendingTemporary.clear()
   }
 
+  /// Removes the temporary files that writes of `path` (or of files in its
+  /// folder whose names begin like `path`'s, such as numbered checkpoints)
+  /// left behind in processes that no longer exist, killed mid-write.
+  public static func removeStaleTemporaries(of path: String) {
+    let folder = folderOf(path)
+    let prefix = "." + baseName(path).split(separator: ".", omittingEmptySubsequences: false)[0]
+    guard let directory = opendir(folder) else { return }
+    var stale: [String] = []
+    while let entry = readdir(directory) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+      guard name.hasPrefix(prefix), let dash = name.lastIndex(of: "-"),
+        name[..<dash].hasSuffix(".tmp") || name[..<dash].hasSuffix(".link"),
+        let pid = Int32(name[name.index(after: dash)...]), pid != getpid()
+      else { continue }
+      if kill(pid, 0) != 0 && errno == ESRCH { stale.append(name) }
+    }
+    closedir(directory)
+    for name in stale { unlink(folder + "/" + name) }
+  }
+
   /// Flushes the folder so that a rename in it survives a power cut.
   static func syncFolder(_ folder: String) {
     let folderDescriptor = open(folder, O_RDONLY | O_CLOEXEC)
