@@ -25,11 +25,12 @@ final class CheckpointFiles {
   static let commandKey = "backprop.command"
   static let intervalKey = "backprop.checkpoint_every"
 
-  init(path: String, keep: Int, data: DataIdentity, metadata: [String: String]) {
+  init(path: String, keep: Int, data: DataIdentity, metadata: [String: String], last: (path: String, steps: Int)?) {
     self.path = path
     self.keep = keep
     self.data = data
     self.metadata = metadata
+    self.last = last
     AtomicFile.removeStaleTemporaries(of: path)
   }
 

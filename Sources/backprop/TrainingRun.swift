@@ -166,18 +166,22 @@ struct TrainingRun {
     for warning in Threads.warnings(threads: options.threads, batchSize: min(options.batchSize, training.count)) {
       writeStandardError("backprop: warning: \(warning)\n")
     }
-    let files = checkpointPath.map { path in
+    let every = command.checkpointEvery ?? resumed?.checkpointEvery
+    var files: CheckpointFiles? = nil
+    if let path = checkpointPath, let data {
       var metadata = [
         CheckpointFiles.commandKey: JSONValue.array(
           setup.arguments.commandLine(spec: model.spec, loss: model.loss).map { .string($0) }
         ).serialized()
       ]
-      let every = command.checkpointEvery ?? resumed?.checkpointEvery
       if let every { metadata[CheckpointFiles.intervalKey] = String(every) }
-      return CheckpointFiles(path: path, keep: command.keepCheckpoints, data: data!, metadata: metadata)
+      // Until this run writes one, the checkpoint it resumed from is the last good one.
+      let resumedHere = resumed.flatMap { $0.path == path ? (path, $0.checkpoint.position.steps) : nil }
+      files = CheckpointFiles(
+        path: path, keep: command.keepCheckpoints, data: data, metadata: metadata, last: resumedHere)
     }
     let control = RunControl(
-      checkpointEverySteps: command.checkpointEvery ?? resumed?.checkpointEvery,
+      checkpointEverySteps: every,
       checkpoint: files.map { files in { files.write(trainer: trainer, position: $0, history: $1) } },
       stop: Interruption.stop)
     if Interruption.stop.isRequested {

@@ -161,6 +161,26 @@ import _BackpropTestSupport
     }
   }
 
+  @Test(arguments: [1, 2])
+  func nonFiniteGradientStopsOrIsSkippedWhole(threads: Int) throws {
+    // Features near Float's largest value through ReLU: the loss stays finite
+    // but the first layer's weight gradient (a sum over the batch) overflows.
+    var generator = TestData(seed: 5)
+    var data = generator.classification(rows: 48, features: 4, classes: 3)
+    for row in 0..<data.count { data.features[row * 4] = 3e38 }
+    let spec = try ModelSpec(parsing: "4-16-relu-3")
+    var options = Self.options(threads: threads, adam: false)
+    let stopping = Trainer(model: Model(spec: spec, seed: 3), training: data, options: options)
+    #expect(throws: TrainingError.diverged(epoch: 1, step: 1, what: "gradient")) { try stopping.train() }
+    #expect(stopping.model.parameters.array.allSatisfy { $0.isFinite })
+    options.onNonFinite = .skipBatch
+    let skipping = Trainer(model: Model(spec: spec, seed: 3), training: data, options: options)
+    let before = skipping.model.parameters.array
+    let history = try skipping.train()
+    #expect(history.map(\.skippedBatches) == [6, 6, 6])
+    #expect(skipping.model.parameters.array == before)
+  }
+
   @Test func skipBatchGoesOnPastNonFiniteBatches() throws {
     var data = Self.data()
     // One sample with an infinite feature: every batch holding it has a non-finite loss.

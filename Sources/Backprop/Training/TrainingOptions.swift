@@ -100,7 +100,7 @@ public enum TrainingError: Error, Sendable, Equatable, CustomStringConvertible {
     case .diverged(let epoch, let step, let what):
       "training diverged: the \(what) became non-finite at epoch \(epoch), step \(step); "
         + "likely causes: a learning rate too high for this model (try a lower --lr or a --warmup-steps), "
-        + "no gradient clipping (try --clip-grad-norm 1), or NaN/Inf in the data"
+        + "no gradient clipping (try --clip-grad-norm 1), or NaN, infinite or huge values in the data"
     case .interrupted(let epoch, let steps):
       "training interrupted in epoch \(epoch) after \(steps) steps"
     }
