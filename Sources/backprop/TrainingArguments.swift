@@ -71,6 +71,11 @@ struct TrainingArguments: ParsableArguments {
       "What a batch with a non-finite loss or gradient does: stop (the run, keeping the last checkpoint) or skip-batch (its update is dropped)."
   )
   var onNaN: NonFinitePolicy = .stop
+  @Option(
+    help:
+      "Stop when the validation loss has not improved for this many epochs, ending with the best epoch's weights (needs --validation-split)."
+  )
+  var earlyStopping: Int?
 
   /// The options as a command line that parses back to the same training,
   /// as kept in a checkpoint: every option that differs from its default,
@@ -110,6 +115,7 @@ struct TrainingArguments: ParsableArguments {
     if noShuffle { arguments.append("--no-shuffle") }
     if minWorkPerThread != TrainingOptions().minimumWorkPerThread { add("min-work-per-thread", minWorkPerThread) }
     if onNaN != .stop { add("on-nan", onNaN.rawValue) }
+    add("early-stopping", earlyStopping)
     return arguments
   }
 
@@ -144,5 +150,8 @@ struct TrainingArguments: ParsableArguments {
       throw ValidationError("--validation-split must be in (0, 1), got \(validationSplit)")
     }
     if testLabels != nil && testData == nil { throw ValidationError("--test-labels needs --test-data") }
+    if let earlyStopping, earlyStopping < 1 {
+      throw ValidationError("--early-stopping must be at least 1 epoch, got \(earlyStopping)")
+    }
   }
 }

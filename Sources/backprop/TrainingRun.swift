@@ -62,6 +62,7 @@ struct TrainingSetup {
     options.threads = threads
     options.minimumWorkPerThread = command.minWorkPerThread
     options.onNonFinite = command.onNaN
+    options.earlyStoppingPatience = command.earlyStopping
 
     // Model: from the spec, or from the --init file's metadata.
     let spec: ModelSpec
@@ -90,6 +91,9 @@ struct TrainingSetup {
     let loaded = try command.source.load()
     var training = loaded.training
     var validation: Dataset? = nil
+    if command.earlyStopping != nil && command.validationSplit == nil {
+      throw CommandFailure("--early-stopping: needs --validation-split (stopping on the test set would tune on it)")
+    }
     if let fraction = command.validationSplit {
       let parts = try reporting { try training.splitValidation(fraction: fraction, seed: command.seed) }
       training = parts.training
@@ -255,6 +259,14 @@ struct TrainingRun {
       history: history, options: options, test: testResult,
       validation: evaluationName == "val" ? history.last?.evaluation : nil,
       wallSeconds: wall, model: model)
+    if let epoch = trainer.bestEpoch, case .object(var members) = summary {
+      // Early stopping: the saved weights and test scores are the best epoch's.
+      members.append(("best_epoch", .integer(epoch)))
+      summary = .object(members)
+      if !command.quiet {
+        writeStandardError("early stopping: the weights of epoch \(epoch), the lowest val_loss, are kept\n")
+      }
+    }
     if command.profile {
       writeStandardError(Threads.profileText(trainer))
       if let files, files.written > 0 {

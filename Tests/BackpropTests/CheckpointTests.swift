@@ -33,7 +33,9 @@ import _BackpropTestSupport
 
   /// Trains, stopping after each of `stops` (optimizer steps) and resuming
   /// from the checkpoint in a fresh trainer and model, until the run ends.
-  static func runWithStops(_ stops: [Int], options: TrainingOptions, folder: ScratchFolder) throws -> (
+  static func runWithStops(
+    _ stops: [Int], options: TrainingOptions, folder: ScratchFolder, evaluation: Dataset? = nil
+  ) throws -> (
     parameters: [Float], history: [EpochMetrics]
   ) {
     let data = Self.data()
@@ -53,7 +55,7 @@ import _BackpropTestSupport
         }, stop: stop)
       do {
         let history = try trainer.train(
-          control: control, progress: { if $0.step == stopAt { stop.request() } })
+          evaluation: evaluation, control: control, progress: { if $0.step == stopAt { stop.request() } })
         return (trainer.model.parameters.array, history)
       } catch TrainingError.interrupted(_, let steps) {
         #expect(steps == stopAt)
@@ -76,6 +78,43 @@ import _BackpropTestSupport
     #expect(identical)
     #expect(whole.history.map(\.trainLoss) == resumed.history.map(\.trainLoss))
     #expect(resumed.history.map(\.epoch) == [1, 2, 3])
+  }
+
+  /// Validation data that the model overfits against quickly.
+  static func validation() -> Dataset {
+    var data = TestData(seed: 99)
+    return data.classification(rows: 30, features: 6, classes: 3)
+  }
+
+  @Test func earlyStoppingEndsWithTheBestEpochsWeights() throws {
+    var options = Self.options(threads: 1, adam: true)
+    options.optimizer.learningRate = 0.05
+    options.epochs = 30
+    options.earlyStoppingPatience = 2
+    options.schedule = LearningRateSchedule()  // the same rates whatever the run's length
+    let trainer = Trainer(model: Model(spec: Self.spec, seed: 1), training: Self.data(), options: options)
+    let history = try trainer.train(evaluation: Self.validation())
+    let best = try #require(trainer.bestEpoch)
+    #expect(history.count < 30 && history.count - best == 2)
+    #expect(history[best - 1].evaluation!.loss == history.compactMap { $0.evaluation?.loss }.min())
+    // The same run stopped by its epoch count at the best epoch has the same weights.
+    options.earlyStoppingPatience = nil
+    options.epochs = best
+    let plain = Trainer(model: Model(spec: Self.spec, seed: 1), training: Self.data(), options: options)
+    try plain.train()
+    #expect(trainer.model.parameters.array == plain.model.parameters.array)
+  }
+
+  @Test func resumeWithEarlyStoppingIsExact() throws {
+    let folder = ScratchFolder()
+    var options = Self.options(threads: 1, adam: true)
+    options.optimizer.learningRate = 0.05
+    options.epochs = 30
+    options.earlyStoppingPatience = 2
+    let whole = try Self.runWithStops([], options: options, folder: folder, evaluation: Self.validation())
+    let resumed = try Self.runWithStops([10, 20], options: options, folder: folder, evaluation: Self.validation())
+    #expect(whole.parameters == resumed.parameters)
+    #expect(whole.history.count == resumed.history.count)
   }
 
   @Test func checkpointHoldsEverythingAndPyTorchNames() throws {

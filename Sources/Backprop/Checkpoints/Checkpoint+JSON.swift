@@ -21,6 +21,7 @@ extension TrainingOptions {
       ("schedule", .string(schedule.description)), ("warmup_steps", .integer(schedule.warmupSteps)),
       ("clip_grad_norm", clipGradientNorm.map { .number($0) } ?? .null), ("threads", .integer(threads)),
       ("min_work_per_thread", .number(minimumWorkPerThread)), ("on_nan", .string(onNonFinite.rawValue)),
+      ("early_stopping", earlyStoppingPatience.map { .integer($0) } ?? .null),
     ])
   }
 
@@ -64,6 +65,10 @@ extension TrainingOptions {
     self.threads = threads
     minimumWorkPerThread = minimumWork
     self.onNonFinite = onNonFinite
+    if let patience = json["early_stopping"], patience != .null {
+      guard let value = patience.integerValue, value > 0 else { return nil }
+      earlyStoppingPatience = value
+    }
   }
 }
 
@@ -73,7 +78,8 @@ extension TrainingPosition {
     .object([
       ("epoch", .integer(epoch)), ("batch", .integer(batch)), ("steps", .integer(steps)),
       ("skipped_batches", .integer(skippedBatches)), ("loss_sum", .number(lossSum)), ("correct", .integer(correct)),
-      ("seen", .integer(seen)),
+      ("seen", .integer(seen)), ("best_epoch", best.map { .integer($0.epoch) } ?? .null),
+      ("best_loss", best.map { .number($0.loss) } ?? .null),
     ])
   }
 
@@ -88,6 +94,9 @@ extension TrainingPosition {
     self.init()
     (self.epoch, self.batch, self.steps, skippedBatches) = (epoch, batch, steps, skipped)
     (self.lossSum, self.correct, self.seen) = (lossSum, correct, seen)
+    if let bestEpoch = json["best_epoch"]?.integerValue, let bestLoss = json["best_loss"]?.doubleValue {
+      best = BestEpoch(epoch: bestEpoch, loss: bestLoss)
+    }
   }
 }
 

@@ -22,6 +22,9 @@ public struct Checkpoint: Sendable {
   public var parameters: [Float]
   /// The optimizer's flat state vectors (see ``Optimizer/state``).
   public var optimizerState: [[Float]]
+  /// With early stopping, the weights of the best epoch so far
+  /// (``TrainingPosition/best``), stored as `best.0.weight`, ….
+  public var bestParameters: [Float]?
   /// The options the run trains with.
   public var options: TrainingOptions
   /// Where the run was.
@@ -81,6 +84,7 @@ public struct Checkpoint: Sendable {
     for (vector, name) in zip(trainer.optimizer.state, names) {
       tensors += views(vector.base, prefix: "optimizer.\(name).")
     }
+    if let best = trainer.bestParameters, position.best != nil { tensors += views(best.base, prefix: "best.") }
     var metadata = extra
     metadata.merge(model.weightsMetadata()) { $1 }
     metadata[kindKey] = "checkpoint"
@@ -208,12 +212,13 @@ public struct Checkpoint: Sendable {
     for name in stateNames(options.optimizer.kind).prefix(options.optimizer.stateVectorCount) {
       state.append(try vector(prefix: "optimizer.\(name)."))
     }
+    let best = options.earlyStoppingPatience != nil && position.best != nil ? try vector(prefix: "best.") : nil
     if let extra = byName.keys.sorted().first {
       throw fail("tensor '\(extra)' belongs to neither model \(spec) nor its \(options.optimizer.kind) optimizer")
     }
     return Checkpoint(
       spec: spec, loss: loss, featureScaler: featureScaler, parameters: parameters, optimizerState: state,
-      options: options, position: position, history: history, data: data, workers: workers,
+      bestParameters: best, options: options, position: position, history: history, data: data, workers: workers,
       version: metadata["backprop.version"] ?? "unknown", metadata: metadata)
   }
 
@@ -246,6 +251,9 @@ public struct Checkpoint: Sendable {
     check("warm-up steps", a.schedule.warmupSteps, b.schedule.warmupSteps)
     func clip(_ value: Double?) -> String { value.map { "\($0)" } ?? "none" }
     check("gradient clipping", clip(a.clipGradientNorm), clip(b.clipGradientNorm))
+    check(
+      "early stopping", a.earlyStoppingPatience.map { "patience \($0)" } ?? "none",
+      b.earlyStoppingPatience.map { "patience \($0)" } ?? "none")
     return found
   }
 }
@@ -264,6 +272,9 @@ extension Trainer {
     model.parameters.base.update(from: checkpoint.parameters, count: checkpoint.parameters.count)
     for (vector, values) in zip(optimizer.state, checkpoint.optimizerState) {
       vector.base.update(from: values, count: values.count)
+    }
+    if let best = bestParameters, let values = checkpoint.bestParameters {
+      best.base.update(from: values, count: values.count)
     }
     stepsTaken = checkpoint.position.steps
     resumePoint = ResumePoint(position: checkpoint.position, history: checkpoint.history)

@@ -99,10 +99,11 @@ extension Model {
 
   private func copyParameters(from contents: Safetensors.Contents, path: String) throws(WeightsError) {
     let expected = Set(network.layout.entries.map(\.name))
-    // A checkpoint's optimizer state is not part of the weights.
+    // A checkpoint's optimizer state and best-epoch weights are not part of the weights.
     let isCheckpoint = contents.metadata[Checkpoint.kindKey] == "checkpoint"
     let extras = contents.tensors.filter {
-      !expected.contains($0.name) && !(isCheckpoint && $0.name.hasPrefix("optimizer."))
+      !expected.contains($0.name)
+        && !(isCheckpoint && ($0.name.hasPrefix("optimizer.") || $0.name.hasPrefix("best.")))
     }
     if let extra = extras.first {
       throw WeightsError(path: path, reason: "tensor '\(extra.name)' does not belong to model \(spec)")

@@ -15,6 +15,10 @@ final class EpochDriver: @unchecked Sendable {
   private(set) var history: [EpochMetrics]
   /// Why the run stopped early, if it did.
   private(set) var error: TrainingError? = nil
+  /// Whether early stopping ended the run.
+  private(set) var stoppedEarly = false
+  /// The 1-based epoch with the lowest evaluation loss (early stopping).
+  var bestEpoch: Int? { position.best?.epoch }
 
   private let samples: Int
   private let batches: Int
@@ -96,7 +100,7 @@ final class EpochDriver: @unchecked Sendable {
       synchronize()
       if error != nil { return nil }  // found by the synchronisation: nothing is closed or saved
       if epochOpen { closeEpoch() }
-      guard position.epoch < options.epochs, position.steps < total else { return nil }
+      guard position.epoch < options.epochs, position.steps < total, !stoppedEarly else { return nil }
       openEpoch(position.epoch)
     } else if let every = control.checkpointEverySteps, position.steps % every == 0,
       position.steps != lastCheckpoint?.steps
@@ -183,15 +187,33 @@ final class EpochDriver: @unchecked Sendable {
       learningRate: learningRateOfLastStep, skippedBatches: position.skippedBatches)
     history.append(metrics)
     epochOpen = false
+    trackBest(metrics)
     epochEnd?(metrics)
     // A run cut short by its step limit stays mid-epoch, so a resume with a
     // higher limit goes on inside the same epoch.
     if position.batch == batches {
+      let best = position.best
       position = TrainingPosition()
       position.epoch = metrics.epoch
       position.steps = metrics.steps
+      position.best = best
     }
     checkpoint()
+  }
+
+  /// Early stopping: keeps the weights of the epoch with the lowest
+  /// evaluation loss, and ends the run once `patience` epochs have passed
+  /// without a lower one.
+  private func trackBest(_ metrics: EpochMetrics) {
+    guard let patience = trainer.options.earlyStoppingPatience, let best = trainer.bestParameters,
+      let loss = metrics.evaluation?.loss
+    else { return }
+    if loss < position.best?.loss ?? .infinity {
+      position.best = .init(epoch: metrics.epoch, loss: loss)
+      best.base.update(from: trainer.model.parameters.base, count: best.count)
+    } else if let last = position.best, metrics.epoch - last.epoch >= patience {
+      stoppedEarly = true
+    }
   }
 
   /// Hands the position and history to the checkpoint writer, if any.

@@ -53,6 +53,11 @@ extension Trainer {
       runOnCaller(driver) { forkJoinStep(bank: 0) }
     }
     if let error = driver.error { throw error }
+    if let best = bestParameters, let epoch = driver.bestEpoch {
+      // Early stopping ends with the best epoch's weights.
+      model.parameters.base.update(from: best.base, count: best.count)
+      bestEpoch = epoch
+    }
     return driver.history
   }
 

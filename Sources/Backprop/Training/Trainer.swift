@@ -32,6 +32,8 @@ public final class Trainer {
   public let plan: BindingPlan
   /// The optimizer steps taken so far.
   public internal(set) var stepsTaken = 0
+  /// With early stopping, the 1-based epoch whose weights the run ended with.
+  public internal(set) var bestEpoch: Int? = nil
   /// How the last run executed its workers.
   public internal(set) var executionMode: ExecutionMode = .notStarted
   /// Where the time of the steps went (with ``isProfiling`` only).
@@ -40,6 +42,10 @@ public final class Trainer {
   /// per step, which on a VM's clock are a tenth of a tiny model's step, so
   /// only when asked (`--profile`, `backprop scale`).
   public let isProfiling: Bool
+  /// With early stopping, the weights of the epoch with the lowest
+  /// evaluation loss so far (copied from the parameters between steps); the
+  /// model gets them back when the run ends.
+  public let bestParameters: AlignedBuffer<Float>?
   /// Where the next ``train(evaluation:control:progress:epochEnd:)`` goes on
   /// from, set by ``restore(from:)``.
   var resumePoint: ResumePoint? = nil
@@ -148,6 +154,7 @@ public final class Trainer {
       minimumWorkPerThread: options.minimumWorkPerThread)
     plan = BindingPlan(workers: workerCount, policy: pinning, topology: topology)
     optimizer = Optimizer(settings: options.optimizer, parameterCount: model.parameters.count)
+    bestParameters = options.earlyStoppingPatience.map { _ in AlignedBuffer(count: model.parameters.count) }
     workspace = Workspace(spec: model.spec, capacity: batch, targetWidth: training.targetWidth, zeroed: false)
     gradient = AlignedBuffer(count: model.parameters.count, zeroed: false)
     slices = SlicePlan(network: model.network, workers: workerCount)

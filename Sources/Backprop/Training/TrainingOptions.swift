@@ -24,6 +24,10 @@ public struct TrainingOptions: Sendable, Hashable {
   public var minimumWorkPerThread: Double = 1_000_000
   /// What to do with a batch whose loss or gradient is not finite.
   public var onNonFinite = NonFinitePolicy.stop
+  /// Stop when the evaluation loss has not improved for this many epochs,
+  /// and end with the weights of the best epoch; `nil` trains every epoch.
+  /// Needs evaluation data.
+  public var earlyStoppingPatience: Int? = nil
 
   /// Options with the defaults above.
   public init() {}

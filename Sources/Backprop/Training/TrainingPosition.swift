@@ -21,6 +21,17 @@ public struct TrainingPosition: Sendable, Hashable {
   public var correct = 0
   /// The samples of `epoch` seen so far.
   public var seen = 0
+  /// With early stopping: the lowest evaluation loss so far and its
+  /// 1-based epoch (the trainer's ``Trainer/bestParameters`` hold its weights).
+  public var best: BestEpoch? = nil
+
+  /// The epoch with the lowest evaluation loss so far.
+  public struct BestEpoch: Sendable, Hashable {
+    /// The 1-based epoch.
+    public var epoch: Int
+    /// Its evaluation loss.
+    public var loss: Double
+  }
 
   /// The start of a run.
   public init() {}
