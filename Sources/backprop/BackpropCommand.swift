@@ -15,7 +15,8 @@ struct BackpropCommand: ParsableCommand {
     abstract: "Train neural networks by backpropagation on multicore CPUs.",
     version: BackpropVersion.string,
     subcommands: [
-      TrainCommand.self, EvaluateCommand.self, PredictCommand.self, ScaleCommand.self, TopologyCommand.self,
+      TrainCommand.self, EvaluateCommand.self, PredictCommand.self, ScaleCommand.self, CrossValidateCommand.self,
+      TopologyCommand.self,
     ]
   )
 

@@ -51,7 +51,7 @@ extension Model {
   /// Runs inference over `data` in batches, the rows shared among `threads`
   /// threads; `body` gets the share, the first row, the row count, the
   /// outputs and the targets of each batch.
-  private func forEachBatch(
+  func forEachBatch(
     of data: Dataset, threads: Int, batchSize: Int,
     _ body: @escaping (Int, Int, Int, UnsafeMutablePointer<Float>, UnsafePointer<Float>) -> Void
   ) {
@@ -84,5 +84,32 @@ extension Model {
         }
       }
     }
+  }
+}
+
+extension Model {
+  /// The loss and accuracy on `data` and the predicted class of every
+  /// sample (the largest output, or output > 0 for a single one), in one pass.
+  func evaluateAndPredict(_ data: Dataset) -> (Evaluation, predicted: [Int]) {
+    let width = spec.outputWidth
+    var predicted = [Int](repeating: 0, count: data.count)
+    var total = 0.0
+    var correct = 0
+    forEachBatch(of: data, threads: 1, batchSize: 1024) { _, start, rows, logits, targets in
+      let result = self.loss.evaluate(
+        logits: logits, targets: targets, rows: rows, outputs: width, targetWidth: data.targetWidth, gradient: nil)
+      total += result.loss
+      correct += result.correct
+      for row in 0..<rows {
+        let line = logits + row * width
+        predicted[start + row] = width == 1 ? (line[0] > 0 ? 1 : 0) : (0..<width).max { line[$0] < line[$1] }!
+      }
+    }
+    let count = Double(max(data.count, 1))
+    let hasAccuracy = loss.reportsAccuracy(outputs: width, targetWidth: data.targetWidth)
+    return (
+      Evaluation(loss: total / count, accuracy: hasAccuracy ? Double(correct) / count : nil, count: data.count),
+      predicted
+    )
   }
 }

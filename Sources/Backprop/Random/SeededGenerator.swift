@@ -147,4 +147,5 @@ enum RandomStream {
   static let shuffle: UInt64 = 2
   static let dropout: UInt64 = 3
   static let validationSplit: UInt64 = 4
+  static let folds: UInt64 = 5
 }

@@ -130,14 +130,15 @@ public final class Trainer {
   var needsNormBeforeUpdate: Bool { options.clipGradientNorm != nil || options.onNonFinite == .skipBatch }
 
   /// Prepares training of `model` on `training`, with workers placed by
-  /// `pinning`, timing the phases of every step when `profiling`.
+  /// `pinning` on `units` (default: every allowed processing unit), timing
+  /// the phases of every step when `profiling`.
   ///
   /// - Precondition: `training` has been checked with
   ///   ``Dataset/validate(inputWidth:outputs:loss:)``; `options.batchSize`
   ///   and `options.threads` are positive.
   public init(
     model: Model, training: Dataset, options: TrainingOptions, pinning: PinningPolicy = .compact,
-    profiling: Bool = false
+    units: [Topology.ProcessingUnit]? = nil, profiling: Bool = false
   ) {
     precondition(options.batchSize > 0, "batch size must be positive, got \(options.batchSize)")
     precondition(options.threads > 0, "thread count must be positive, got \(options.threads)")
@@ -152,7 +153,7 @@ public final class Trainer {
     workerCount = Trainer.usefulWorkers(
       threads: options.threads, stepWork: Trainer.stepWork(model: model, batch: batch),
       minimumWorkPerThread: options.minimumWorkPerThread)
-    plan = BindingPlan(workers: workerCount, policy: pinning, topology: topology)
+    plan = BindingPlan(workers: workerCount, policy: pinning, units: units ?? topology.allowedUnits)
     optimizer = Optimizer(settings: options.optimizer, parameterCount: model.parameters.count)
     bestParameters = options.earlyStoppingPatience.map { _ in AlignedBuffer(count: model.parameters.count) }
     workspace = Workspace(spec: model.spec, capacity: batch, targetWidth: training.targetWidth, zeroed: false)

@@ -1,0 +1,203 @@
+import Synchronization
+
+/// k-fold cross-validation: the same model trained k times, each fold's
+/// validation samples held out, folds running one after another or side by
+/// side on disjoint cores.
+///
+/// A fold's result depends only on its data, the options and
+/// `options.threads` (the workers of each fold): never on which core group
+/// ran it or what ran beside it, so schedules give bitwise-equal folds.
+public struct CrossValidation: Sendable {
+  /// The model every fold trains (from the same initial weights).
+  public var spec: ModelSpec
+  /// Its loss.
+  public var loss: Loss
+  /// How each fold trains; `threads` are each fold's workers.
+  public var options: TrainingOptions
+  /// The initialisation (seeded by `options.seed`).
+  public var initializer: Initializer = .pytorch
+  /// Feature scaling, fitted on each fold's training part only.
+  public var scaling: FeatureScaling = .none
+  /// The number of folds.
+  public var folds: Int
+  /// Whether folds keep each class's share (classification only).
+  public var stratified: Bool
+
+  /// A cross-validation of `spec` with `folds` folds.
+  public init(spec: ModelSpec, loss: Loss, options: TrainingOptions, folds: Int, stratified: Bool) {
+    self.spec = spec
+    self.loss = loss
+    self.options = options
+    self.folds = folds
+    self.stratified = stratified
+  }
+
+  /// The validation indices of each fold of `data`.
+  public func split(_ data: Dataset) throws(DatasetError) -> [[Int]] {
+    let labels = stratified && data.targetWidth == 1 ? data.targets.map { Int($0) } : nil
+    return try Folds.split(count: data.count, folds: folds, labels: labels, seed: options.seed)
+  }
+
+  /// Runs every fold of `data` with `plan` and returns their results in
+  /// fold order. `finished` is called (from the fold's thread, one call at
+  /// a time per lane) as each fold ends.
+  public func run(
+    on data: Dataset, plan: FoldPlan, pinning: PinningPolicy = .compact,
+    finished: (@Sendable (FoldResult) -> Void)? = nil
+  ) throws(DatasetError) -> CrossValidationReport {
+    var foldOptions = self.options
+    foldOptions.threads = plan.threadsPerFold
+    let options = foldOptions
+    let folds = try split(data)
+    let groups: [[Topology.ProcessingUnit]?] =
+      Topology.shared.coreGroups(count: plan.parallelFolds, coresEach: plan.threadsPerFold)
+      ?? [[Topology.ProcessingUnit]?](repeating: nil, count: plan.parallelFolds)
+    let results = ResultSlots(count: folds.count)
+    let started = monotonicSeconds()
+    let cv = self
+    JobRunner.run(jobs: folds.count, lanes: plan.parallelFolds) { fold, lane in
+      var result = cv.runFold(
+        fold, validation: folds[fold], data: data, options: options, pinning: pinning, units: groups[lane])
+      result.lane = lane
+      results.set(fold, result)
+      finished?(result)
+    }
+    return CrossValidationReport(folds: results.all, plan: plan, wallSeconds: monotonicSeconds() - started)
+  }
+
+  /// Trains and scores one fold.
+  func runFold(
+    _ fold: Int, validation indices: [Int], data: Dataset, options: TrainingOptions, pinning: PinningPolicy,
+    units: [Topology.ProcessingUnit]?
+  ) -> FoldResult {
+    let started = monotonicSeconds()
+    let held = Set(indices)
+    var training = data.subset((0..<data.count).filter { !held.contains($0) })
+    var validation = data.subset(indices)
+    var result = FoldResult(fold: fold + 1, trainSamples: training.count, validationSamples: validation.count)
+    func fail(_ reason: String) -> FoldResult {
+      result.failure = reason
+      result.seconds = monotonicSeconds() - started
+      return result
+    }
+    let classifies = loss.reportsAccuracy(outputs: spec.outputWidth, targetWidth: data.targetWidth)
+    let classes = spec.outputWidth == 1 ? 2 : spec.outputWidth
+    if classifies {
+      let present = Set(training.targets.map { Int($0) })
+      if let missing = Set(data.targets.map { Int($0) }).subtracting(present).min() {
+        return fail("class \(missing) has no training sample in this fold")
+      }
+    }
+    if scaling != .none {
+      let scaler = FeatureScaler(fitting: scaling, to: training)
+      scaler.apply(to: &training)
+      scaler.apply(to: &validation)
+    }
+    let model = Model(spec: spec, loss: loss, initializer: initializer, seed: options.seed)
+    let trainer = Trainer(model: model, training: training, options: options, pinning: pinning, units: units)
+    let history: [EpochMetrics]
+    do { history = try trainer.train(evaluation: validation) } catch { return fail(error.description) }
+    let (evaluation, predicted) = model.evaluateAndPredict(validation)
+    result.validationLoss = evaluation.loss
+    result.validationAccuracy = evaluation.accuracy
+    result.epochs = history.count
+    let losses = history.map { $0.evaluation?.loss ?? .infinity }
+    result.bestEpoch = losses.indices.min { losses[$0] < losses[$1] }.map { $0 + 1 } ?? 0
+    if classifies {
+      result.classes = ClassMetrics.report(
+        predicted: predicted, actual: validation.targets.map { Int($0) }, classes: classes)
+    }
+    var crc = CRC32()
+    crc.add(UnsafeRawBufferPointer(model.parameters.pointer))
+    result.weightsChecksum = crc.hex
+    result.cpus = Array(Set(trainer.recordedCPUs().joined().filter { $0 >= 0 })).sorted()
+    result.workers = trainer.workerCount
+    result.seconds = monotonicSeconds() - started
+    return result
+  }
+}
+
+/// How folds are scheduled: how many run side by side, with how many
+/// threads each, and why.
+public struct FoldPlan: Sendable, Hashable {
+  /// Folds running at once, each on its own group of cores.
+  public var parallelFolds: Int
+  /// Worker threads of each fold.
+  public var threadsPerFold: Int
+  /// Why this plan, in words.
+  public var reason: String
+
+  /// A plan as given.
+  public init(parallelFolds: Int, threadsPerFold: Int, reason: String) {
+    self.parallelFolds = parallelFolds
+    self.threadsPerFold = threadsPerFold
+    self.reason = reason
+  }
+}
+
+/// What one fold measured.
+public struct FoldResult: Sendable, Hashable {
+  /// The 1-based fold.
+  public var fold: Int
+  /// Samples trained on and validated on.
+  public var trainSamples: Int, validationSamples: Int
+  /// The validation loss and accuracy of the fold's final weights (the
+  /// best epoch's with early stopping).
+  public var validationLoss = Double.nan
+  public var validationAccuracy: Double? = nil
+  /// Per-class precision, recall and F1 on the validation part (classification).
+  public var classes: [ClassMetrics]? = nil
+  /// The epoch with the lowest validation loss, and the epochs trained.
+  public var bestEpoch = 0, epochs = 0
+  /// Wall-clock seconds of the fold (its data, training and scoring).
+  public var seconds = 0.0
+  /// The CPUs its workers ran on, and how many workers it had.
+  public var cpus: [Int] = [], workers = 0
+  /// The lane (thread of the schedule, with its own group of cores) that ran it.
+  public var lane = 0
+  /// CRC-32 of the final weights: equal folds have equal checksums.
+  public var weightsChecksum = ""
+  /// Why the fold failed (it diverged, a class was missing), or `nil`.
+  public var failure: String? = nil
+
+  init(fold: Int, trainSamples: Int, validationSamples: Int) {
+    self.fold = fold
+    self.trainSamples = trainSamples
+    self.validationSamples = validationSamples
+  }
+}
+
+/// The folds of a cross-validation and their summary.
+public struct CrossValidationReport: Sendable {
+  /// Every fold, in order.
+  public var folds: [FoldResult]
+  /// How they were scheduled.
+  public var plan: FoldPlan
+  /// Wall-clock seconds of the whole run.
+  public var wallSeconds: Double
+
+  /// The folds that did not fail.
+  public var succeeded: [FoldResult] { folds.filter { $0.failure == nil } }
+
+  /// Mean and sample standard deviation (n − 1, as `numpy.std(ddof=1)`) of
+  /// `value` over the folds that succeeded; `nil` when none did.
+  public func summary(_ value: (FoldResult) -> Double?) -> (mean: Double, std: Double)? {
+    let values = succeeded.compactMap(value)
+    guard !values.isEmpty else { return nil }
+    let mean = values.reduce(0, +) / Double(values.count)
+    guard values.count > 1 else { return (mean, 0) }
+    let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)
+    return (mean, variance.squareRoot())
+  }
+}
+
+/// One slot per fold, each written once by the lane that ran it.
+private final class ResultSlots: Sendable {
+  private let results: Mutex<[FoldResult?]>
+
+  init(count: Int) { results = Mutex(Array(repeating: nil, count: count)) }
+
+  func set(_ index: Int, _ result: FoldResult) { results.withLock { $0[index] = result } }
+
+  var all: [FoldResult] { results.withLock { $0.map { $0! } } }
+}

@@ -1,0 +1,110 @@
+import ArgumentParser
+import Backprop
+
+/// `backprop cv`: k-fold cross-validation, folds side by side on disjoint cores.
+struct CrossValidateCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "cv",
+    abstract: "Cross-validate a model: k folds, run side by side on their own cores or one after another.",
+    discussion: """
+      Every fold trains the model from the same initial weights on the other folds' samples and is \
+      scored on its own (loss, accuracy, per-class precision, recall and F1, the epoch of the \
+      lowest validation loss); then the mean ± standard deviation over the folds. Folds are \
+      stratified by class for classification unless --no-stratified. --threads counts each fold's \
+      threads. A fold's result does not depend on the schedule: folds side by side or one after \
+      another give bitwise-equal folds for the same threads per fold.
+      """)
+
+  @OptionGroup var arguments: TrainingArguments
+
+  @Option(help: "The number of folds.")
+  var folds: Int = 5
+  @Flag(inversion: .prefixedNo, help: "Keep each class's share in every fold (default for classification).")
+  var stratified = true
+  @Option(help: "Folds run side by side (each on its own cores), or auto to choose from the model and the cores.")
+  var parallelFolds: String = "auto"
+  @Option(name: .customLong("threads"), help: "Worker threads of each fold (default: chosen with the plan).")
+  var threadsPerFold: Int?
+  @Option(help: "Worker placement inside each fold's cores: compact, spread or none.")
+  var pin: PinningPolicy = .compact
+  @Option(help: "Also write one row per fold to this CSV file.")
+  var output: String?
+  @Flag(help: "Print one JSON object instead of the table.")
+  var json = false
+
+  func validate() throws {
+    if folds < 2 { throw ValidationError("--folds must be at least 2, got \(folds)") }
+    if parallelFolds != "auto" && (Int(parallelFolds) ?? 0) < 1 {
+      throw ValidationError("--parallel-folds must be a positive number or auto, got '\(parallelFolds)'")
+    }
+    if let threadsPerFold, threadsPerFold < 1 {
+      throw ValidationError("--threads must be at least 1, got \(threadsPerFold)")
+    }
+    if arguments.validationSplit != nil {
+      throw ValidationError("--validation-split: cv holds out each fold in turn instead")
+    }
+    if arguments.source.data == nil { throw ValidationError("--data: missing") }
+  }
+
+  func run() throws {
+    if let output { try checkWritable(output, option: "--output") }
+    let run = try CrossValidationRun(
+      arguments: arguments, folds: folds, stratified: stratified, threads: threadsPerFold)
+    let plan = try run.plan(parallel: Int(parallelFolds))
+    if !json { writeStandardError("plan: \(plan.reason)\n") }
+    let report = try run.execute(plan: plan, pinning: pin, quiet: json)
+    if let output { try reporting { try AtomicFile.write(CrossValidationReportFormat.csv(report), to: output) } }
+    if json {
+      writeStandardOutput(CrossValidationReportFormat.json(report, model: run.setup.model).serialized() + "\n")
+    } else {
+      writeStandardOutput(CrossValidationReportFormat.table(report))
+    }
+  }
+}
+
+/// The data and cross-validation a `cv` command (or a search trial) runs.
+struct CrossValidationRun {
+  let setup: TrainingSetup
+  let validation: CrossValidation
+  let requestedThreads: Int?
+
+  init(arguments: TrainingArguments, folds: Int, stratified: Bool, threads: Int?) throws(CommandFailure) {
+    // Scaling is fitted per fold, on its training part only.
+    var unscaled = arguments
+    unscaled.scale = .none
+    setup = try TrainingSetup(arguments: unscaled, threads: threads ?? 1)
+    var cv = CrossValidation(
+      spec: setup.model.spec, loss: setup.model.loss, options: setup.options, folds: folds, stratified: stratified)
+    cv.initializer = arguments.initializer
+    cv.scaling = arguments.scale
+    if arguments.initialWeights != nil {
+      throw CommandFailure("--init: cv trains every fold from a fresh initialisation (seeded by --seed)")
+    }
+    validation = cv
+    requestedThreads = threads
+    do { _ = try cv.split(setup.training) } catch { throw CommandFailure(error) }
+  }
+
+  /// The schedule: as asked, or chosen (`parallel` nil).
+  func plan(parallel: Int?) throws(CommandFailure) -> FoldPlan {
+    do {
+      return try FoldPlan.choose(
+        folds: validation.folds, parallel: parallel, threads: requestedThreads, model: setup.model,
+        options: setup.options, samples: setup.training.count)
+    } catch {
+      throw CommandFailure(error.description)
+    }
+  }
+
+  /// Runs the folds, printing a line as each ends unless `quiet`.
+  func execute(plan: FoldPlan, pinning: PinningPolicy, quiet: Bool) throws(CommandFailure) -> CrossValidationReport {
+    do {
+      return try validation.run(on: setup.training, plan: plan, pinning: pinning) { fold in
+        guard !quiet else { return }
+        writeStandardError(CrossValidationReportFormat.foldLine(fold) + "\n")
+      }
+    } catch {
+      throw CommandFailure(error)
+    }
+  }
+}

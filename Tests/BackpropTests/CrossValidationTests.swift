@@ -1,0 +1,112 @@
+import Backprop
+import Testing
+import _BackpropTestSupport
+
+/// Folds, their schedule and their results. Serialized: folds side by side
+/// take every core.
+@Suite(.serialized) struct CrossValidationTests {
+  static func data(rows: Int = 90) -> Dataset {
+    var data = TestData(seed: 31)
+    return data.classification(rows: rows, features: 5, classes: 3)
+  }
+
+  @Test(arguments: [(false, 2), (true, 3), (true, 7), (false, 10)])
+  func foldsPartitionTheSamples(stratified: Bool, folds: Int) throws {
+    let data = Self.data(rows: 67)
+    let labels = data.targets.map { Int($0) }
+    let split = try Folds.split(count: 67, folds: folds, labels: stratified ? labels : nil, seed: 9)
+    #expect(split.count == folds)
+    #expect(split.joined().sorted() == Array(0..<67))
+    let sizes = split.map(\.count)
+    #expect(sizes.max()! - sizes.min()! <= 1)
+    if stratified {
+      for label in Set(labels) {
+        let perFold = split.map { fold in fold.filter { labels[$0] == label }.count }
+        #expect(perFold.max()! - perFold.min()! <= 1, "class \(label): \(perFold)")
+      }
+    }
+    // Seeded: the same seed gives the same folds, another seed others.
+    #expect(try Folds.split(count: 67, folds: folds, labels: stratified ? labels : nil, seed: 9) == split)
+    #expect(try Folds.split(count: 67, folds: folds, labels: stratified ? labels : nil, seed: 10) != split)
+  }
+
+  @Test func tooFewSamplesOrFoldsAreRefused() {
+    #expect(throws: DatasetError.self) { try Folds.split(count: 3, folds: 4, seed: 0) }
+    #expect(throws: DatasetError.self) { try Folds.split(count: 30, folds: 1, seed: 0) }
+  }
+
+  @Test func classMetricsMatchHandCounts() {
+    // Class 0: 2 predicted, 1 right, 2 true → precision 0.5, recall 0.5.
+    let metrics = ClassMetrics.report(predicted: [0, 0, 1, 1, 2], actual: [0, 1, 1, 0, 2], classes: 3)
+    #expect(metrics[0].precision == 0.5 && metrics[0].recall == 0.5 && metrics[0].f1 == 0.5)
+    #expect(metrics[2].precision == 1 && metrics[2].recall == 1 && metrics[2].support == 1)
+  }
+
+  static func validation(threads: Int = 1) -> CrossValidation {
+    var options = TrainingOptions()
+    options.epochs = 3
+    options.batchSize = 8
+    options.seed = 3
+    options.optimizer = OptimizerSettings(kind: .adam, learningRate: 0.01)
+    options.threads = threads
+    options.minimumWorkPerThread = 0
+    return CrossValidation(
+      spec: try! ModelSpec(parsing: "5-24-relu-dropout0.1-3"), loss: .softmaxCrossEntropy, options: options, folds: 4,
+      stratified: true)
+  }
+
+  @Test func sideBySideEqualsOneAfterAnotherBitwise() throws {
+    let cores = Topology.shared.allowedCores
+    let cv = Self.validation()
+    let sequential = try cv.run(on: Self.data(), plan: FoldPlan(parallelFolds: 1, threadsPerFold: 1, reason: ""))
+    let parallel = try cv.run(
+      on: Self.data(), plan: FoldPlan(parallelFolds: min(cores, 4), threadsPerFold: 1, reason: ""))
+    #expect(sequential.folds.map(\.weightsChecksum) == parallel.folds.map(\.weightsChecksum))
+    #expect(sequential.folds.map(\.validationLoss) == parallel.folds.map(\.validationLoss))
+    #expect(sequential.folds.allSatisfy { $0.failure == nil && $0.classes?.count == 3 })
+  }
+
+  @Test func concurrentFoldsNeverShareACore() throws {
+    let cores = Topology.shared.allowedCores
+    guard cores >= 2 else { return }  // needs two allowed cores to mean anything
+    let report = try Self.validation().run(
+      on: Self.data(), plan: FoldPlan(parallelFolds: 2, threadsPerFold: cores / 2, reason: ""))
+    let coreOf = Dictionary(Topology.shared.allowedUnits.map { ($0.osIndex, $0.core) }) { a, _ in a }
+    let lanes = Dictionary(grouping: report.folds, by: \.lane)
+    #expect(lanes.count == 2)
+    let coresOfLane = lanes.mapValues { folds in Set(folds.flatMap(\.cpus).compactMap { coreOf[$0] }) }
+    #expect(coresOfLane[0]!.isDisjoint(with: coresOfLane[1]!), "\(coresOfLane)")
+    // Never more threads than cores: lanes × workers.
+    #expect(report.folds.map(\.workers).max()! * lanes.count <= cores)
+  }
+
+  @Test func aFoldWithoutSomeClassFailsAloneWithTheReason() throws {
+    var data = Self.data(rows: 40)
+    // Class 2 only once: the fold that validates on it has no class-2 sample to train on.
+    var seen2 = false
+    for row in 0..<data.count where data.targets[row] == 2 {
+      if seen2 { data.targets[row] = 1 } else { seen2 = true }
+    }
+    let report = try Self.validation().run(on: data, plan: FoldPlan(parallelFolds: 1, threadsPerFold: 1, reason: ""))
+    let failed = report.folds.filter { $0.failure != nil }
+    #expect(failed.count == 1 && failed[0].failure!.contains("class 2"))
+    #expect(report.succeeded.count == 3)
+    #expect(report.summary { $0.validationAccuracy } != nil)
+  }
+
+  @Test func autoChoosesSideBySideForSmallModelsOnSeveralCores() throws {
+    let model = Model(spec: try ModelSpec(parsing: "784-256-relu-128-relu-10"))
+    var options = TrainingOptions()
+    options.epochs = 1
+    options.batchSize = 128
+    let plan = try FoldPlan.choose(
+      folds: 4, parallel: nil, threads: nil, model: model, options: options, samples: 60000)
+    if Topology.shared.allowedCores >= 2 {
+      #expect(plan.parallelFolds >= 2 && plan.threadsPerFold == 1, "\(plan.reason)")
+    }
+    #expect(plan.parallelFolds * plan.threadsPerFold <= max(1, Topology.shared.allowedCores))
+    #expect(throws: FoldPlan.PlanError.self) {
+      try FoldPlan.choose(folds: 4, parallel: 4, threads: 64, model: model, options: options, samples: 60000)
+    }
+  }
+}
