@@ -2,8 +2,8 @@
 # The test command: installs what is missing, builds the package in release
 # mode and runs the test suite against that build (the tests train small
 # models and run the `backprop` binary, which is only fast optimised), fuzzes
-# the file readers for a minute, then runs the parallel engine's and the
-# checkpoints' tests again under the thread sanitizer.
+# the file readers for a minute, then runs the tests of the parallel engine,
+# checkpoints and cross-validation again under the thread sanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
@@ -12,4 +12,4 @@ swift test -c release
 BACKPROP_FUZZ_SECONDS="${BACKPROP_FUZZ_SECONDS:-60}" swift test -c release --skip-build --filter FuzzTests
 swift build --build-tests --sanitize=thread
 # halt_on_error: a reported race fails the run instead of only printing.
-TSAN_OPTIONS=halt_on_error=1 swift test --sanitize=thread --skip-build --filter 'ParallelEngineTests|CheckpointTests'
+TSAN_OPTIONS=halt_on_error=1 swift test --sanitize=thread --skip-build --filter 'ParallelEngineTests|CheckpointTests|CrossValidationTests'

@@ -30,7 +30,11 @@ struct TrainingSetup {
     }
   }
 
-  init(arguments command: TrainingArguments, threads: Int) throws(CommandFailure) {
+  /// Sets up a run; `loaded` is the data when the caller has already read it
+  /// (a search sets up many runs on the same data).
+  init(arguments command: TrainingArguments, threads: Int, loaded preloaded: DatasetLoader.Loaded? = nil)
+    throws(CommandFailure)
+  {
 
     let recipe = Recipe.forData(command.source.data ?? "")
     let kind = command.optimizer ?? .sgd
@@ -88,7 +92,8 @@ struct TrainingSetup {
     }
 
     // Data: training, then validation and test splits, all checked against the model.
-    let loaded = try command.source.load()
+    let loaded: DatasetLoader.Loaded
+    if let preloaded { loaded = preloaded } else { loaded = try command.source.load() }
     var training = loaded.training
     var validation: Dataset? = nil
     if command.earlyStopping != nil && command.validationSplit == nil {

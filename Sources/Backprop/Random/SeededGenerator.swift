@@ -148,4 +148,5 @@ enum RandomStream {
   static let dropout: UInt64 = 3
   static let validationSplit: UInt64 = 4
   static let folds: UInt64 = 5
+  static let search: UInt64 = 6
 }

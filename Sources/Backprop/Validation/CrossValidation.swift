@@ -22,6 +22,8 @@ public struct CrossValidation: Sendable {
   public var folds: Int
   /// Whether folds keep each class's share (classification only).
   public var stratified: Bool
+  /// Score on one seeded hold-out split of this fraction instead of k folds.
+  public var holdoutFraction: Double? = nil
 
   /// A cross-validation of `spec` with `folds` folds.
   public init(spec: ModelSpec, loss: Loss, options: TrainingOptions, folds: Int, stratified: Bool) {
@@ -32,8 +34,22 @@ public struct CrossValidation: Sendable {
     self.stratified = stratified
   }
 
-  /// The validation indices of each fold of `data`.
+  /// The validation indices of each fold of `data` (one "fold", the
+  /// hold-out part, with ``holdoutFraction``).
   public func split(_ data: Dataset) throws(DatasetError) -> [[Int]] {
+    if let fraction = holdoutFraction {
+      guard fraction > 0 && fraction < 1 else {
+        throw .badOption(option: "--holdout", reason: "must be in (0, 1), got \(fraction)")
+      }
+      var order = Array(0..<data.count)
+      var generator = SeededGenerator(seed: options.seed, stream: RandomStream.folds, index: .max - 1)
+      generator.shuffle(&order)
+      let count = Int((Double(data.count) * fraction).rounded())
+      guard count > 0 && count < data.count else {
+        throw .badOption(option: "--holdout", reason: "\(fraction) of \(data.count) samples leaves a part empty")
+      }
+      return [order.prefix(count).sorted()]
+    }
     let labels = stratified && data.targetWidth == 1 ? data.targets.map { Int($0) } : nil
     return try Folds.split(count: data.count, folds: folds, labels: labels, seed: options.seed)
   }
@@ -52,7 +68,7 @@ public struct CrossValidation: Sendable {
     let groups: [[Topology.ProcessingUnit]?] =
       Topology.shared.coreGroups(count: plan.parallelFolds, coresEach: plan.threadsPerFold)
       ?? [[Topology.ProcessingUnit]?](repeating: nil, count: plan.parallelFolds)
-    let results = ResultSlots(count: folds.count)
+    let results = JobResults(count: folds.count)
     let started = monotonicSeconds()
     let cv = self
     JobRunner.run(jobs: folds.count, lanes: plan.parallelFolds) { fold, lane in
@@ -191,8 +207,8 @@ public struct CrossValidationReport: Sendable {
   }
 }
 
-/// One slot per fold, each written once by the lane that ran it.
-private final class ResultSlots: Sendable {
+/// One slot per job (a fold), each written once by the lane that ran it.
+final class JobResults: Sendable {
   private let results: Mutex<[FoldResult?]>
 
   init(count: Int) { results = Mutex(Array(repeating: nil, count: count)) }

@@ -6,6 +6,10 @@ extension FoldPlan {
   ///   - threads: each fold's threads as asked, or `nil` for the plan's own.
   ///   - options: how each fold trains (epochs, steps, batch, work threshold).
   ///   - samples: the samples the folds split.
+  ///   - runs: the fold runs to schedule (a search's trials × folds;
+  ///     default `folds`).
+  ///   - holdoutFraction: the share each run validates on, when runs score
+  ///     one hold-out split instead of folds.
   /// - Throws: a message when the request needs more cores than allowed.
   ///
   /// `auto` compares two plans with a simple cost model: folds side by side
@@ -20,11 +24,12 @@ extension FoldPlan {
   /// models whose steps scale well.
   public static func choose(
     folds: Int, parallel: Int?, threads: Int?, model: Model, options: TrainingOptions, samples: Int,
-    topology: Topology = .shared
+    runs: Int? = nil, holdoutFraction: Double? = nil, topology: Topology = .shared
   ) throws(PlanError) -> FoldPlan {
+    let runs = runs ?? folds
     let cores = max(1, topology.allowedCores)
     if let parallel {
-      let side = min(parallel, folds)
+      let side = min(parallel, runs)
       let each = threads ?? max(1, cores / side)
       guard side * each <= cores else {
         throw PlanError(
@@ -33,11 +38,12 @@ extension FoldPlan {
       return FoldPlan(parallelFolds: side, threadsPerFold: each, reason: "as asked")
     }
     // Each fold trains on (k−1)/k of the samples and scores the rest after every epoch and at the end.
-    let validation = samples / folds
-    let training = samples - validation
+    let validation = holdoutFraction.map { Int(Double(samples) * $0) } ?? samples / max(folds, 1)
+    let training = max(1, samples - validation)
     let batch = min(options.batchSize, training)
-    let steps = min(options.maximumSteps ?? .max, options.epochs * options.stepsPerEpoch(samples: training))
-    let epochsRun = (steps + options.stepsPerEpoch(samples: training) - 1) / options.stepsPerEpoch(samples: training)
+    let perEpoch = options.stepsPerEpoch(samples: training)
+    let steps = min(options.maximumSteps ?? .max, options.epochs * perEpoch)
+    let epochsRun = (steps + perEpoch - 1) / perEpoch
     let work = Trainer.stepWork(model: model, batch: batch)
     let rate = 70e9
     let sync = 60e-6
@@ -50,17 +56,17 @@ extension FoldPlan {
       return Double(steps) * step + scoring
     }
     let sideThreads = threads ?? 1
-    let side = max(1, min(folds, cores / sideThreads))
+    let side = max(1, min(runs, cores / sideThreads))
     let sequentialThreads = threads ?? cores
     guard sequentialThreads <= cores else {
       throw PlanError("--threads \(sequentialThreads) per fold is more than the \(cores) allowed cores")
     }
-    let rounds = (folds + side - 1) / side
+    let rounds = (runs + side - 1) / side
     let sideBySide = Double(rounds) * foldSeconds(sideThreads)
-    let sequential = Double(folds) * foldSeconds(sequentialThreads)
+    let sequential = Double(runs) * foldSeconds(sequentialThreads)
     let detail =
       "estimated \(rounds) round(s) of \(format(foldSeconds(sideThreads))) s side by side "
-      + "against \(folds) folds of \(format(foldSeconds(sequentialThreads))) s one after another"
+      + "against \(runs) folds of \(format(foldSeconds(sequentialThreads))) s one after another"
     if side > 1 && sideBySide <= sequential {
       return FoldPlan(
         parallelFolds: side, threadsPerFold: sideThreads,

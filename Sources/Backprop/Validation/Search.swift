@@ -1,0 +1,89 @@
+/// Hyperparameter search: trials, each a cross-validation (or a hold-out
+/// split) of one setting, whose folds are all scheduled together across the
+/// core groups like the folds of one cross-validation.
+public enum Search {
+  /// One setting to score.
+  public struct Trial: Sendable {
+    /// The setting, as name–value pairs (for reports).
+    public var values: [(name: String, value: String)]
+    /// How the setting trains and is scored; `nil` if it could not be set
+    /// up (then ``failure`` says why).
+    public var validation: CrossValidation?
+    /// Why the setting cannot run, if it cannot.
+    public var failure: String?
+
+    /// A trial of `values` scored by `validation`, or failed for `failure`.
+    public init(values: [(name: String, value: String)], validation: CrossValidation?, failure: String? = nil) {
+      self.values = values
+      self.validation = validation
+      self.failure = failure
+    }
+
+    /// `name=value` pairs, space-separated.
+    public var label: String { values.map { "\($0.name)=\($0.value)" }.joined(separator: " ") }
+  }
+
+  /// What a trial measured.
+  public struct TrialResult: Sendable {
+    /// Its 1-based number, in the order the trials were given.
+    public var trial: Int
+    /// The setting.
+    public var values: [(name: String, value: String)]
+    /// Its folds (one with a hold-out split).
+    public var folds: [FoldResult]
+    /// Why it failed: set up, or a fold failed (diverged, a class missing).
+    public var failure: String?
+    /// Wall-clock seconds of its folds, summed.
+    public var seconds: Double { folds.reduce(0) { $0 + $1.seconds } }
+
+    /// Mean and sample standard deviation of `value` over its folds; `nil`
+    /// when it failed.
+    public func summary(_ value: (FoldResult) -> Double?) -> (mean: Double, std: Double)? {
+      guard failure == nil else { return nil }
+      return CrossValidationReport(
+        folds: folds, plan: FoldPlan(parallelFolds: 1, threadsPerFold: 1, reason: ""), wallSeconds: 0
+      )
+      .summary(value)
+    }
+  }
+
+  /// Runs every fold of every trial on `plan`'s lanes and returns the trials
+  /// in order. A trial that fails does not stop the others.
+  public static func run(
+    trials: [Trial], on data: Dataset, plan: FoldPlan, pinning: PinningPolicy = .compact,
+    finished: (@Sendable (Int, FoldResult) -> Void)? = nil
+  ) -> [TrialResult] {
+    // The folds of every trial that could be set up, as (trial, fold, validation indices).
+    var jobs: [(trial: Int, fold: Int, indices: [Int])] = []
+    var failures = trials.map(\.failure)
+    for (index, trial) in trials.enumerated() where trial.failure == nil {
+      guard let validation = trial.validation else { continue }
+      do {
+        for (fold, indices) in try validation.split(data).enumerated() { jobs.append((index, fold, indices)) }
+      } catch {
+        failures[index] = error.description
+      }
+    }
+    let groups: [[Topology.ProcessingUnit]?] =
+      Topology.shared.coreGroups(count: plan.parallelFolds, coresEach: plan.threadsPerFold)
+      ?? [[Topology.ProcessingUnit]?](repeating: nil, count: plan.parallelFolds)
+    let slots = JobResults(count: jobs.count)
+    let work = jobs
+    JobRunner.run(jobs: work.count, lanes: plan.parallelFolds) { job, lane in
+      let (trial, fold, indices) = work[job]
+      var options = trials[trial].validation!.options
+      options.threads = plan.threadsPerFold
+      var result = trials[trial].validation!.runFold(
+        fold, validation: indices, data: data, options: options, pinning: pinning, units: groups[lane])
+      result.lane = lane
+      slots.set(job, result)
+      finished?(trial, result)
+    }
+    let results = slots.all
+    return trials.indices.map { index in
+      let folds = zip(jobs, results).filter { $0.0.trial == index }.map(\.1)
+      let failure = failures[index] ?? folds.first { $0.failure != nil }.map { "fold \($0.fold): \($0.failure!)" }
+      return TrialResult(trial: index + 1, values: trials[index].values, folds: folds, failure: failure)
+    }
+  }
+}

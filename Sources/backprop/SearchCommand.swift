@@ -1,0 +1,217 @@
+import ArgumentParser
+import Backprop
+
+/// `backprop search`: grid or random search, every trial scored by k-fold
+/// cross-validation or a hold-out split, trials' folds scheduled across core
+/// groups like the folds of `cv`.
+struct SearchCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "search",
+    abstract: "Search hyperparameters: a grid or random settings, each scored by cross-validation.",
+    discussion: """
+      NAME is any option of train (lr, momentum, weight-decay, batch-size, epochs, optimizer, \
+      schedule, …) or a {NAME} placeholder in --model, as in --model '784-{hidden}-relu-10' \
+      --grid 'lr=0.1,0.01 hidden=128,256'. Random search draws --random N settings from --space: \
+      lists are chosen from uniformly; ranges LOW:HIGH are sampled uniformly, log-uniformly for \
+      lr, weight-decay and eps (or with log:LOW:HIGH), and as whole numbers when both bounds are.
+      """)
+
+  @OptionGroup var arguments: TrainingArguments
+
+  @Option(help: "Grid search over every combination: 'lr=0.1,0.03,0.01 hidden=128,256'.")
+  var grid: String?
+  @Option(help: "Random search: this many settings drawn from --space (seeded by --seed).")
+  var random: Int?
+  @Option(help: "The space of random search: 'lr=1e-4:1e-1 momentum=0.8:0.99 hidden=64,128,256'.")
+  var space: String?
+  @Option(help: "Score every trial by k-fold cross-validation with this many folds.")
+  var folds: Int = 3
+  @Option(help: "Score every trial on one seeded hold-out split of this fraction instead of folds.")
+  var holdout: Double?
+  @Flag(inversion: .prefixedNo, help: "Keep each class's share in every fold (default for classification).")
+  var stratified = true
+  @Option(help: "Folds run side by side (each on its own cores), or auto to choose from the model and the cores.")
+  var parallelFolds: String = "auto"
+  @Option(name: .customLong("threads"), help: "Worker threads of each fold (default: chosen with the plan).")
+  var threadsPerFold: Int?
+  @Option(help: "Rank by val_accuracy (default for classification) or val_loss.")
+  var metric: String?
+  @Option(help: "Write the leaderboard to this .csv or .json file.")
+  var output: String?
+  @Flag(help: "Print one JSON object instead of the leaderboard.")
+  var json = false
+  @Flag(help: "Train the best setting on all the training data and report its test accuracy.")
+  var refit = false
+  @Option(help: "With --refit, save the refitted weights to this .safetensors file.")
+  var save: String?
+
+  func validate() throws {
+    if (grid == nil) == (random == nil) {
+      throw ValidationError("give either --grid SPACE or --random N --space SPACE")
+    }
+    if random != nil && space == nil { throw ValidationError("--random needs --space SPACE") }
+    if grid != nil && space != nil { throw ValidationError("--space goes with --random; --grid takes its own lists") }
+    if let random, random < 1 { throw ValidationError("--random must be at least 1, got \(random)") }
+    if folds < 2 { throw ValidationError("--folds must be at least 2, got \(folds)") }
+    if let holdout, !(holdout > 0 && holdout < 1) {
+      throw ValidationError("--holdout must be in (0, 1), got \(holdout)")
+    }
+    if parallelFolds != "auto" && (Int(parallelFolds) ?? 0) < 1 {
+      throw ValidationError("--parallel-folds must be a positive number or auto, got '\(parallelFolds)'")
+    }
+    if let threadsPerFold, threadsPerFold < 1 {
+      throw ValidationError("--threads must be at least 1, got \(threadsPerFold)")
+    }
+    if let metric, !["val_accuracy", "val_loss"].contains(metric) {
+      throw ValidationError("--metric must be val_accuracy or val_loss, got '\(metric)'")
+    }
+    if save != nil && !refit { throw ValidationError("--save: needs --refit (it saves the refitted weights)") }
+    if arguments.validationSplit != nil { throw ValidationError("--validation-split: use --holdout or --folds") }
+    if arguments.source.data == nil { throw ValidationError("--data: missing") }
+  }
+
+  func run() throws {
+    if let output {
+      guard output.lowercased().hasSuffix(".csv") || output.lowercased().hasSuffix(".json") else {
+        throw CommandFailure("--output \(output): the name must end in .csv or .json")
+      }
+      try checkWritable(output, option: "--output")
+    }
+    if let save { try checkWritable(save, option: "--save") }
+    let settings: [[(name: String, value: String)]]
+    do {
+      if let grid {
+        settings = try SearchSpace(parsing: grid).grid()
+      } else {
+        settings = try SearchSpace(parsing: space!).sample(count: random!, seed: arguments.seed)
+      }
+    } catch {
+      throw CommandFailure("\(grid != nil ? "--grid" : "--space"): \(error.description)")
+    }
+    let loaded = try arguments.source.load()
+    let trials = settings.map { trial($0, loaded: loaded) }
+    guard let first = trials.firstIndex(where: { $0.failure == nil }) else {
+      throw CommandFailure("no setting could be set up; the first: \(trials[0].failure ?? "")")
+    }
+    let base = trials[first].validation!
+    var unscaled = try settingArguments(settings[first])
+    unscaled.scale = .none  // each fold fits its own scaling
+    let data = try TrainingSetup(arguments: unscaled, threads: 1, loaded: loaded).training
+    let runs = trials.reduce(0) { $0 + ($1.failure == nil ? (holdout == nil ? folds : 1) : 0) }
+    let plan: FoldPlan
+    do {
+      plan = try FoldPlan.choose(
+        folds: holdout == nil ? folds : 1, parallel: Int(parallelFolds), threads: threadsPerFold,
+        model: Model(spec: base.spec, loss: base.loss), options: base.options, samples: data.count, runs: runs,
+        holdoutFraction: holdout)
+    } catch {
+      throw CommandFailure(error.description)
+    }
+    if !json { writeStandardError("plan: \(plan.reason)\n") }
+    let started = ContinuousClock.now
+    let results = Search.run(trials: trials, on: data, plan: plan) { trial, fold in
+      guard !json else { return }
+      writeStandardError("trial \(trial + 1) \(CrossValidationReportFormat.foldLine(fold))\n")
+    }
+    let wall = (ContinuousClock.now - started).seconds
+    let classifies = base.loss.reportsAccuracy(outputs: base.spec.outputWidth, targetWidth: data.targetWidth)
+    let board = Leaderboard(
+      results: results, byAccuracy: (metric ?? (classifies ? "val_accuracy" : "val_loss")) == "val_accuracy")
+    if let output {
+      let text =
+        output.lowercased().hasSuffix(".csv") ? board.csv : board.json(plan: plan, wall: wall).serialized() + "\n"
+      try reporting { try AtomicFile.write(text, to: output) }
+    }
+    var summary = board.json(plan: plan, wall: wall)
+    if refit, let best = board.ranked.first(where: { $0.failure == nil }) {
+      let refitted = try refitBest(best, loaded: loaded)
+      if case .object(var members) = summary {
+        members.append(("refit", refitted))
+        summary = .object(members)
+      }
+    }
+    if json {
+      writeStandardOutput(summary.serialized() + "\n")
+    } else {
+      writeStandardOutput(board.table)
+      writeStandardOutput(
+        "\(plan.parallelFolds) fold(s) side by side, \(plan.threadsPerFold) thread(s) each; wall \(Report.fixed(wall, 2)) s\n"
+      )
+      if let refit = summary["refit"] {
+        writeStandardOutput(
+          "refit of the best setting: test accuracy \(refit["test_accuracy"]?.doubleValue.map { Report.fixed($0, 4) } ?? "-")\n"
+        )
+      }
+    }
+  }
+
+  /// The training arguments of one setting: the command's own, with the
+  /// setting's options replaced and its placeholders filled in `--model`.
+  func settingArguments(_ setting: [(name: String, value: String)]) throws(CommandFailure) -> TrainingArguments {
+    var model = arguments.model ?? ""
+    var options: [String] = []
+    for (name, value) in setting {
+      if model.contains("{\(name)}") {
+        model = model.split(separator: "{\(name)}", omittingEmptySubsequences: false).joined(separator: value)
+      } else {
+        options +=
+          TrainingArguments.flags.contains("--\(name)") ? (value == "true" ? ["--\(name)"] : []) : ["--\(name)", value]
+      }
+    }
+    if let open = model.firstIndex(of: "{") {
+      throw CommandFailure(
+        "--model: placeholder \(model[open...].prefix { $0 != "}" })} has no values in the search space")
+    }
+    var base = arguments.commandLine()
+    if arguments.model != nil { options += ["--model", model] }
+    base = ResumedRun.overlay(options, on: base)
+    do { return try TrainingArguments.parse(base) } catch {
+      throw CommandFailure(TrainingArguments.message(for: error))
+    }
+  }
+
+  /// The trial of one setting, or its failure to set up.
+  func trial(_ setting: [(name: String, value: String)], loaded: DatasetLoader.Loaded) -> Search.Trial {
+    do {
+      let settingArguments = try settingArguments(setting)
+      var unscaled = settingArguments
+      unscaled.scale = .none
+      let setup = try TrainingSetup(arguments: unscaled, threads: 1, loaded: loaded)
+      var cv = CrossValidation(
+        spec: setup.model.spec, loss: setup.model.loss, options: setup.options, folds: folds, stratified: stratified)
+      cv.initializer = settingArguments.initializer
+      cv.scaling = settingArguments.scale
+      cv.holdoutFraction = holdout
+      return Search.Trial(values: setting, validation: cv)
+    } catch {
+      return Search.Trial(values: setting, validation: nil, failure: error.description)
+    }
+  }
+
+  /// Trains the best setting on all the training data and scores the test set.
+  func refitBest(_ best: Search.TrialResult, loaded: DatasetLoader.Loaded) throws(CommandFailure) -> JSONValue {
+    let setup = try TrainingSetup(
+      arguments: try settingArguments(best.values), threads: threadsPerFold ?? Topology.shared.allowedCores,
+      loaded: loaded)
+    let trainer = Trainer(model: setup.model, training: setup.training, options: setup.options)
+    do { try trainer.train() } catch { throw CommandFailure("--refit: \(error)") }
+    let test = setup.test.map { setup.model.evaluate($0, threads: setup.options.threads) }
+    if let save {
+      try reporting {
+        try setup.model.save(
+          to: save, metadata: ["backprop.version": BackpropVersion.string, "backprop.search": best.label])
+      }
+    }
+    return .object([
+      ("trial", .integer(best.trial)), ("setting", .string(best.label)),
+      ("test_loss", test.map { .number($0.loss) } ?? .null),
+      ("test_accuracy", test?.accuracy.map { .number($0) } ?? .null),
+      ("saved", save.map { .string($0) } ?? .null),
+    ])
+  }
+}
+
+extension Search.TrialResult {
+  /// The setting as `name=value` pairs.
+  var label: String { values.map { "\($0.name)=\($0.value)" }.joined(separator: " ") }
+}
