@@ -69,20 +69,27 @@ struct CrossValidationRun {
   let requestedThreads: Int?
 
   init(arguments: TrainingArguments, folds: Int, stratified: Bool, threads: Int?) throws(CommandFailure) {
-    // Scaling is fitted per fold, on its training part only.
+    (setup, validation) = try CrossValidationRun.make(arguments: arguments, folds: folds, stratified: stratified)
+    requestedThreads = threads
+    do { _ = try validation.split(setup.training) } catch { throw CommandFailure(error) }
+  }
+
+  /// The setup (with unscaled data: scaling is fitted per fold, on its
+  /// training part only) and the cross-validation that `arguments` describe.
+  static func make(
+    arguments: TrainingArguments, folds: Int, stratified: Bool, loaded: DatasetLoader.Loaded? = nil
+  ) throws(CommandFailure) -> (TrainingSetup, CrossValidation) {
+    if arguments.initialWeights != nil {
+      throw CommandFailure("--init: every fold trains from a fresh initialisation (seeded by --seed)")
+    }
     var unscaled = arguments
     unscaled.scale = .none
-    setup = try TrainingSetup(arguments: unscaled, threads: threads ?? 1)
+    let setup = try TrainingSetup(arguments: unscaled, threads: 1, loaded: loaded)
     var cv = CrossValidation(
       spec: setup.model.spec, loss: setup.model.loss, options: setup.options, folds: folds, stratified: stratified)
     cv.initializer = arguments.initializer
     cv.scaling = arguments.scale
-    if arguments.initialWeights != nil {
-      throw CommandFailure("--init: cv trains every fold from a fresh initialisation (seeded by --seed)")
-    }
-    validation = cv
-    requestedThreads = threads
-    do { _ = try cv.split(setup.training) } catch { throw CommandFailure(error) }
+    return (setup, cv)
   }
 
   /// The schedule: as asked, or chosen (`parallel` nil).

@@ -173,14 +173,8 @@ struct SearchCommand: ParsableCommand {
   /// The trial of one setting, or its failure to set up.
   func trial(_ setting: [(name: String, value: String)], loaded: DatasetLoader.Loaded) -> Search.Trial {
     do {
-      let settingArguments = try settingArguments(setting)
-      var unscaled = settingArguments
-      unscaled.scale = .none
-      let setup = try TrainingSetup(arguments: unscaled, threads: 1, loaded: loaded)
-      var cv = CrossValidation(
-        spec: setup.model.spec, loss: setup.model.loss, options: setup.options, folds: folds, stratified: stratified)
-      cv.initializer = settingArguments.initializer
-      cv.scaling = settingArguments.scale
+      var (_, cv) = try CrossValidationRun.make(
+        arguments: try settingArguments(setting), folds: folds, stratified: stratified, loaded: loaded)
       cv.holdoutFraction = holdout
       return Search.Trial(values: setting, validation: cv)
     } catch {
