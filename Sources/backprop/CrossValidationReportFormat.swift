@@ -107,6 +107,7 @@ enum CrossValidationReportFormat {
       ("macro_f1", macroF1(fold).map { .number($0) } ?? .null), ("best_epoch", .integer(fold.bestEpoch)),
       ("epochs", .integer(fold.epochs)), ("seconds", .number(fold.seconds)),
       ("cpus", .array(fold.cpus.map { .integer($0) })), ("workers", .integer(fold.workers)),
+      ("execution", .string(fold.execution)),
       ("weights_crc32", .string(fold.weightsChecksum)),
     ]
     if let classes = fold.classes {

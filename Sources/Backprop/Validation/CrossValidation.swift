@@ -128,6 +128,7 @@ public struct CrossValidation: Sendable {
     result.weightsChecksum = crc.hex
     result.cpus = Array(Set(trainer.recordedCPUs().joined().filter { $0 >= 0 })).sorted()
     result.workers = trainer.workerCount
+    result.execution = trainer.executionMode.description
     result.seconds = monotonicSeconds() - started
     return result
   }
@@ -171,6 +172,8 @@ public struct FoldResult: Sendable, Hashable {
   public var cpus: [Int] = [], workers = 0
   /// The lane (thread of the schedule, with its own group of cores) that ran it.
   public var lane = 0
+  /// How its workers ran (see ``Trainer/ExecutionMode``).
+  public var execution = ""
   /// CRC-32 of the final weights: equal folds have equal checksums.
   public var weightsChecksum = ""
   /// Why the fold failed (it diverged, a class was missing), or `nil`.
