@@ -63,6 +63,9 @@ struct TrainCommand: ParsableCommand {
       throw ValidationError("--init: cannot be used with --resume, whose checkpoint holds the weights")
     }
     if resume == nil && arguments.source.data == nil { throw ValidationError("--data: missing (or give --resume)") }
+    if resume == nil && arguments.earlyStopping != nil && arguments.validationSplit == nil {
+      throw ValidationError("--early-stopping: needs --validation-split (stopping on the test set would tune on it)")
+    }
   }
 
   func run() throws {

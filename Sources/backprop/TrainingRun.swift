@@ -96,9 +96,6 @@ struct TrainingSetup {
     if let preloaded { loaded = preloaded } else { loaded = try command.source.load() }
     var training = loaded.training
     var validation: Dataset? = nil
-    if command.earlyStopping != nil && command.validationSplit == nil {
-      throw CommandFailure("--early-stopping: needs --validation-split (stopping on the test set would tune on it)")
-    }
     if let fraction = command.validationSplit {
       let parts = try reporting { try training.splitValidation(fraction: fraction, seed: command.seed) }
       training = parts.training

@@ -102,5 +102,13 @@ import _BackpropTestSupport
     }
     let csv = try String(contentsOfFile: output, encoding: .utf8)
     #expect(csv.split(separator: "\n").count == 4 && csv.contains("f1_2"))
+    // Early stopping works per fold, on the fold's own validation part.
+    let stopping = try CommandRun([
+      "cv", "--data", data, "--model", "4-16-relu-3", "--folds", "3", "--epochs", "200", "--batch-size", "8",
+      "--lr", "0.5", "--early-stopping", "2", "--json",
+    ])
+    #expect(stopping.status == 0, "\(stopping.errors)")
+    guard case .array(let stopped)? = try stopping.json()["folds"] else { return }
+    #expect(stopped.allSatisfy { ($0["epochs"]?.integerValue ?? 200) < 200 })
   }
 }
