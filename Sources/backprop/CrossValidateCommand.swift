@@ -19,14 +19,7 @@ struct CrossValidateCommand: ParsableCommand {
 
   @Option(help: "The number of folds.")
   var folds: Int = 5
-  @Flag(inversion: .prefixedNo, help: "Keep each class's share in every fold (default for classification).")
-  var stratified = true
-  @Option(help: "Folds run side by side (each on its own cores), or auto to choose from the model and the cores.")
-  var parallelFolds: String = "auto"
-  @Option(name: .customLong("threads"), help: "Worker threads of each fold (default: chosen with the plan).")
-  var threadsPerFold: Int?
-  @Option(help: "Worker placement inside each fold's cores: compact, spread or none.")
-  var pin: PinningPolicy = .compact
+  @OptionGroup var schedule: FoldScheduleOptions
   @Option(help: "Also write one row per fold to this CSV file.")
   var output: String?
   @Flag(help: "Print one JSON object instead of the table.")
@@ -34,12 +27,6 @@ struct CrossValidateCommand: ParsableCommand {
 
   func validate() throws {
     if folds < 2 { throw ValidationError("--folds must be at least 2, got \(folds)") }
-    if parallelFolds != "auto" && (Int(parallelFolds) ?? 0) < 1 {
-      throw ValidationError("--parallel-folds must be a positive number or auto, got '\(parallelFolds)'")
-    }
-    if let threadsPerFold, threadsPerFold < 1 {
-      throw ValidationError("--threads must be at least 1, got \(threadsPerFold)")
-    }
     if arguments.validationSplit != nil {
       throw ValidationError("--validation-split: cv holds out each fold in turn instead")
     }
@@ -49,10 +36,10 @@ struct CrossValidateCommand: ParsableCommand {
   func run() throws {
     if let output { try checkWritable(output, option: "--output") }
     let run = try CrossValidationRun(
-      arguments: arguments, folds: folds, stratified: stratified, threads: threadsPerFold)
-    let plan = try run.plan(parallel: Int(parallelFolds))
+      arguments: arguments, folds: folds, stratified: schedule.stratified, threads: schedule.threadsPerFold)
+    let plan = try run.plan(parallel: schedule.parallel)
     if !json { writeStandardError("plan: \(plan.reason)\n") }
-    let report = try run.execute(plan: plan, pinning: pin, quiet: json)
+    let report = try run.execute(plan: plan, pinning: schedule.pin, quiet: json)
     if let output { try reporting { try AtomicFile.write(CrossValidationReportFormat.csv(report), to: output) } }
     if json {
       writeStandardOutput(CrossValidationReportFormat.json(report, model: run.setup.model).serialized() + "\n")

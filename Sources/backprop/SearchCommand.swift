@@ -28,12 +28,7 @@ struct SearchCommand: ParsableCommand {
   var folds: Int = 3
   @Option(help: "Score every trial on one seeded hold-out split of this fraction instead of folds.")
   var holdout: Double?
-  @Flag(inversion: .prefixedNo, help: "Keep each class's share in every fold (default for classification).")
-  var stratified = true
-  @Option(help: "Folds run side by side (each on its own cores), or auto to choose from the model and the cores.")
-  var parallelFolds: String = "auto"
-  @Option(name: .customLong("threads"), help: "Worker threads of each fold (default: chosen with the plan).")
-  var threadsPerFold: Int?
+  @OptionGroup var schedule: FoldScheduleOptions
   @Option(help: "Rank by val_accuracy (default for classification) or val_loss.")
   var metric: String?
   @Option(help: "Write the leaderboard to this .csv or .json file.")
@@ -55,12 +50,6 @@ struct SearchCommand: ParsableCommand {
     if folds < 2 { throw ValidationError("--folds must be at least 2, got \(folds)") }
     if let holdout, !(holdout > 0 && holdout < 1) {
       throw ValidationError("--holdout must be in (0, 1), got \(holdout)")
-    }
-    if parallelFolds != "auto" && (Int(parallelFolds) ?? 0) < 1 {
-      throw ValidationError("--parallel-folds must be a positive number or auto, got '\(parallelFolds)'")
-    }
-    if let threadsPerFold, threadsPerFold < 1 {
-      throw ValidationError("--threads must be at least 1, got \(threadsPerFold)")
     }
     if let metric, !["val_accuracy", "val_loss"].contains(metric) {
       throw ValidationError("--metric must be val_accuracy or val_loss, got '\(metric)'")
@@ -101,7 +90,7 @@ struct SearchCommand: ParsableCommand {
     let plan: FoldPlan
     do {
       plan = try FoldPlan.choose(
-        folds: holdout == nil ? folds : 1, parallel: Int(parallelFolds), threads: threadsPerFold,
+        folds: holdout == nil ? folds : 1, parallel: schedule.parallel, threads: schedule.threadsPerFold,
         model: Model(spec: base.spec, loss: base.loss), options: base.options, samples: data.count, runs: runs,
         holdoutFraction: holdout)
     } catch {
@@ -109,7 +98,7 @@ struct SearchCommand: ParsableCommand {
     }
     if !json { writeStandardError("plan: \(plan.reason)\n") }
     let started = ContinuousClock.now
-    let results = Search.run(trials: trials, on: data, plan: plan) { trial, fold in
+    let results = Search.run(trials: trials, on: data, plan: plan, pinning: schedule.pin) { trial, fold in
       guard !json else { return }
       writeStandardError("trial \(trial + 1) \(CrossValidationReportFormat.foldLine(fold))\n")
     }
@@ -174,7 +163,7 @@ struct SearchCommand: ParsableCommand {
   func trial(_ setting: [(name: String, value: String)], loaded: DatasetLoader.Loaded) -> Search.Trial {
     do {
       var (_, cv) = try CrossValidationRun.make(
-        arguments: try settingArguments(setting), folds: folds, stratified: stratified, loaded: loaded)
+        arguments: try settingArguments(setting), folds: folds, stratified: schedule.stratified, loaded: loaded)
       cv.holdoutFraction = holdout
       return Search.Trial(values: setting, validation: cv)
     } catch {
@@ -185,7 +174,7 @@ struct SearchCommand: ParsableCommand {
   /// Trains the best setting on all the training data and scores the test set.
   func refitBest(_ best: Search.TrialResult, loaded: DatasetLoader.Loaded) throws(CommandFailure) -> JSONValue {
     let setup = try TrainingSetup(
-      arguments: try settingArguments(best.values), threads: threadsPerFold ?? Topology.shared.allowedCores,
+      arguments: try settingArguments(best.values), threads: schedule.threadsPerFold ?? Topology.shared.allowedCores,
       loaded: loaded)
     let trainer = Trainer(model: setup.model, training: setup.training, options: setup.options)
     do { try trainer.train() } catch { throw CommandFailure("--refit: \(error)") }

@@ -73,7 +73,7 @@ struct TrainingArguments: ParsableArguments {
   var onNaN: NonFinitePolicy = .stop
   @Option(
     help:
-      "Stop when the validation loss has not improved for this many epochs, ending with the best epoch's weights (needs --validation-split)."
+      "Stop when the validation loss has not improved for this many epochs, ending with the best epoch's weights (train: with --validation-split; cv, search: on each fold)."
   )
   var earlyStopping: Int?
 
