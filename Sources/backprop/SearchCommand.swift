@@ -155,7 +155,12 @@ struct SearchCommand: ParsableCommand {
     if arguments.model != nil { options += ["--model", model] }
     base = ResumedRun.overlay(options, on: base)
     do { return try TrainingArguments.parse(base) } catch {
-      throw CommandFailure(TrainingArguments.message(for: error))
+      let message = TrainingArguments.message(for: error)
+      if let unknown = setting.first(where: { message.contains("'--\($0.name)'") }) {
+        throw CommandFailure(
+          "'\(unknown.name)' is neither an option of train nor a {\(unknown.name)} placeholder in --model")
+      }
+      throw CommandFailure(message)
     }
   }
 
