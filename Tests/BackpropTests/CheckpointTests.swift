@@ -115,6 +115,13 @@ import _BackpropTestSupport
     let resumed = try Self.runWithStops([10, 20], options: options, folder: folder, evaluation: Self.validation())
     #expect(whole.parameters == resumed.parameters)
     #expect(whole.history.count == resumed.history.count)
+    // Resuming the checkpoint of a run that early stopping ended trains no more.
+    let finished = try Checkpoint.read(folder.file("run.safetensors"))
+    let trainer = Trainer(model: Model(spec: Self.spec, seed: 77), training: Self.data(), options: options)
+    trainer.restore(from: finished)
+    let history = try trainer.train(evaluation: Self.validation())
+    #expect(trainer.stepsTaken == finished.position.steps && history.count == whole.history.count)
+    #expect(trainer.model.parameters.array == whole.parameters)
   }
 
   @Test func checkpointHoldsEverythingAndPyTorchNames() throws {

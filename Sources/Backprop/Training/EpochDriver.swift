@@ -62,6 +62,12 @@ final class EpochDriver: @unchecked Sendable {
     history = (resume?.history ?? []).filter { $0.epoch <= start.epoch }
     position = start
     if resume != nil { lastCheckpoint = (position.epoch, position.batch, position.steps) }
+    // A run that early stopping had ended stays ended.
+    if let patience = trainer.options.earlyStoppingPatience, let best = position.best, position.batch == 0,
+      position.epoch - best.epoch >= patience
+    {
+      stoppedEarly = true
+    }
     if position.batch > 0 {
       // Mid-epoch: the same order as the interrupted run, and its sums.
       let saved = position
