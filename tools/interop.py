@@ -3,7 +3,7 @@ in one line either way, with the same predictions (within 1e-5):
 
   1. a model trained by `backprop train --save` loads into torch.nn.Sequential
      with load_state_dict(load_file(path)), and so do the parameters of a
-     `--checkpoint` file (its optimizer.* tensors left aside);
+     `--checkpoint` file (its optimizer.* and best.* tensors left aside);
   2. a model made and trained in PyTorch, saved with safetensors' save_file,
      loads into `backprop predict --weights FILE --model SPEC`.
 
@@ -74,7 +74,7 @@ def main():
             model = torch_model(layers)
             model.load_state_dict(load_file(path("b.safetensors")))
             difference = float(np.abs(probabilities(model, x) - ours).max())
-            checkpoint = {k: v for k, v in load_file(path("c.safetensors")).items() if not k.startswith("optimizer.")}
+            checkpoint = {k: v for k, v in load_file(path("c.safetensors")).items() if k[0].isdigit()}
             model.load_state_dict(checkpoint)
             difference = max(difference, float(np.abs(probabilities(model, x) - ours).max()))
             print(f"Backprop -> PyTorch  {spec:42s} max |difference| {difference:.2e}")
