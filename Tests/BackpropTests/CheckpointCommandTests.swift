@@ -83,6 +83,25 @@ import _BackpropTestSupport
     #expect(try resumed.json()["epochs"]?.integerValue == checkpoint.position.epoch + 1)
   }
 
+  @Test func aSecondSignalExitsAtOnceAndKeepsTheLastCheckpoint() throws {
+    let scratch = ScratchFolder()
+    let data = CommandLineTests.csvData(in: scratch)
+    let path = scratch.file("c.safetensors")
+    // A checkpoint every step of a model of a few MB: the second signal lands while one is written.
+    let child = try Child(
+      Self.longRun(
+        data: data, checkpoint: path, extra: ["--model", "4-700-relu-700-relu-3", "--checkpoint-every", "1"]))
+    child.waitForFile(path)
+    usleep(50_000)
+    child.send(SIGINT)
+    child.send(SIGINT)
+    let result = child.finish()
+    #expect(result.status == 130, "\(result.errors)")
+    #expect(throws: Never.self) { _ = try Checkpoint.read(path) }
+    let leftovers = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.contains(".tmp-") }
+    #expect(leftovers.isEmpty, "\(leftovers)")
+  }
+
   @Test func sigkillWhileWritingCheckpointsAlwaysLeavesALoadableOne() throws {
     let scratch = ScratchFolder()
     let data = CommandLineTests.csvData(in: scratch)
