@@ -53,10 +53,18 @@ struct DataOptions: ParsableArguments {
 /// absolute already), so that a command line saved in a checkpoint still
 /// finds its files when resumed from elsewhere.
 func absolutePath(_ path: String) -> String {
-  if path.hasPrefix("/") { return path }
-  guard let folder = getcwd(nil, 0) else { return path }
-  defer { free(folder) }
-  return String(cString: folder) + "/" + path
+  var full = path
+  if !path.hasPrefix("/") {
+    guard let folder = getcwd(nil, 0) else { return path }
+    defer { free(folder) }
+    full = String(cString: folder) + "/" + path
+  }
+  // `.` and `..` resolved by name (links are left as they are).
+  var parts: [Substring] = []
+  for part in full.split(separator: "/") where part != "." {
+    if part == ".." { _ = parts.popLast() } else { parts.append(part) }
+  }
+  return "/" + parts.joined(separator: "/")
 }
 
 extension FeatureScaling: ExpressibleByArgument {}

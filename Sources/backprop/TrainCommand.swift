@@ -77,6 +77,15 @@ struct TrainCommand: ParsableCommand {
     if let path = save { try checkWritable(path, option: "--save") }
     if let path = metrics { try checkWritable(path, option: "--metrics") }
     if let path = checkpointPath { try checkWritable(path, option: "--checkpoint") }
+    let outputs = [("--save", save), ("--metrics", metrics), ("--checkpoint", checkpointPath)].compactMap {
+      name, path in
+      path.map { (name, absolutePath($0)) }
+    }
+    for (i, a) in outputs.enumerated() {
+      if let b = outputs[(i + 1)...].first(where: { $0.1 == a.1 }) {
+        throw CommandFailure("\(a.0) and \(b.0) name the same file (\(a.1)); one would overwrite the other")
+      }
+    }
     let threadCount = threads.requested ?? resumed?.checkpoint.options.threads ?? threads.count
     let setup = try TrainingSetup(arguments: resumed?.arguments ?? arguments, threads: threadCount)
     try TrainingRun(command: self, setup: setup, resumed: resumed, checkpointPath: checkpointPath)

@@ -176,6 +176,12 @@ import _BackpropTestSupport
     try text.write(toFile: data, atomically: true, encoding: .utf8)
     let otherData = try CommandRun(["train", "--resume", path, "--epochs", "4"])
     #expect(otherData.status != 0 && otherData.errors.contains("data:"), "\(otherData.errors)")
+    // Outputs that name the same file are refused before training.
+    let same = try CommandRun([
+      "train", "--data", data, "--model", "4-16-relu-3", "--save", path, "--checkpoint",
+      scratch.path + "/./c.safetensors",
+    ])
+    #expect(same.status != 0 && same.errors.contains("name the same file"), "\(same.errors)")
     // A weights file is not a checkpoint.
     let weights = scratch.file("w.safetensors")
     _ = try CommandRun(["train", "--data", data, "--model", "4-16-relu-3", "--epochs", "1", "--save", weights])
