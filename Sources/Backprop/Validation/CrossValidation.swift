@@ -65,9 +65,7 @@ public struct CrossValidation: Sendable {
     foldOptions.threads = plan.threadsPerFold
     let options = foldOptions
     let folds = try split(data)
-    let groups: [[Topology.ProcessingUnit]?] =
-      Topology.shared.coreGroups(count: plan.parallelFolds, coresEach: plan.threadsPerFold)
-      ?? [[Topology.ProcessingUnit]?](repeating: nil, count: plan.parallelFolds)
+    let (groups, pinning) = plan.laneUnits(pinning: pinning)
     let results = JobResults(count: folds.count)
     let started = monotonicSeconds()
     let cv = self
@@ -149,6 +147,18 @@ public struct FoldPlan: Sendable, Hashable {
     self.parallelFolds = parallelFolds
     self.threadsPerFold = threadsPerFold
     self.reason = reason
+  }
+}
+
+extension FoldPlan {
+  /// The cores of each lane and the pinning to use: disjoint groups of whole
+  /// cores when the plan fits the allowed cores; otherwise no groups and no
+  /// pinning (every lane's first worker would be pinned to the same CPU).
+  func laneUnits(pinning: PinningPolicy) -> ([[Topology.ProcessingUnit]?], PinningPolicy) {
+    if let groups = Topology.shared.coreGroups(count: parallelFolds, coresEach: threadsPerFold) {
+      return (groups, pinning)
+    }
+    return (Array(repeating: nil, count: parallelFolds), .none)
   }
 }
 

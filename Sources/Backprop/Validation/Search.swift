@@ -64,9 +64,7 @@ public enum Search {
         failures[index] = error.description
       }
     }
-    let groups: [[Topology.ProcessingUnit]?] =
-      Topology.shared.coreGroups(count: plan.parallelFolds, coresEach: plan.threadsPerFold)
-      ?? [[Topology.ProcessingUnit]?](repeating: nil, count: plan.parallelFolds)
+    let (groups, pinning) = plan.laneUnits(pinning: pinning)
     let slots = JobResults(count: jobs.count)
     let work = jobs
     JobRunner.run(jobs: work.count, lanes: plan.parallelFolds) { job, lane in
