@@ -68,20 +68,14 @@ final class CheckpointFiles {
 
   /// Removes the numbered checkpoints of PATH beyond the `keep` newest.
   private func removeAllButNewest() {
-    let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-    let prefix = String(stem.split(separator: "/", omittingEmptySubsequences: false).last ?? "") + ".step-"
-    guard let directory = opendir(folder.isEmpty ? "/" : folder) else { return }
-    var numbered: [(steps: Int, name: String)] = []
-    while let entry = readdir(directory) {
-      let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    let folder = FilePath.folder(of: path)
+    let prefix = FilePath.name(of: stem) + ".step-"
+    let numbered = FilePath.names(inFolder: folder).compactMap { name -> (steps: Int, name: String)? in
       guard name.hasPrefix(prefix), name.hasSuffix(suffix),
         let steps = Int(name.dropFirst(prefix.count).dropLast(suffix.count))
-      else { continue }
-      numbered.append((steps, name))
+      else { return nil }
+      return (steps, name)
     }
-    closedir(directory)
-    for old in numbered.sorted(by: { $0.steps > $1.steps }).dropFirst(keep) {
-      unlink((folder.isEmpty ? "" : folder) + "/" + old.name)
-    }
+    for old in numbered.sorted(by: { $0.steps > $1.steps }).dropFirst(keep) { unlink(folder + "/" + old.name) }
   }
 }

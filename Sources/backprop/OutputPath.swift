@@ -1,3 +1,5 @@
+import Backprop
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -7,12 +9,7 @@
 /// Checks that a file can be written at `path` before any long work starts,
 /// so a run never ends in an error about its output.
 func checkWritable(_ path: String, option: String) throws(CommandFailure) {
-  let folder: String
-  if let slash = path.lastIndex(of: "/") {
-    folder = slash == path.startIndex ? "/" : String(path[..<slash])
-  } else {
-    folder = "."
-  }
+  let folder = FilePath.folder(of: path)
   var info = stat()
   if stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
     throw CommandFailure("\(option) \(path): is a folder")

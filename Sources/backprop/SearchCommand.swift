@@ -153,7 +153,7 @@ struct SearchCommand: ParsableCommand {
     }
     var base = arguments.commandLine()
     if arguments.model != nil { options += ["--model", model] }
-    base = ResumedRun.overlay(options, on: base)
+    base = TrainingArguments.overlay(options, on: base)
     do { return try TrainingArguments.parse(base) } catch {
       let message = TrainingArguments.message(for: error)
       if let unknown = setting.first(where: { message.contains("'--\($0.name)'") }) {

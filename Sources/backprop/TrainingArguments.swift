@@ -122,6 +122,32 @@ struct TrainingArguments: ParsableArguments {
   /// The names of the options that take no value.
   static let flags: Set<String> = ["--nesterov", "--no-shuffle"]
 
+  /// `base` with every option of `top` replacing the same option in it (or
+  /// added). Both are command lines as ``TrainingArguments/commandLine(spec:loss:)``
+  /// writes them: `--name value` pairs and the bare flags (a resumed run's
+  /// options over the saved ones, a search setting's over the command's).
+  static func overlay(_ top: [String], on base: [String]) -> [String] {
+    func pairs(_ arguments: [String]) -> [(String, String?)] {
+      var result: [(String, String?)] = []
+      var i = 0
+      while i < arguments.count {
+        let name = arguments[i]
+        if TrainingArguments.flags.contains(name) || i + 1 == arguments.count {
+          result.append((name, nil))
+          i += 1
+        } else {
+          result.append((name, arguments[i + 1]))
+          i += 2
+        }
+      }
+      return result
+    }
+    let given = pairs(top)
+    let givenNames = Set(given.map(\.0))
+    let kept = pairs(base).filter { !givenNames.contains($0.0) }
+    return (kept + given).flatMap { name, value in [name] + (value.map { [$0] } ?? []) }
+  }
+
   func validate() throws {
     if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
     if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }

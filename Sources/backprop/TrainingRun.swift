@@ -134,9 +134,6 @@ struct TrainingSetup {
     self.model = model
     self.arguments = command
   }
-
-  /// Trains and reports; `started` is when the command began, so that
-  /// `wall_seconds` covers loading the data too.
 }
 
 /// One `backprop train` invocation: trains what the setup describes (from
@@ -148,6 +145,8 @@ struct TrainingRun {
   let resumed: ResumedRun?
   let checkpointPath: String?
 
+  /// Trains and reports; `started` is when the command began, so that
+  /// `wall_seconds` covers loading the data too.
   func execute(started: ContinuousClock.Instant) throws(CommandFailure) {
     let (model, options, training, evaluation, evaluationName, test) = (
       setup.model, setup.options, setup.training, setup.evaluation, setup.evaluationName, setup.test

@@ -42,8 +42,8 @@ public enum AtomicFile {
   /// - Throws: ``WriteError``; the old file, if any, is then untouched and no
   ///   temporary file is left behind.
   public static func write(parts: [UnsafeRawBufferPointer], to path: String) throws(WriteError) {
-    let folder = folderOf(path)
-    let temporary = "\(folder)/.\(baseName(path)).tmp-\(getpid())"
+    let folder = FilePath.folder(of: path)
+    let temporary = "\(folder)/.\(FilePath.name(of: path)).tmp-\(getpid())"
     PendingTemporary.set(temporary)
     defer { PendingTemporary.clear() }
     let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -75,7 +75,7 @@ public enum AtomicFile {
   /// whatever `link` named before atomically: readers see the old file or
   /// the new one. Used to keep numbered checkpoints without writing twice.
   public static func replaceWithLink(_ link: String, to target: String) throws(WriteError) {
-    let temporary = "\(folderOf(link))/.\(baseName(link)).link-\(getpid())"
+    let temporary = "\(FilePath.folder(of: link))/.\(FilePath.name(of: link)).link-\(getpid())"
     unlink(temporary)
     guard Glibc.link(target, temporary) == 0 else { throw WriteError(path: link, reason: systemError()) }
     guard rename(temporary, link) == 0 else {
@@ -83,7 +83,7 @@ public enum AtomicFile {
       unlink(temporary)
       throw WriteError(path: link, reason: reason)
     }
-    syncFolder(folderOf(link))
+    syncFolder(FilePath.folder(of: link))
   }
 
   /// Removes the temporary file of a write in progress, if any. Safe to call
@@ -105,20 +105,16 @@ public enum AtomicFile {
   /// folder whose names begin like `path`'s, such as numbered checkpoints)
   /// left behind in processes that no longer exist, killed mid-write.
   public static func removeStaleTemporaries(of path: String) {
-    let folder = folderOf(path)
-    let prefix = "." + baseName(path).split(separator: ".", omittingEmptySubsequences: false)[0]
-    guard let directory = opendir(folder) else { return }
-    var stale: [String] = []
-    while let entry = readdir(directory) {
-      let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    let folder = FilePath.folder(of: path)
+    let prefix = "." + FilePath.name(of: path).split(separator: ".", omittingEmptySubsequences: false)[0]
+    for name in FilePath.names(inFolder: folder) {
       guard name.hasPrefix(prefix), let dash = name.lastIndex(of: "-"),
         name[..<dash].hasSuffix(".tmp") || name[..<dash].hasSuffix(".link"),
-        let pid = Int32(name[name.index(after: dash)...]), pid != getpid()
+        let pid = Int32(name[name.index(after: dash)...]), pid != getpid(),
+        kill(pid, 0) != 0 && errno == ESRCH
       else { continue }
-      if kill(pid, 0) != 0 && errno == ESRCH { stale.append(name) }
+      unlink(folder + "/" + name)
     }
-    closedir(directory)
-    for name in stale { unlink(folder + "/" + name) }
   }
 
   /// Flushes the folder so that a rename in it survives a power cut.
@@ -130,15 +126,6 @@ public enum AtomicFile {
     }
   }
 
-  static func folderOf(_ path: String) -> String {
-    guard let slash = path.lastIndex(of: "/") else { return "." }
-    return slash == path.startIndex ? "/" : String(path[..<slash])
-  }
-
-  static func baseName(_ path: String) -> String {
-    guard let slash = path.lastIndex(of: "/") else { return path }
-    return String(path[path.index(after: slash)...])
-  }
 }
 
 /// The path of the temporary file being written, in a fixed C buffer so that

@@ -70,13 +70,19 @@ public enum Safetensors {
   /// `metadata`: the 8-byte length and the JSON, padded so the data starts
   /// 8-byte aligned, as the reference writer does.
   public static func header(for tensors: [View], metadata: [String: String]) -> [UInt8] {
+    header(for: tensors.map { ($0.name, $0.shape, $0.values.count) }, metadata: metadata)
+  }
+
+  private static func header(for tensors: [(name: String, shape: [Int], count: Int)], metadata: [String: String])
+    -> [UInt8]
+  {
     var members: [(String, JSONValue)] = []
     if !metadata.isEmpty {
       members.append(("__metadata__", .object(metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
     }
     var offset = 0
     for tensor in tensors {
-      let end = offset + 4 * tensor.values.count
+      let end = offset + 4 * tensor.count
       members.append(
         (
           tensor.name,
@@ -112,22 +118,9 @@ public enum Safetensors {
 
   /// The bytes of a safetensors file holding `tensors` (as F32) and `metadata`.
   public static func encode(tensors: [Tensor], metadata: [String: String]) -> [UInt8] {
-    withViews(of: tensors) { views in
-      var bytes = header(for: views, metadata: metadata)
-      for view in views { bytes.append(contentsOf: UnsafeRawBufferPointer(view.values)) }
-      return bytes
-    }
-  }
-
-  /// Runs `body` with views of `tensors`' values.
-  private static func withViews<R>(of tensors: [Tensor], _ body: ([View]) -> R) -> R {
-    func next(_ index: Int, _ views: [View]) -> R {
-      guard index < tensors.count else { return body(views) }
-      return tensors[index].values.withUnsafeBufferPointer { values in
-        next(index + 1, views + [View(name: tensors[index].name, shape: tensors[index].shape, values: values)])
-      }
-    }
-    return next(0, [])
+    var bytes = header(for: tensors.map { ($0.name, $0.shape, $0.values.count) }, metadata: metadata)
+    for tensor in tensors { tensor.values.withUnsafeBytes { bytes.append(contentsOf: $0) } }
+    return bytes
   }
 
   /// Reads the file at `path`.

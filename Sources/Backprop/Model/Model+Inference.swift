@@ -28,14 +28,39 @@ extension Model {
   ///   - threads: how many threads share the rows.
   ///   - batchSize: how many rows one forward pass takes.
   public func evaluate(_ data: Dataset, threads: Int = 1, batchSize: Int = 1024) -> Evaluation {
+    score(data, threads: threads, batchSize: batchSize, predictions: nil)
+  }
+
+  /// The loss and accuracy on `data` and the predicted class of every
+  /// sample (the largest output, or output > 0 for a single one), in one pass.
+  func evaluateAndPredict(_ data: Dataset) -> (Evaluation, predicted: [Int]) {
+    var predicted = [Int](repeating: 0, count: data.count)
+    let evaluation = predicted.withUnsafeMutableBufferPointer { buffer in
+      score(data, threads: 1, batchSize: 1024, predictions: buffer.baseAddress)
+    }
+    return (evaluation, predicted)
+  }
+
+  /// ``evaluate(_:threads:batchSize:)``, also writing each sample's
+  /// predicted class to `predictions` when given.
+  private func score(
+    _ data: Dataset, threads: Int, batchSize: Int, predictions: UnsafeMutablePointer<Int>?
+  ) -> Evaluation {
+    let width = spec.outputWidth
     let shares = max(1, min(threads, data.count))
     let totals = AlignedBuffer<Double>(count: shares * 8)  // one cache line per share
+    // Shares write disjoint rows of the predictions.
+    nonisolated(unsafe) let predictions = predictions
     forEachBatch(of: data, threads: shares, batchSize: batchSize) { share, start, rows, logits, targets in
       let result = self.loss.evaluate(
-        logits: logits, targets: targets, rows: rows, outputs: self.spec.outputWidth, targetWidth: data.targetWidth,
-        gradient: nil)
+        logits: logits, targets: targets, rows: rows, outputs: width, targetWidth: data.targetWidth, gradient: nil)
       totals.base[share * 8] += result.loss
       totals.base[share * 8 + 1] += Double(result.correct)
+      guard let predictions else { return }
+      for row in 0..<rows {
+        let line = logits + row * width
+        predictions[start + row] = width == 1 ? (line[0] > 0 ? 1 : 0) : (0..<width).max { line[$0] < line[$1] }!
+      }
     }
     var total = 0.0
     var correct = 0.0
@@ -44,14 +69,14 @@ extension Model {
       correct += totals.base[share * 8 + 1]
     }
     let count = Double(max(data.count, 1))
-    let hasAccuracy = loss.reportsAccuracy(outputs: spec.outputWidth, targetWidth: data.targetWidth)
+    let hasAccuracy = loss.reportsAccuracy(outputs: width, targetWidth: data.targetWidth)
     return Evaluation(loss: total / count, accuracy: hasAccuracy ? correct / count : nil, count: data.count)
   }
 
   /// Runs inference over `data` in batches, the rows shared among `threads`
   /// threads; `body` gets the share, the first row, the row count, the
   /// outputs and the targets of each batch.
-  func forEachBatch(
+  private func forEachBatch(
     of data: Dataset, threads: Int, batchSize: Int,
     _ body: @escaping (Int, Int, Int, UnsafeMutablePointer<Float>, UnsafePointer<Float>) -> Void
   ) {
@@ -84,32 +109,5 @@ extension Model {
         }
       }
     }
-  }
-}
-
-extension Model {
-  /// The loss and accuracy on `data` and the predicted class of every
-  /// sample (the largest output, or output > 0 for a single one), in one pass.
-  func evaluateAndPredict(_ data: Dataset) -> (Evaluation, predicted: [Int]) {
-    let width = spec.outputWidth
-    var predicted = [Int](repeating: 0, count: data.count)
-    var total = 0.0
-    var correct = 0
-    forEachBatch(of: data, threads: 1, batchSize: 1024) { _, start, rows, logits, targets in
-      let result = self.loss.evaluate(
-        logits: logits, targets: targets, rows: rows, outputs: width, targetWidth: data.targetWidth, gradient: nil)
-      total += result.loss
-      correct += result.correct
-      for row in 0..<rows {
-        let line = logits + row * width
-        predicted[start + row] = width == 1 ? (line[0] > 0 ? 1 : 0) : (0..<width).max { line[$0] < line[$1] }!
-      }
-    }
-    let count = Double(max(data.count, 1))
-    let hasAccuracy = loss.reportsAccuracy(outputs: width, targetWidth: data.targetWidth)
-    return (
-      Evaluation(loss: total / count, accuracy: hasAccuracy ? Double(correct) / count : nil, count: data.count),
-      predicted
-    )
   }
 }

@@ -61,22 +61,39 @@ public struct CrossValidation: Sendable {
     on data: Dataset, plan: FoldPlan, pinning: PinningPolicy = .compact,
     finished: (@Sendable (FoldResult) -> Void)? = nil
   ) throws(DatasetError) -> CrossValidationReport {
-    var foldOptions = self.options
-    foldOptions.threads = plan.threadsPerFold
-    let options = foldOptions
-    let folds = try split(data)
-    let (groups, pinning) = plan.laneUnits(pinning: pinning)
-    let results = JobResults(count: folds.count)
+    let jobs = try split(data).enumerated().map { FoldJob(validation: self, fold: $0, indices: $1) }
     let started = monotonicSeconds()
-    let cv = self
-    JobRunner.run(jobs: folds.count, lanes: plan.parallelFolds) { fold, lane in
-      var result = cv.runFold(
-        fold, validation: folds[fold], data: data, options: options, pinning: pinning, units: groups[lane])
+    let folds = CrossValidation.run(jobs, on: data, plan: plan, pinning: pinning) { _, result in finished?(result) }
+    return CrossValidationReport(folds: folds, plan: plan, wallSeconds: monotonicSeconds() - started)
+  }
+
+  /// One fold to run: which cross-validation, which fold, its validation samples.
+  struct FoldJob: Sendable {
+    let validation: CrossValidation
+    let fold: Int
+    let indices: [Int]
+  }
+
+  /// Runs `jobs` on `plan`'s lanes (each on its own group of cores, with
+  /// `plan.threadsPerFold` workers) and returns their results in job order;
+  /// `finished` gets each job's index and result as it ends.
+  static func run(
+    _ jobs: [FoldJob], on data: Dataset, plan: FoldPlan, pinning: PinningPolicy,
+    finished: (@Sendable (Int, FoldResult) -> Void)?
+  ) -> [FoldResult] {
+    let (groups, pinning) = plan.laneUnits(pinning: pinning)
+    let results = JobResults(count: jobs.count)
+    JobRunner.run(jobs: jobs.count, lanes: plan.parallelFolds) { index, lane in
+      let job = jobs[index]
+      var options = job.validation.options
+      options.threads = plan.threadsPerFold
+      var result = job.validation.runFold(
+        job.fold, validation: job.indices, data: data, options: options, pinning: pinning, units: groups[lane])
       result.lane = lane
-      results.set(fold, result)
-      finished?(result)
+      results.set(index, result)
+      finished?(index, result)
     }
-    return CrossValidationReport(folds: results.all, plan: plan, wallSeconds: monotonicSeconds() - started)
+    return results.all
   }
 
   /// Trains and scores one fold.
@@ -211,13 +228,17 @@ public struct CrossValidationReport: Sendable {
   /// Mean and sample standard deviation (n − 1, as `numpy.std(ddof=1)`) of
   /// `value` over the folds that succeeded; `nil` when none did.
   public func summary(_ value: (FoldResult) -> Double?) -> (mean: Double, std: Double)? {
-    let values = succeeded.compactMap(value)
-    guard !values.isEmpty else { return nil }
-    let mean = values.reduce(0, +) / Double(values.count)
-    guard values.count > 1 else { return (mean, 0) }
-    let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)
-    return (mean, variance.squareRoot())
+    meanAndDeviation(succeeded.compactMap(value))
   }
+}
+
+/// Mean and sample standard deviation (n − 1) of `values`; `nil` when empty.
+func meanAndDeviation(_ values: [Double]) -> (mean: Double, std: Double)? {
+  guard !values.isEmpty else { return nil }
+  let mean = values.reduce(0, +) / Double(values.count)
+  guard values.count > 1 else { return (mean, 0) }
+  let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)
+  return (mean, variance.squareRoot())
 }
 
 /// One slot per job (a fold), each written once by the lane that ran it.

@@ -40,10 +40,7 @@ public enum Search {
     /// when it failed.
     public func summary(_ value: (FoldResult) -> Double?) -> (mean: Double, std: Double)? {
       guard failure == nil else { return nil }
-      return CrossValidationReport(
-        folds: folds, plan: FoldPlan(parallelFolds: 1, threadsPerFold: 1, reason: ""), wallSeconds: 0
-      )
-      .summary(value)
+      return meanAndDeviation(folds.compactMap(value))
     }
   }
 
@@ -53,33 +50,27 @@ public enum Search {
     trials: [Trial], on data: Dataset, plan: FoldPlan, pinning: PinningPolicy = .compact,
     finished: (@Sendable (Int, FoldResult) -> Void)? = nil
   ) -> [TrialResult] {
-    // The folds of every trial that could be set up, as (trial, fold, validation indices).
-    var jobs: [(trial: Int, fold: Int, indices: [Int])] = []
+    // The folds of every trial that could be set up.
+    var jobs: [CrossValidation.FoldJob] = []
+    var trialOfJob: [Int] = []
     var failures = trials.map(\.failure)
     for (index, trial) in trials.enumerated() where trial.failure == nil {
       guard let validation = trial.validation else { continue }
       do {
-        for (fold, indices) in try validation.split(data).enumerated() { jobs.append((index, fold, indices)) }
+        for (fold, indices) in try validation.split(data).enumerated() {
+          jobs.append(.init(validation: validation, fold: fold, indices: indices))
+          trialOfJob.append(index)
+        }
       } catch {
         failures[index] = error.description
       }
     }
-    let (groups, pinning) = plan.laneUnits(pinning: pinning)
-    let slots = JobResults(count: jobs.count)
-    let work = jobs
-    JobRunner.run(jobs: work.count, lanes: plan.parallelFolds) { job, lane in
-      let (trial, fold, indices) = work[job]
-      var options = trials[trial].validation!.options
-      options.threads = plan.threadsPerFold
-      var result = trials[trial].validation!.runFold(
-        fold, validation: indices, data: data, options: options, pinning: pinning, units: groups[lane])
-      result.lane = lane
-      slots.set(job, result)
-      finished?(trial, result)
+    let owners = trialOfJob
+    let results = CrossValidation.run(jobs, on: data, plan: plan, pinning: pinning) { job, result in
+      finished?(owners[job], result)
     }
-    let results = slots.all
     return trials.indices.map { index in
-      let folds = zip(jobs, results).filter { $0.0.trial == index }.map(\.1)
+      let folds = zip(trialOfJob, results).filter { $0.0 == index }.map(\.1)
       let failure = failures[index] ?? folds.first { $0.failure != nil }.map { "fold \($0.fold): \($0.failure!)" }
       return TrialResult(trial: index + 1, values: trials[index].values, folds: folds, failure: failure)
     }

@@ -21,19 +21,16 @@ public struct SearchSpace: Sendable, Hashable {
     case range(low: Double, high: Double, logarithmic: Bool, integer: Bool)
   }
 
+  /// One named dimension.
+  public struct Dimension: Sendable, Hashable {
+    /// The option or `{placeholder}` name.
+    public var name: String
+    /// Its values.
+    public var values: Values
+  }
+
   /// The dimensions, in the order given.
-  public var dimensions: [(name: String, values: Values)]
-
-  public static func == (a: SearchSpace, b: SearchSpace) -> Bool {
-    a.dimensions.map(\.name) == b.dimensions.map(\.name) && a.dimensions.map(\.values) == b.dimensions.map(\.values)
-  }
-
-  public func hash(into hasher: inout Hasher) {
-    for (name, values) in dimensions {
-      hasher.combine(name)
-      hasher.combine(values)
-    }
-  }
+  public var dimensions: [Dimension]
 
   /// Names whose ranges are log-uniform by default.
   static let logarithmicNames: Set<String> = ["lr", "weight-decay", "eps"]
@@ -61,12 +58,13 @@ public struct SearchSpace: Sendable, Hashable {
         let logarithmic = explicitLog || SearchSpace.logarithmicNames.contains(name)
         guard !logarithmic || low > 0 else { throw SpaceError("'\(entry)': a log-uniform range needs positive bounds") }
         let integer = [bounds[0], bounds[1]].allSatisfy { Int($0) != nil }
-        dimensions.append((name, .range(low: low, high: high, logarithmic: logarithmic, integer: integer)))
+        dimensions.append(
+          Dimension(name: name, values: .range(low: low, high: high, logarithmic: logarithmic, integer: integer)))
       } else {
         guard !explicitLog else { throw SpaceError("'\(entry)': log: applies to a range LOW:HIGH") }
         let values = body.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         guard values.allSatisfy({ !$0.isEmpty }) else { throw SpaceError("'\(entry)' has an empty value") }
-        dimensions.append((name, .list(values)))
+        dimensions.append(Dimension(name: name, values: .list(values)))
       }
     }
     guard !dimensions.isEmpty else { throw SpaceError("no NAME=VALUES entries") }
@@ -77,7 +75,8 @@ public struct SearchSpace: Sendable, Hashable {
   /// - Throws: when a dimension is a range (a grid needs lists).
   public func grid() throws(SpaceError) -> [[(name: String, value: String)]] {
     var settings: [[(name: String, value: String)]] = [[]]
-    for (name, values) in dimensions {
+    for dimension in dimensions {
+      let (name, values) = (dimension.name, dimension.values)
       guard case .list(let list) = values else {
         throw SpaceError("'\(name)' is a range; a grid needs lists (or use random search)")
       }
@@ -92,8 +91,9 @@ public struct SearchSpace: Sendable, Hashable {
   public func sample(count: Int, seed: UInt64) -> [[(name: String, value: String)]] {
     var generator = SeededGenerator(seed: seed, stream: RandomStream.search)
     return (0..<count).map { _ in
-      dimensions.map { name, values in
-        switch values {
+      dimensions.map { dimension in
+        let name = dimension.name
+        switch dimension.values {
         case .list(let list):
           return (name, list[generator.nextIndex(below: list.count)])
         case .range(let low, let high, let logarithmic, let integer):
