@@ -26,6 +26,7 @@ enum Threads {
     var text =
       "profile: \(trainer.workerCount) worker(s), \(trainer.executionMode), pinning \(trainer.plan.policy.rawValue)\n"
     if let reason = trainer.fewerWorkersReason { text += "profile: \(reason) (--min-work-per-thread)\n" }
+    text += "profile: BLAS \(BLASKernelChoice.description)\n"
     text +=
       "profile: \(profile.steps) steps, \(Report.fixed(1000 * profile.secondsPerStep, 3)) ms per step: "
     text += "data \(percent(shares.data)), forward+backward \(percent(shares.compute)) (slowest worker; "
@@ -47,6 +48,7 @@ enum Threads {
       ("execution", .string(trainer.executionMode.description)), ("pinning", .string(trainer.plan.policy.rawValue)),
       ("workers", .integer(trainer.workerCount)),
       ("fewer_workers_reason", trainer.fewerWorkersReason.map { .string($0) } ?? .null),
+      ("blas", .string(BLASKernelChoice.description)),
       ("steps", .integer(profile.steps)),
       ("seconds_per_step", .number(profile.secondsPerStep)),
       ("data_share", .number(shares.data)), ("forward_backward_share", .number(shares.compute)),

@@ -44,6 +44,14 @@ struct TopologyCommand: ParsableCommand {
         ("threads", .integer(workers)), ("pin", .string(pin.rawValue)),
         ("oversubscribed", .bool(plan.isOversubscribed)),
         ("plan", .array(plan.units.map { $0.map { .integer($0) } ?? .null })),
+        (
+          "blas",
+          .object([
+            ("configuration", .string(BLASKernels.current.configuration)),
+            ("kernels", .string(BLASKernels.current.core)),
+            ("faster_kernels", BLASKernels.current.fasterCoreType.map { .string($0) } ?? .null),
+          ])
+        ),
       ])
       writeStandardOutput(object.serialized() + "\n")
       return
@@ -57,6 +65,7 @@ struct TopologyCommand: ParsableCommand {
     text +=
       topology.allowedUnits.map { "CPU \($0.osIndex) (core \($0.core), package \($0.package), node \($0.numaNode))" }
       .joined(separator: ", ") + "\n"
+    text += "blas: \(BLASKernelChoice.description)\n"
     text += "plan: \(workers) worker(s), pinning \(pin.rawValue)"
     text += plan.isOversubscribed ? " (oversubscribed: more workers than allowed CPUs)\n" : "\n"
     for (worker, unit) in plan.units.enumerated() {

@@ -19,7 +19,7 @@ func writeFile(_ bytes: [UInt8], to path: String, gzip: Bool = false) {
     precondition(size > 0, "libdeflate could not compress \(bytes.count) bytes")
     writeFile(Array(compressed.prefix(size)), to: path)
   } else {
-    FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
   }
 }
 
