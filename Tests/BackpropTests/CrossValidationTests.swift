@@ -125,14 +125,29 @@ import _BackpropTestSupport
     var options = TrainingOptions()
     options.epochs = 1
     options.batchSize = 128
-    let plan = try FoldPlan.choose(
-      folds: 4, parallel: nil, threads: nil, model: model, options: options, samples: 60000)
-    if Topology.shared.allowedCores >= 2 {
-      #expect(plan.parallelFolds >= 2 && plan.threadsPerFold == 1, "\(plan.reason)")
+    func plan(folds: Int = 4, threads: Int? = nil, cores: Int) throws -> FoldPlan {
+      try FoldPlan.choose(
+        folds: folds, parallel: nil, threads: threads, model: model, options: options, samples: 60000, cores: cores)
     }
-    #expect(plan.parallelFolds * plan.threadsPerFold <= max(1, Topology.shared.allowedCores))
+    // A small model's folds go side by side on one core each where cores are few…
+    let two = try plan(cores: 2)
+    #expect(two.parallelFolds == 2 && two.threadsPerFold == 1, "\(two.reason)")
+    #expect(try plan(cores: 1).parallelFolds == 1)
+    // …and share out all the cores where there are more than folds.
+    let sixteen = try plan(cores: 16)
+    #expect(sixteen.parallelFolds == 4 && sixteen.threadsPerFold == 4, "\(sixteen.reason)")
+    let five = try plan(folds: 5, cores: 16)
+    #expect(five.parallelFolds == 5 && five.threadsPerFold == 3, "\(five.reason)")
+    // Threads per fold as asked: as many lanes as fit.
+    let asked = try plan(threads: 2, cores: 16)
+    #expect(asked.parallelFolds == 4 && asked.threadsPerFold == 2, "\(asked.reason)")
+    // The default plans for this machine's cores, never more threads than cores.
+    let here = try FoldPlan.choose(
+      folds: 4, parallel: nil, threads: nil, model: model, options: options, samples: 60000)
+    #expect(here.parallelFolds * here.threadsPerFold <= max(1, Topology.shared.allowedCores))
     #expect(throws: FoldPlan.PlanError.self) {
       try FoldPlan.choose(folds: 4, parallel: 4, threads: 64, model: model, options: options, samples: 60000)
     }
+    #expect(throws: FoldPlan.PlanError.self) { try plan(threads: 3, cores: 2) }
   }
 }

@@ -10,24 +10,26 @@ extension FoldPlan {
   ///     default `folds`).
   ///   - holdoutFraction: the share each run validates on, when runs score
   ///     one hold-out split instead of folds.
+  ///   - cores: the cores to plan for (default: those this process may use).
   /// - Throws: a message when the request needs more cores than allowed.
   ///
-  /// `auto` compares two plans with a simple cost model: folds side by side
-  /// (one thread each, unless `threads` says otherwise) run in rounds of
-  /// `cores` folds at one fold's single-thread speed; folds one after
-  /// another use all cores each, at the data-parallel speed the step's work
+  /// `auto` tries every split of the cores into L lanes of T threads each
+  /// (T as asked, else the cores divided by L) and takes the one a simple
+  /// cost model finds fastest: the runs go in rounds of L, and a run on T
+  /// threads costs its steps at the data-parallel speed the step's work
   /// allows. A step of W = 6·P·B FLOPs costs W / T / R + s on T > 1 threads
   /// (R ≈ 70 GFLOP/s per core, s ≈ 60 µs of barriers and imbalance per
   /// step, both measured on the project machine); scoring the validation
-  /// part after every epoch (2·P FLOPs a sample) runs on one thread in
-  /// either plan, which is what makes folds side by side win even for
-  /// models whose steps scale well.
+  /// part after every epoch (2·P FLOPs a sample) runs on one thread
+  /// whatever T, which is what makes folds side by side win even for
+  /// models whose steps scale well. On equal estimates the plan with more
+  /// folds side by side wins.
   public static func choose(
     folds: Int, parallel: Int?, threads: Int?, model: Model, options: TrainingOptions, samples: Int,
-    runs: Int? = nil, holdoutFraction: Double? = nil, topology: Topology = .shared
+    runs: Int? = nil, holdoutFraction: Double? = nil, cores: Int = Topology.shared.allowedCores
   ) throws(PlanError) -> FoldPlan {
     let runs = runs ?? folds
-    let cores = max(1, topology.allowedCores)
+    let cores = max(1, cores)
     if let parallel {
       let side = min(parallel, runs)
       let each = threads ?? max(1, cores / side)
@@ -36,6 +38,9 @@ extension FoldPlan {
           "--parallel-folds \(parallel) × --threads \(each) needs \(side * each) cores; \(cores) are allowed")
       }
       return FoldPlan(parallelFolds: side, threadsPerFold: each, reason: "as asked")
+    }
+    if let threads, threads > cores {
+      throw PlanError("--threads \(threads) per fold is more than the \(cores) allowed cores")
     }
     // Each fold trains on (k−1)/k of the samples and scores the rest after every epoch and at the end.
     let validation = holdoutFraction.map { Int(Double(samples) * $0) } ?? samples / max(folds, 1)
@@ -55,26 +60,30 @@ extension FoldPlan {
       let scoring = Double(epochsRun + 1) * Double(validation) * 2 * Double(model.parameters.count) / rate
       return Double(steps) * step + scoring
     }
-    let sideThreads = threads ?? 1
-    let side = max(1, min(runs, cores / sideThreads))
-    let sequentialThreads = threads ?? cores
-    guard sequentialThreads <= cores else {
-      throw PlanError("--threads \(sequentialThreads) per fold is more than the \(cores) allowed cores")
+    struct Candidate {
+      let lanes: Int, threads: Int, rounds: Int, seconds: Double
     }
-    let rounds = (runs + side - 1) / side
-    let sideBySide = Double(rounds) * foldSeconds(sideThreads)
-    let sequential = Double(runs) * foldSeconds(sequentialThreads)
-    let detail =
-      "estimated \(rounds) round(s) of \(format(foldSeconds(sideThreads))) s side by side "
-      + "against \(runs) folds of \(format(foldSeconds(sequentialThreads))) s one after another"
-    if side > 1 && sideBySide <= sequential {
-      return FoldPlan(
-        parallelFolds: side, threadsPerFold: sideThreads,
-        reason: "\(side) folds side by side, \(sideThreads) thread(s) each: \(detail)")
+    let candidates = (1...max(1, min(runs, cores / (threads ?? 1)))).map { lanes in
+      let each = threads ?? cores / lanes
+      let rounds = (runs + lanes - 1) / lanes
+      return Candidate(lanes: lanes, threads: each, rounds: rounds, seconds: Double(rounds) * foldSeconds(each))
     }
-    return FoldPlan(
-      parallelFolds: 1, threadsPerFold: sequentialThreads,
-      reason: "folds one after another, \(sequentialThreads) thread(s) each: \(detail)")
+    // The first of the fastest, scanning from the most lanes down.
+    let best = candidates.reversed().min { $0.seconds < $1.seconds }!
+    let sequential = candidates[0]
+    var reason =
+      best.lanes > 1
+      ? "\(best.lanes) folds side by side, \(best.threads) thread(s) each: estimated \(best.rounds) round(s) of "
+        + "\(format(best.seconds / Double(best.rounds))) s"
+      : "folds one after another, \(best.threads) thread(s) each: estimated \(runs) fold(s) of "
+        + "\(format(best.seconds / Double(runs))) s"
+    if best.lanes > 1 {
+      reason += " against \(runs) folds of \(format(sequential.seconds / Double(runs))) s one after another"
+    } else if let side = candidates.last, side.lanes > 1 {
+      reason += " against \(side.rounds) round(s) of \(format(side.seconds / Double(side.rounds))) s "
+      reason += "with \(side.lanes) side by side"
+    }
+    return FoldPlan(parallelFolds: best.lanes, threadsPerFold: best.threads, reason: reason)
   }
 
   private static func format(_ value: Double) -> String {
