@@ -36,6 +36,11 @@ where Self.RawSignificand: FixedWidthInteger {
   /// `gradient[i] = 0` wherever `input[i]` is not positive (NaN included),
   /// for `i < count`: ReLU's backward.
   static func zeroWhereNotPositive(_ gradient: UnsafeMutablePointer<Self>, _ input: UnsafePointer<Self>, count: Int)
+
+  /// `output[i] = tanh(input[i])` for `i < count` (the buffers may be the same).
+  static func tanh(_ input: UnsafePointer<Self>, _ output: UnsafeMutablePointer<Self>, count: Int)
+  /// `output[i] = 1 / (1 + exp(-input[i]))` for `i < count` (the buffers may be the same).
+  static func sigmoid(_ input: UnsafePointer<Self>, _ output: UnsafeMutablePointer<Self>, count: Int)
 }
 
 extension Float: TrainingScalar {
@@ -100,6 +105,19 @@ extension Float: TrainingScalar {
       i += 1
     }
   }
+
+  /// Eight at a time (``VectorMath``): a call of `expf` per element was
+  /// most of a tanh or sigmoid layer's cost.
+  @inlinable
+  public static func tanh(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int) {
+    VectorMath.map(input, output, count: count, VectorMath.tanh)
+  }
+
+  /// Eight at a time (``VectorMath``).
+  @inlinable
+  public static func sigmoid(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int) {
+    VectorMath.map(input, output, count: count, VectorMath.sigmoid)
+  }
 }
 
 extension Double: TrainingScalar {
@@ -130,6 +148,17 @@ extension Double: TrainingScalar {
     _ gradient: UnsafeMutablePointer<Double>, _ input: UnsafePointer<Double>, count: Int
   ) {
     for i in 0..<count where !(input[i] > 0) { gradient[i] = 0 }
+  }
+
+  // Gradient checks want the C library's accuracy: one call per element.
+  @inlinable
+  public static func tanh(_ input: UnsafePointer<Double>, _ output: UnsafeMutablePointer<Double>, count: Int) {
+    for i in 0..<count { output[i] = _cTanh(input[i]) }
+  }
+
+  @inlinable
+  public static func sigmoid(_ input: UnsafePointer<Double>, _ output: UnsafeMutablePointer<Double>, count: Int) {
+    for i in 0..<count { output[i] = Activation.sigmoid(input[i]) }
   }
 }
 

@@ -59,9 +59,9 @@ public enum Activation: Sendable, Hashable {
       let s = T(slope)
       for i in 0..<count { let x = input[i]; output[i] = x > 0 ? x : s * x }
     case .sigmoid:
-      for i in 0..<count { output[i] = Activation.sigmoid(input[i]) }
+      T.sigmoid(input, output, count: count)
     case .tanh:
-      for i in 0..<count { output[i] = T.tanh(input[i]) }
+      T.tanh(input, output, count: count)
     case .gelu:
       let invSqrt2 = T(0.70710678118654752440)
       for i in 0..<count {
