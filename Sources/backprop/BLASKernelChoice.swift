@@ -31,10 +31,16 @@ enum BLASKernelChoice {
   }
 
   /// A warning when the kernels are still slow ones (the user set
-  /// `OPENBLAS_CORETYPE`, or the restart failed), else `nil`.
+  /// `OPENBLAS_CORETYPE`, the restart failed, or this OpenBLAS has no faster
+  /// kernels to switch to), else `nil`.
   static var warning: String? {
     let kernels = BLASKernels.current
     guard let faster = kernels.fasterCoreType else { return nil }
+    if getenv(replacedVariable) != nil, let asked = getenv("OPENBLAS_CORETYPE") {
+      return "OpenBLAS runs its \(kernels.core) kernels, a fraction of this CPU's speed, and this build of it "
+        + "has no faster ones (OPENBLAS_CORETYPE=\(String(cString: asked)) changed nothing): "
+        + "an OpenBLAS built for this CPU would be faster"
+    }
     return "OpenBLAS runs its \(kernels.core) kernels, a fraction of this CPU's speed: "
       + "OPENBLAS_CORETYPE=\(faster) selects faster ones"
   }
@@ -44,10 +50,10 @@ enum BLASKernelChoice {
   static var description: String {
     let kernels = BLASKernels.current
     var text = "\(kernels.configuration); \(kernels.core) kernels"
-    if let replaced = getenv(replacedVariable) {
+    if let faster = kernels.fasterCoreType {
+      text += " (slow on this CPU: OPENBLAS_CORETYPE=\(faster) selects faster ones where OpenBLAS has them)"
+    } else if let replaced = getenv(replacedVariable) {
       text += " (OPENBLAS_CORETYPE set by backprop: OpenBLAS had chosen \(String(cString: replaced)), slow on this CPU)"
-    } else if let faster = kernels.fasterCoreType {
-      text += " (slow on this CPU: OPENBLAS_CORETYPE=\(faster) selects faster ones)"
     }
     return text
   }

@@ -53,6 +53,11 @@ import Testing
       #expect(forced.status == 0)
       #expect(forced.errors.contains("warning: OpenBLAS runs its Prescott kernels"), "\(forced.errors)")
       #expect(forced.errors.contains("OPENBLAS_CORETYPE=\(faster)"), "\(forced.errors)")
+      // A restart whose kernels are still slow (an OpenBLAS built without faster ones) says so.
+      let restarted = try CommandRun(
+        ["topology"], environment: ["OPENBLAS_CORETYPE": "Prescott", "BACKPROP_OPENBLAS_REPLACED_CORE": "Prescott"])
+      #expect(restarted.status == 0)
+      #expect(restarted.errors.contains("has no faster ones (OPENBLAS_CORETYPE=Prescott changed nothing)"))
     }
   }
 }
