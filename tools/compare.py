@@ -147,7 +147,10 @@ def jax_worker(args):
                 x = x @ w.T + b
                 dense += 1
             else:
-                x = {"relu": jax.nn.relu, "tanh": jnp.tanh, "sigmoid": jax.nn.sigmoid}[layer[0]](x)
+                x = {
+                    "relu": jax.nn.relu, "tanh": jnp.tanh, "sigmoid": jax.nn.sigmoid,
+                    "gelu": lambda v: jax.nn.gelu(v, approximate=False),
+                }[layer[0]](x)
         return x
 
     def loss(params, x, y):
@@ -343,9 +346,10 @@ def main():
     configs = []
     for config in args.config or DEFAULT_CONFIGS:
         spec, _, batch = config.partition(":")
-        unsupported = {l[0] for l in parse_spec(spec)[1]} - {"dense", "relu", "tanh", "sigmoid"}
+        unsupported = {l[0] for l in parse_spec(spec)[1]} - {"dense", "relu", "tanh", "sigmoid", "gelu"}
         if unsupported:
-            sys.exit(f"compare: --config: {', '.join(sorted(unsupported))} not compared (dense, relu, tanh, sigmoid)")
+            sys.exit(
+                f"compare: --config: {', '.join(sorted(unsupported))} not compared (dense, relu, tanh, sigmoid, gelu)")
         if batch and (not batch.isdigit() or int(batch) < 1):
             sys.exit(f"compare: --config: '{config}' needs a positive batch size after the colon")
         configs.append((spec, int(batch or 128)))

@@ -52,6 +52,38 @@ import _BackpropTestSupport
     #expect(worst.ulps <= 3, "\(worst)")
   }
 
+  @Test func erfIsWithinTwoAndAHalfULP() {
+    let worst = Self.worstULP(Self.points(from: -6, to: 6), vector: VectorMath.erf, exact: Foundation.erf)
+    #expect(worst.ulps <= 2.5, "\(worst)")
+  }
+
+  /// GELU and its derivative against double precision: `1 + erf` cancels
+  /// for negative x (in single precision, whoever computes it), so the
+  /// bound is a few ulp of the result plus a few ulp of 1 times |x|.
+  @Test func geluAndItsDerivativeMatchDoublePrecision() {
+    let points = Self.points(from: -10, to: 10)
+    func geluExact(_ x: Double) -> Double { x * (1 + Foundation.erf(x / 2.0.squareRoot())) / 2 }
+    func derivativeExact(_ x: Double) -> Double {
+      (1 + Foundation.erf(x / 2.0.squareRoot())) / 2 + x * Foundation.exp(-x * x / 2) / (2 * Double.pi).squareRoot()
+    }
+    for (function, exact) in [(VectorMath.gelu, geluExact), (VectorMath.geluDerivative, derivativeExact)] {
+      var output = [Float](repeating: 0, count: points.count)
+      points.withUnsafeBufferPointer { input in
+        output.withUnsafeMutableBufferPointer {
+          VectorMath.map(input.baseAddress!, $0.baseAddress!, count: points.count, function)
+        }
+      }
+      var worst = (excess: -Double.infinity, at: Float(0))
+      for (x, y) in zip(points, output) {
+        let reference = exact(Double(x))
+        let bound = 4 * Double(Float(reference).ulp) + 4 * Double(Float(1).ulp) * Double(abs(x))
+        let excess = abs(Double(y) - reference) - bound
+        if excess > worst.excess { worst = (excess, x) }
+      }
+      #expect(worst.excess <= 0, "\(worst)")
+    }
+  }
+
   @Test func infinitiesSaturateAndNaNStaysNaN() {
     let x = SIMD8<Float>(.infinity, -.infinity, .nan, 0, 100, -100, 1e-30, -1e-30)
     let tanh = VectorMath.tanh(x)
@@ -61,13 +93,17 @@ import _BackpropTestSupport
     #expect(sigmoid[0] == 1 && sigmoid[1] < 1e-37 && sigmoid[1] >= 0 && sigmoid[2].isNaN && sigmoid[3] == 0.5)
     let exp = VectorMath.exp(x)
     #expect(exp[0].isFinite && exp[0] > 1e38 && exp[1] > 0 && exp[1] < 1e-37 && exp[2].isNaN && exp[3] == 1)
+    let erf = VectorMath.erf(x)
+    #expect(erf[0] == 1 && erf[1] == -1 && erf[2].isNaN && erf[3] == 0 && erf[4] == 1 && erf[5] == -1)
+    let gelu = VectorMath.gelu(x)
+    #expect(gelu[0] == .infinity && gelu[2].isNaN && gelu[3] == 0 && gelu[4] == 100 && gelu[5] == 0)
   }
 
   @Test(arguments: [1, 7, 8, 13, 37])
   func resultsDoNotDependOnPositionOrLength(count: Int) {
     var random = SeededGenerator(seed: UInt64(count))
     let input = (0..<count).map { _ in Float.random(in: -6...6, using: &random) }
-    for function in [VectorMath.tanh, VectorMath.sigmoid] {
+    for function in [VectorMath.tanh, VectorMath.sigmoid, VectorMath.gelu, VectorMath.geluDerivative] {
       var together = [Float](repeating: 0, count: count)
       input.withUnsafeBufferPointer { x in
         together.withUnsafeMutableBufferPointer {

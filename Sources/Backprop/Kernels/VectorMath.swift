@@ -65,11 +65,94 @@ public enum VectorMath {
     return result
   }
 
+  /// The error function of each lane: u·P(u²) below 1 in magnitude, and
+  /// 1 − e^(−u²)·Q(u) from 1 to 4, with sign, where P fits erf(u)/u and Q
+  /// fits erfc(u)·e^(u²) (least squares for relative error on Chebyshev
+  /// points, `tools/fit_erf.py`); beyond 4, erf rounds to ±1 in single
+  /// precision. Within 2.5 ulp of the exact result (the C library's `erff`:
+  /// 1).
+  @inlinable
+  public static func erf(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    erfAndGaussian(x).erf
+  }
+
+  /// erf(x) and e^(−x²) of each lane: the second comes with the first for
+  /// |x| ≥ 1, and GELU's derivative needs both.
+  @inlinable
+  static func erfAndGaussian(_ x: SIMD8<Float>) -> (erf: SIMD8<Float>, gaussian: SIMD8<Float>) {
+    let magnitude = x.replacing(with: -x, where: x .< 0)
+    let s = x * x
+    var p = SIMD8<Float>(repeating: -0.000_562_539_9)
+    p = p * s + 0.004_916_026_7
+    p = p * s - 0.026_709_955
+    p = p * s + 0.112_801_306
+    p = p * s - 0.376_123_2
+    p = p * s + 1.128_379_1
+    let small = x * p
+    // Q is fitted up to 4; beyond, e^(−x²)·Q(4) is below half an ulp of 1.
+    let u = magnitude.replacing(with: 4, where: magnitude .> 4)
+    let z = (u - 2.5) * (2.0 / 3.0)
+    var q = SIMD8<Float>(repeating: 8.639_155_6e-05)
+    q = q * z - 0.000_243_512_01
+    q = q * z + 0.000_392_559_77
+    q = q * z - 0.000_919_990_3
+    q = q * z + 0.002_404_657
+    q = q * z - 0.005_608_494_4
+    q = q * z + 0.012_491_443
+    q = q * z - 0.026_998_68
+    q = q * z + 0.056_110_06
+    q = q * z - 0.111_521_33
+    q = q * z + 0.210_806_37
+    let gaussian = exp(-(magnitude * magnitude))
+    let large = 1 - gaussian * q
+    var result = large.replacing(with: -large, where: x .< 0)
+    result.replace(with: small, where: magnitude .< 1)
+    result.replace(with: x, where: x .!= x)
+    return (result, gaussian)
+  }
+
+  /// GELU, x·Φ(x) with Φ the standard normal distribution function
+  /// (1 + erf(x/√2)) / 2, of each lane.
+  @inlinable
+  public static func gelu(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    x * (1 + erf(x * 0.707_106_77)) * 0.5
+  }
+
+  /// GELU's derivative Φ(x) + x·φ(x) of each lane, φ the standard normal
+  /// density.
+  @inlinable
+  public static func geluDerivative(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    // One exp for both: e^(−x²/2) is e^(−u²) at u = x/√2.
+    let (erf, gaussian) = erfAndGaussian(x * 0.707_106_77)
+    return (1 + erf) * 0.5 + x * gaussian * 0.398_942_28
+  }
+
   /// The logistic function 1 / (1 + e⁻ˣ) of each lane (exp's clamping keeps
   /// every step finite).
   @inlinable
   public static func sigmoid(_ x: SIMD8<Float>) -> SIMD8<Float> {
     1 / (1 + exp(-x))
+  }
+
+  /// `gradient[i] *= derivative(input[i])` for `i < count`, eight at a time;
+  /// the last few through a zero-padded vector.
+  @inlinable
+  public static func scale(
+    _ gradient: UnsafeMutablePointer<Float>, by derivative: (SIMD8<Float>) -> SIMD8<Float>,
+    at input: UnsafePointer<Float>, count: Int
+  ) {
+    var i = 0
+    while i + 8 <= count {
+      let x = UnsafeRawPointer(input + i).loadUnaligned(as: SIMD8<Float>.self)
+      let g = UnsafeRawPointer(gradient + i).loadUnaligned(as: SIMD8<Float>.self)
+      UnsafeMutableRawPointer(gradient + i).storeBytes(of: g * derivative(x), as: SIMD8<Float>.self)
+      i += 8
+    }
+    guard i < count else { return }
+    var x = SIMD8<Float>()
+    for lane in 0..<(count - i) { x[lane] = input[i + lane] }
+    let d = derivative(x)
+    for lane in 0..<(count - i) { gradient[i + lane] *= d[lane] }
   }
 
   /// `output[i] = function(input[i])` for `i < count`, eight at a time; the

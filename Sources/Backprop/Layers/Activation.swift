@@ -63,11 +63,7 @@ public enum Activation: Sendable, Hashable {
     case .tanh:
       T.tanh(input, output, count: count)
     case .gelu:
-      let invSqrt2 = T(0.70710678118654752440)
-      for i in 0..<count {
-        let x = input[i]
-        output[i] = x * (1 + T.erf(x * invSqrt2)) / 2
-      }
+      T.gelu(input, output, count: count)
     }
   }
 
@@ -96,14 +92,7 @@ public enum Activation: Sendable, Hashable {
     case .tanh:
       for i in 0..<count { let y = output[i]; gradient[i] *= 1 - y * y }
     case .gelu:
-      let invSqrt2 = T(0.70710678118654752440)
-      let invSqrt2Pi = T(0.39894228040143267794)
-      for i in 0..<count {
-        let x = input[i]
-        let cdf = (1 + T.erf(x * invSqrt2)) / 2
-        let pdf = invSqrt2Pi * T.exp(-x * x / 2)
-        gradient[i] *= cdf + x * pdf
-      }
+      T.geluBackward(gradient, input, count: count)
     }
   }
 
