@@ -18,10 +18,6 @@ where Self.RawSignificand: FixedWidthInteger {
   static func log(_ x: Self) -> Self
   /// `log(1 + x)`, accurate for small `x`.
   static func log1p(_ x: Self) -> Self
-  /// The hyperbolic tangent of `x`.
-  static func tanh(_ x: Self) -> Self
-  /// The error function of `x`.
-  static func erf(_ x: Self) -> Self
 
   /// `C = alpha * op(A) * op(B) + beta * C` on row-major matrices (BLAS `gemm`).
   ///
@@ -51,27 +47,6 @@ extension Float: TrainingScalar {
   @inlinable public static func exp(_ x: Float) -> Float { expf(x) }
   @inlinable public static func log(_ x: Float) -> Float { logf(x) }
   @inlinable public static func log1p(_ x: Float) -> Float { log1pf(x) }
-  /// The hyperbolic tangent, about twice as fast as the C library's `tanhf`
-  /// (whose `expm1f` was a fifth of an XOR training step) and within 2 ulp of it.
-  @inlinable public static func tanh(_ x: Float) -> Float {
-    let magnitude = abs(x)
-    guard magnitude >= 0.5 else {
-      // The Taylor series to x¹⁵: below 0.5 the next term is under 1e-8 of the result.
-      let s = x * x
-      var p: Float = 929569.0 / 638512875.0
-      p = p * s - 21844.0 / 6081075.0
-      p = p * s + 1382.0 / 155925.0
-      p = p * s - 62.0 / 2835.0
-      p = p * s + 17.0 / 315.0
-      p = p * s - 2.0 / 15.0
-      p = p * s + 1.0 / 3.0
-      return x - x * s * p
-    }
-    // 1 − 2 / (e^{2|x|} + 1): no cancellation, since the result is above 0.46.
-    let t = magnitude > 10 ? 1 : 1 - 2 / (expf(2 * magnitude) + 1)
-    return x < 0 ? -t : t
-  }
-  @inlinable public static func erf(_ x: Float) -> Float { erff(x) }
   public static func gemm(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
     alpha: Float, a: UnsafePointer<Float>, lda: Int,
@@ -141,8 +116,6 @@ extension Double: TrainingScalar {
   @inlinable public static func exp(_ x: Double) -> Double { _cExp(x) }
   @inlinable public static func log(_ x: Double) -> Double { _cLog(x) }
   @inlinable public static func log1p(_ x: Double) -> Double { _cLog1p(x) }
-  @inlinable public static func tanh(_ x: Double) -> Double { _cTanh(x) }
-  @inlinable public static func erf(_ x: Double) -> Double { _cErf(x) }
   public static func gemm(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
     alpha: Double, a: UnsafePointer<Double>, lda: Int,
