@@ -2,7 +2,8 @@ import ArgumentParser
 import Backprop
 
 /// The options that say what to train and how: data, model, optimizer,
-/// schedule, batches and seed. Shared by `train` and `scale`.
+/// schedule, batches and seed. Shared by `train`, `scale`, `cv` and `search`
+/// (and laid over a checkpoint's saved ones on `train --resume`).
 struct TrainingArguments: ParsableArguments {
   @OptionGroup var source: DataOptions
 

@@ -135,45 +135,55 @@ public enum VectorMath {
     1 / (1 + exp(-x))
   }
 
-  /// `gradient[i] *= derivative(input[i])` for `i < count`, eight at a time;
-  /// the last few through a zero-padded vector.
+  /// `gradient[i] *= derivative(input[i])` for `i < count`, eight at a time.
   @inlinable
   public static func scale(
     _ gradient: UnsafeMutablePointer<Float>, by derivative: (SIMD8<Float>) -> SIMD8<Float>,
     at input: UnsafePointer<Float>, count: Int
   ) {
-    var i = 0
-    while i + 8 <= count {
-      let x = UnsafeRawPointer(input + i).loadUnaligned(as: SIMD8<Float>.self)
-      let g = UnsafeRawPointer(gradient + i).loadUnaligned(as: SIMD8<Float>.self)
-      UnsafeMutableRawPointer(gradient + i).storeBytes(of: g * derivative(x), as: SIMD8<Float>.self)
-      i += 8
+    forEachVector(count: count) { i, lanes in
+      let d = derivative(load(input + i, lanes: lanes))
+      store(load(gradient + i, lanes: lanes) * d, to: gradient + i, lanes: lanes)
     }
-    guard i < count else { return }
-    var x = SIMD8<Float>()
-    for lane in 0..<(count - i) { x[lane] = input[i + lane] }
-    let d = derivative(x)
-    for lane in 0..<(count - i) { gradient[i + lane] *= d[lane] }
   }
 
-  /// `output[i] = function(input[i])` for `i < count`, eight at a time; the
-  /// last few through a zero-padded vector. `input` and `output` may be the
-  /// same buffer.
+  /// `output[i] = function(input[i])` for `i < count`, eight at a time.
+  /// `input` and `output` may be the same buffer.
   @inlinable
   public static func map(
     _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int,
     _ function: (SIMD8<Float>) -> SIMD8<Float>
   ) {
+    forEachVector(count: count) { i, lanes in
+      store(function(load(input + i, lanes: lanes)), to: output + i, lanes: lanes)
+    }
+  }
+
+  /// Calls `body(i, lanes)` for the vectors of `count` elements: eight lanes
+  /// each, and the last few through a zero-padded vector, so every element
+  /// goes through the same operations wherever it sits.
+  @inlinable
+  static func forEachVector(count: Int, _ body: (_ start: Int, _ lanes: Int) -> Void) {
     var i = 0
-    while i + 8 <= count {
-      let x = UnsafeRawPointer(input + i).loadUnaligned(as: SIMD8<Float>.self)
-      UnsafeMutableRawPointer(output + i).storeBytes(of: function(x), as: SIMD8<Float>.self)
+    while i < count {
+      body(i, min(8, count - i))
       i += 8
     }
-    guard i < count else { return }
-    var x = SIMD8<Float>()
-    for lane in 0..<(count - i) { x[lane] = input[i + lane] }
-    let y = function(x)
-    for lane in 0..<(count - i) { output[i + lane] = y[lane] }
+  }
+
+  /// The first `lanes` floats at `pointer`, the other lanes zero.
+  @inlinable
+  static func load(_ pointer: UnsafePointer<Float>, lanes: Int) -> SIMD8<Float> {
+    if lanes == 8 { return UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self) }
+    var vector = SIMD8<Float>()
+    for lane in 0..<lanes { vector[lane] = pointer[lane] }
+    return vector
+  }
+
+  /// Writes the first `lanes` lanes of `vector` to `pointer`.
+  @inlinable
+  static func store(_ vector: SIMD8<Float>, to pointer: UnsafeMutablePointer<Float>, lanes: Int) {
+    if lanes == 8 { return UnsafeMutableRawPointer(pointer).storeBytes(of: vector, as: SIMD8<Float>.self) }
+    for lane in 0..<lanes { pointer[lane] = vector[lane] }
   }
 }
