@@ -17,7 +17,7 @@ struct CrossValidateCommand: ParsableCommand {
 
   @OptionGroup var arguments: TrainingArguments
 
-  @Option(help: "The number of folds.")
+  @Option(parsing: .unconditional, help: "The number of folds.")
   var folds: Int = 5
   @OptionGroup var schedule: FoldScheduleOptions
   @Option(help: "Also write one row per fold to this CSV file.")

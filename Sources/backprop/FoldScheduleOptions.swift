@@ -8,7 +8,9 @@ struct FoldScheduleOptions: ParsableArguments {
   var stratified = true
   @Option(help: "Folds run side by side (each on its own cores), or auto to choose from the model and the cores.")
   var parallelFolds: String = "auto"
-  @Option(name: .customLong("threads"), help: "Worker threads of each fold (default: chosen with the plan).")
+  @Option(
+    name: .customLong("threads"), parsing: .unconditional,
+    help: "Worker threads of each fold (default: chosen with the plan).")
   var threadsPerFold: Int?
   @Option(help: "Worker placement inside each fold's cores: compact, spread or none.")
   var pin: PinningPolicy = .compact

@@ -24,11 +24,12 @@ struct ScaleCommand: ParsableCommand {
   var pin: PinningPolicy = .compact
   @Flag(help: "Also measure every thread count with --pin none.")
   var comparePinning = false
-  @Option(help: "Steps run before measuring, at each thread count.")
+  @Option(parsing: .unconditional, help: "Steps run before measuring, at each thread count.")
   var warmUp: Int = 20
-  @Option(help: "Steps measured at each thread count.")
+  @Option(parsing: .unconditional, help: "Steps measured at each thread count.")
   var measure: Int = 100
-  @Option(help: "Measure every thread count this many times, interleaved, and report the median.")
+  @Option(
+    parsing: .unconditional, help: "Measure every thread count this many times, interleaved, and report the median.")
   var repeats: Int = 3
   @Option(help: "Write the table to BASE.csv and BASE.json.")
   var output: String = "scaling"

@@ -20,13 +20,14 @@ struct SearchCommand: ParsableCommand {
 
   @Option(help: "Grid search over every combination: 'lr=0.1,0.03,0.01 hidden=128,256'.")
   var grid: String?
-  @Option(help: "Random search: this many settings drawn from --space (seeded by --seed).")
+  @Option(parsing: .unconditional, help: "Random search: this many settings drawn from --space (seeded by --seed).")
   var random: Int?
   @Option(help: "The space of random search: 'lr=1e-4:1e-1 momentum=0.8:0.99 hidden=64,128,256'.")
   var space: String?
-  @Option(help: "Score every trial by k-fold cross-validation with this many folds.")
+  @Option(parsing: .unconditional, help: "Score every trial by k-fold cross-validation with this many folds.")
   var folds: Int = 3
-  @Option(help: "Score every trial on one seeded hold-out split of this fraction instead of folds.")
+  @Option(
+    parsing: .unconditional, help: "Score every trial on one seeded hold-out split of this fraction instead of folds.")
   var holdout: Double?
   @OptionGroup var schedule: FoldScheduleOptions
   @Option(help: "Rank by val_accuracy (default for classification) or val_loss.")

@@ -3,7 +3,9 @@ import Backprop
 
 /// `--threads N`, shared by `train`, `evaluate`, `predict` and `topology`.
 struct ThreadOptions: ParsableArguments {
-  @Option(name: .customLong("threads"), help: "Worker threads (default: the number of allowed physical cores).")
+  @Option(
+    name: .customLong("threads"), parsing: .unconditional,
+    help: "Worker threads (default: the number of allowed physical cores).")
   var requested: Int?
 
   /// The thread count to use: the one asked for, or the allowed physical cores.

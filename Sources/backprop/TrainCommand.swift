@@ -39,9 +39,10 @@ struct TrainCommand: ParsableCommand {
         "Resume with --resume PATH. A resumed run checkpoints to the file it resumed from unless told otherwise."
     ))
   var checkpoint: String?
-  @Option(help: "Also write the checkpoint every N optimizer steps.")
+  @Option(parsing: .unconditional, help: "Also write the checkpoint every N optimizer steps.")
   var checkpointEvery: Int?
-  @Option(help: "Keep the K newest checkpoints, as PATH's name with .step-N (PATH is the newest).")
+  @Option(
+    parsing: .unconditional, help: "Keep the K newest checkpoints, as PATH's name with .step-N (PATH is the newest).")
   var keepCheckpoints: Int = 1
   @Option(
     help: ArgumentHelp(

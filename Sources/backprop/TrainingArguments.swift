@@ -11,7 +11,8 @@ struct TrainingArguments: ParsableArguments {
   var testData: String?
   @Option(help: "Test labels for IDX or .npy test features.")
   var testLabels: String?
-  @Option(help: "Hold out this fraction of the training data (seeded) and report it each epoch.")
+  @Option(
+    parsing: .unconditional, help: "Hold out this fraction of the training data (seeded) and report it each epoch.")
   var validationSplit: Double?
   @Option(help: "Feature scaling fitted on the training split: none, unit ([0,1]) or standard.")
   var scale: FeatureScaling = .none
@@ -30,38 +31,40 @@ struct TrainingArguments: ParsableArguments {
 
   @Option(help: "The optimizer: sgd, adam or adamw.")
   var optimizer: OptimizerSettings.Kind?
-  @Option(help: "The learning rate (default 0.01 for SGD, 0.001 for Adam and AdamW).")
+  @Option(parsing: .unconditional, help: "The learning rate (default 0.01 for SGD, 0.001 for Adam and AdamW).")
   var lr: Double?
-  @Option(help: "SGD momentum.")
+  @Option(parsing: .unconditional, help: "SGD momentum.")
   var momentum: Double?
   @Flag(help: "Use Nesterov momentum (SGD).")
   var nesterov = false
-  @Option(help: "Weight decay (L2 for SGD and Adam, decoupled for AdamW; AdamW's default is 0.01).")
+  @Option(
+    parsing: .unconditional, help: "Weight decay (L2 for SGD and Adam, decoupled for AdamW; AdamW's default is 0.01).")
   var weightDecay: Double?
-  @Option(help: "Adam's beta1.")
+  @Option(parsing: .unconditional, help: "Adam's beta1.")
   var beta1: Double = 0.9
-  @Option(help: "Adam's beta2.")
+  @Option(parsing: .unconditional, help: "Adam's beta2.")
   var beta2: Double = 0.999
-  @Option(help: "Adam's epsilon.")
+  @Option(parsing: .unconditional, help: "Adam's epsilon.")
   var eps: Double = 1e-8
   @Option(help: "Learning-rate schedule: constant, step:EPOCHS:GAMMA (as step:5:0.5) or cosine[:MIN_LR].")
   var schedule: String = "constant"
-  @Option(help: "Linear learning-rate warm-up over this many steps.")
+  @Option(parsing: .unconditional, help: "Linear learning-rate warm-up over this many steps.")
   var warmupSteps: Int = 0
-  @Option(help: "Clip the mean gradient to this global L2 norm.")
+  @Option(parsing: .unconditional, help: "Clip the mean gradient to this global L2 norm.")
   var clipGradNorm: Double?
 
-  @Option(help: "Passes over the training data.")
+  @Option(parsing: .unconditional, help: "Passes over the training data.")
   var epochs: Int?
-  @Option(help: "Stop after this many optimizer steps.")
+  @Option(parsing: .unconditional, help: "Stop after this many optimizer steps.")
   var steps: Int?
-  @Option(help: "Samples per optimizer step.")
+  @Option(parsing: .unconditional, help: "Samples per optimizer step.")
   var batchSize: Int?
-  @Option(help: "The seed of initialisation, shuffling, dropout and the validation split.")
+  @Option(parsing: .unconditional, help: "The seed of initialisation, shuffling, dropout and the validation split.")
   var seed: UInt64 = 0
   @Flag(help: "Keep the training samples in file order.")
   var noShuffle = false
   @Option(
+    parsing: .unconditional,
     help:
       "Use fewer threads when a step has less than this many training FLOPs (6·params·batch) per thread; 0 uses every thread."
   )
@@ -73,6 +76,7 @@ struct TrainingArguments: ParsableArguments {
   )
   var onNaN: NonFinitePolicy = .stop
   @Option(
+    parsing: .unconditional,
     help:
       "Stop when the validation loss has not improved for this many epochs, ending with the best epoch's weights (train: with --validation-split; cv, search: on each fold)."
   )

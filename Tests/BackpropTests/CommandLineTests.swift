@@ -179,7 +179,9 @@ struct CommandRun {
       "unwritable save", ["--data", "@train.csv", "--model", "4-3", "--save", "/no/such/folder/w.safetensors"], "--save"
     ),
     ("bad schedule", ["--data", "@train.csv", "--model", "4-3", "--schedule", "wavy"], "--schedule"),
-    ("negative lr", ["--data", "@train.csv", "--model", "4-3", "--lr", "-1"], "--lr"),
+    // Negative numbers reach the option's own check (not "missing value").
+    ("negative lr", ["--data", "@train.csv", "--model", "4-3", "--lr", "-1"], "--lr must be a positive number"),
+    ("negative epochs", ["--data", "@train.csv", "--model", "4-3", "--epochs", "-2"], "--epochs must be at least 1"),
     ("labels with csv", ["--data", "@train.csv", "--labels", "@labels.idx", "--model", "4-3"], "--labels"),
   ]
 
