@@ -198,6 +198,10 @@ struct TrainingRun {
     var metricsLines = (resumed?.checkpoint.history ?? []).map {
       Report.metricsJSON($0, evaluationName: evaluationName).serialized()
     }
+    // Read once: an option's property wrapper costs a generic-metadata
+    // look-up per read, which showed in a tiny model's run of one step per epoch.
+    let quiet = command.quiet
+    let metricsPath = command.metrics
     let history: [EpochMetrics]
     do {
       history = try trainer.train(
@@ -208,7 +212,7 @@ struct TrainingRun {
           progress.clear()
           // Long runs print about twenty evenly spaced epochs, and the last.
           let every = max(1, options.epochs / 20)
-          if !command.quiet && (metrics.epoch % every == 0 || metrics.epoch == options.epochs) {
+          if !quiet && (metrics.epoch % every == 0 || metrics.epoch == options.epochs) {
             writeStandardError(Report.epochLine(metrics, evaluationName: evaluationName) + "\n")
           }
           if metrics.skippedBatches > 0 {
@@ -216,7 +220,7 @@ struct TrainingRun {
               "backprop: warning: epoch \(metrics.epoch) skipped \(metrics.skippedBatches) batch(es) "
                 + "with a non-finite loss or gradient (--on-nan skip-batch)\n")
           }
-          if let path = command.metrics {
+          if let path = metricsPath {
             metricsLines.append(Report.metricsJSON(metrics, evaluationName: evaluationName).serialized())
             // Rewritten whole each epoch, atomically, so the file is never torn.
             do { try AtomicFile.write(metricsLines.joined(separator: "\n") + "\n", to: path) } catch {

@@ -167,6 +167,29 @@ extension Model {
     #expect(rates == [0.2, 0.4, 0.6000000000000001, 0.8, 0.8, 0.8])
   }
 
+  /// A step gathers the rows it is given, in their order, whatever the
+  /// input width (whole vectors of 8 floats or not) and the batch size
+  /// (groups of four rows or not): the same step on those rows laid out in
+  /// order as a set of their own gives bitwise the same weights.
+  @Test(arguments: [(13, 7), (16, 9), (4, 5), (21, 12), (784, 8)])
+  func stepGathersTheRowsItIsGiven(width: Int, batch: Int) {
+    var data = TestData(seed: 9)
+    let set = data.classification(rows: 30, features: width, classes: 3)
+    let picked = (0..<batch).map { (7 * $0 + 3) % 30 }  // scattered and out of order
+    func stepped(on dataset: Dataset, indices: [Int]) -> [UInt32] {
+      let model = Model(spec: try! ModelSpec(parsing: "\(width)-6-relu-3"), seed: 1)
+      var options = TrainingOptions()
+      options.batchSize = batch
+      options.optimizer = OptimizerSettings(kind: .sgd, learningRate: 0.1)
+      let trainer = Trainer(model: model, training: dataset, options: options)
+      indices.withUnsafeBufferPointer { _ = trainer.step(samples: $0, learningRate: 0.1) }
+      return model.parameters.array.map(\.bitPattern)
+    }
+    let scattered = stepped(on: set, indices: picked)
+    #expect(scattered == stepped(on: set.subset(picked), indices: Array(0..<batch)))
+    #expect(scattered != stepped(on: set, indices: Array(0..<batch)))
+  }
+
   @Test func stepsLimitStopsTraining() throws {
     var data = TestData(seed: 4)
     let set = data.classification(rows: 40, features: 5, classes: 3)

@@ -11,12 +11,18 @@ extension Model {
   ///   - batchSize: how many rows one forward pass takes.
   public func outputs(for data: Dataset, threads: Int = 1, batchSize: Int = 1024) -> [Float] {
     let width = spec.outputWidth
+    guard data.count > 0 else { return [] }
     var result = [Float](repeating: 0, count: data.count * width)
+    let plan = ShardPlan(rows: data.count, workers: max(1, min(threads, data.count)))
     result.withUnsafeMutableBufferPointer { buffer in
       // Each share writes only its own rows of the result.
       nonisolated(unsafe) let output = buffer.baseAddress!
-      forEachBatch(of: data, threads: threads, batchSize: batchSize) { _, start, rows, logits, _ in
-        (output + start * width).update(from: logits, count: rows * width)
+      forEachShare(of: plan) { share in
+        let rows = plan.range(of: share)
+        let workspace = Workspace<Float>(spec: self.spec, capacity: max(1, min(batchSize, rows.count)))
+        self.forEachBatch(of: data, rows: rows, workspace: workspace) { start, count, logits, _ in
+          (output + start * width).update(from: logits, count: count * width)
+        }
       }
     }
     return result
@@ -41,71 +47,103 @@ extension Model {
     return (evaluation, predicted)
   }
 
+  /// ``evaluate(_:threads:batchSize:)`` on the calling thread in `workspace`,
+  /// which the caller keeps between calls: the trainer scores its evaluation
+  /// set after every epoch, and a fresh workspace each time (a dozen aligned
+  /// buffers, their pages first touched) had cost more than a step of a tiny
+  /// model. Allocates nothing.
+  func evaluate(_ data: Dataset, reusing workspace: Workspace<Float>) -> Evaluation {
+    let (loss, correct) = scoreRows(0..<data.count, of: data, workspace: workspace, predictions: nil)
+    return evaluation(loss: loss, correct: correct, of: data)
+  }
+
   /// ``evaluate(_:threads:batchSize:)``, also writing each sample's
   /// predicted class to `predictions` when given.
   private func score(
     _ data: Dataset, threads: Int, batchSize: Int, predictions: UnsafeMutablePointer<Int>?
   ) -> Evaluation {
-    let width = spec.outputWidth
-    let shares = max(1, min(threads, data.count))
-    let totals = AlignedBuffer<Double>(count: shares * 8)  // one cache line per share
-    // Shares write disjoint rows of the predictions.
+    guard data.count > 0 else { return evaluation(loss: 0, correct: 0, of: data) }
+    let plan = ShardPlan(rows: data.count, workers: max(1, min(threads, data.count)))
+    let totals = AlignedBuffer<Double>(count: plan.shardCount * 8)  // one cache line per share
+    // Shares write disjoint rows of the predictions and their own line of the totals.
     nonisolated(unsafe) let predictions = predictions
-    forEachBatch(of: data, threads: shares, batchSize: batchSize) { share, start, rows, logits, targets in
+    forEachShare(of: plan) { share in
+      let rows = plan.range(of: share)
+      let workspace = Workspace<Float>(spec: self.spec, capacity: max(1, min(batchSize, rows.count)))
+      let (loss, correct) = self.scoreRows(rows, of: data, workspace: workspace, predictions: predictions)
+      totals.base[share * 8] = loss
+      totals.base[share * 8 + 1] = Double(correct)
+    }
+    var loss = 0.0
+    var correct = 0
+    for share in 0..<plan.shardCount {
+      loss += totals.base[share * 8]
+      correct += Int(totals.base[share * 8 + 1])
+    }
+    return evaluation(loss: loss, correct: correct, of: data)
+  }
+
+  /// The summed loss and the correct count of `rows` of `data`, batch by
+  /// batch in `workspace`, writing their predicted classes to `predictions`
+  /// (indexed by row) when given.
+  private func scoreRows(
+    _ rows: Range<Int>, of data: Dataset, workspace: Workspace<Float>, predictions: UnsafeMutablePointer<Int>?
+  ) -> (loss: Double, correct: Int) {
+    let width = spec.outputWidth
+    var loss = 0.0
+    var correct = 0
+    forEachBatch(of: data, rows: rows, workspace: workspace) { start, count, logits, targets in
       let result = self.loss.evaluate(
-        logits: logits, targets: targets, rows: rows, outputs: width, targetWidth: data.targetWidth, gradient: nil)
-      totals.base[share * 8] += result.loss
-      totals.base[share * 8 + 1] += Double(result.correct)
+        logits: logits, targets: targets, rows: count, outputs: width, targetWidth: data.targetWidth, gradient: nil)
+      loss += result.loss
+      correct += result.correct
       guard let predictions else { return }
-      for row in 0..<rows {
+      for row in 0..<count {
         let line = logits + row * width
         predictions[start + row] = width == 1 ? (line[0] > 0 ? 1 : 0) : (0..<width).max { line[$0] < line[$1] }!
       }
     }
-    var total = 0.0
-    var correct = 0.0
-    for share in 0..<shares {
-      total += totals.base[share * 8]
-      correct += totals.base[share * 8 + 1]
-    }
-    let count = Double(max(data.count, 1))
-    let hasAccuracy = loss.reportsAccuracy(outputs: width, targetWidth: data.targetWidth)
-    return Evaluation(loss: total / count, accuracy: hasAccuracy ? correct / count : nil, count: data.count)
+    return (loss, correct)
   }
 
-  /// Runs inference over `data` in batches, the rows shared among `threads`
-  /// threads; `body` gets the share, the first row, the row count, the
+  /// The mean loss and, where it has a meaning, the accuracy, from sums over `data`.
+  private func evaluation(loss: Double, correct: Int, of data: Dataset) -> Evaluation {
+    let count = Double(max(data.count, 1))
+    let hasAccuracy = self.loss.reportsAccuracy(outputs: spec.outputWidth, targetWidth: data.targetWidth)
+    return Evaluation(loss: loss / count, accuracy: hasAccuracy ? Double(correct) / count : nil, count: data.count)
+  }
+
+  /// Runs `body` for every share of `plan`: on the calling thread when there
+  /// is one, else each on a Dispatch worker.
+  private func forEachShare(of plan: ShardPlan, _ body: @escaping (Int) -> Void) {
+    if plan.shardCount == 1 {
+      body(0)
+    } else {
+      // Shares touch disjoint rows and their own workspaces.
+      nonisolated(unsafe) let shared = body
+      DispatchQueue.concurrentPerform(iterations: plan.shardCount) { shared($0) }
+    }
+  }
+
+  /// Runs inference over `rows` of `data` in batches of up to the
+  /// workspace's capacity; `body` gets the first row, the row count, the
   /// outputs and the targets of each batch.
   private func forEachBatch(
-    of data: Dataset, threads: Int, batchSize: Int,
-    _ body: @escaping (Int, Int, Int, UnsafeMutablePointer<Float>, UnsafePointer<Float>) -> Void
+    of data: Dataset, rows: Range<Int>, workspace: Workspace<Float>,
+    _ body: (Int, Int, UnsafeMutablePointer<Float>, UnsafePointer<Float>) -> Void
   ) {
     precondition(
       data.featureWidth == spec.inputWidth, "data has \(data.featureWidth) features, model takes \(spec.inputWidth)")
-    guard data.count > 0 else { return }
-    let plan = ShardPlan(rows: data.count, workers: max(1, threads))
     let inputWidth = spec.inputWidth
     data.features.withUnsafeBufferPointer { features in
       data.targets.withUnsafeBufferPointer { targets in
-        let run = { (share: Int) in
-          let range = plan.range(of: share)
-          let workspace = Workspace<Float>(spec: self.spec, capacity: max(1, min(batchSize, range.count)))
-          var start = range.lowerBound
-          while start < range.upperBound {
-            let rows = min(workspace.capacity, range.upperBound - start)
-            workspace.input.base.update(from: features.baseAddress! + start * inputWidth, count: rows * inputWidth)
-            let logits = self.network.forward(
-              parameters: self.parameters.base, workspace: workspace, rows: rows, mode: .inference)
-            body(share, start, rows, logits, targets.baseAddress! + start * data.targetWidth)
-            start += rows
-          }
-        }
-        if plan.shardCount == 1 {
-          run(0)
-        } else {
-          // Shares touch disjoint rows and their own workspaces.
-          nonisolated(unsafe) let shared = run
-          DispatchQueue.concurrentPerform(iterations: plan.shardCount) { shared($0) }
+        var start = rows.lowerBound
+        while start < rows.upperBound {
+          let count = min(workspace.capacity, rows.upperBound - start)
+          workspace.input.base.update(from: features.baseAddress! + start * inputWidth, count: count * inputWidth)
+          let logits = network.forward(parameters: parameters.base, workspace: workspace, rows: count, mode: .inference)
+          body(start, count, logits, targets.baseAddress! + start * data.targetWidth)
+          start += count
         }
       }
     }

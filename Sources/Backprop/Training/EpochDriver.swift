@@ -39,6 +39,10 @@ final class EpochDriver: @unchecked Sendable {
   private var samplesInRun = 0
   /// Where the last checkpoint was taken (or the run resumed).
   private var lastCheckpoint: (epoch: Int, batch: Int, steps: Int)? = nil
+  /// The workspace the evaluation set is scored in after every epoch, made
+  /// at the first epoch's end and kept for the run.
+  private lazy var evaluationWorkspace = Workspace<Float>(
+    spec: trainer.model.spec, capacity: max(1, min(1024, evaluation?.count ?? 1)))
 
   init(
     trainer: Trainer, evaluation: Dataset?, progress: ((TrainingProgress) -> Void)?,
@@ -188,7 +192,7 @@ final class EpochDriver: @unchecked Sendable {
       epoch: position.epoch + 1, steps: position.steps, trainLoss: position.lossSum / seen,
       trainAccuracy: reportsAccuracy ? Double(position.correct) / seen : nil,
       // On this thread only: the other workers are waiting at the barrier.
-      evaluation: evaluation.map { trainer.model.evaluate($0) },
+      evaluation: evaluation.map { trainer.model.evaluate($0, reusing: evaluationWorkspace) },
       seconds: elapsed, samplesPerSecond: elapsed > 0 ? Double(position.seen - seenBeforeStart) / elapsed : 0,
       learningRate: learningRateOfLastStep, skippedBatches: position.skippedBatches)
     history.append(metrics)

@@ -98,9 +98,11 @@ extension Trainer {
     let targetWidth = training.targetWidth
     training.features.withUnsafeBufferPointer { features in
       training.targets.withUnsafeBufferPointer { targets in
+        gatherRows(
+          UnsafeBufferPointer(rebasing: command.indices[range]), of: features.baseAddress!, width: width,
+          into: workspace.input.base + range.lowerBound * width)
         for row in range {
           let sample = command.indices[row]
-          copyFloats(from: features.baseAddress! + sample * width, to: workspace.input.base + row * width, count: width)
           (workspace.targets.base + row * targetWidth).update(
             from: targets.baseAddress! + sample * targetWidth, count: targetWidth)
         }
