@@ -5,9 +5,10 @@ with momentum, on the same Fashion-MNIST samples (written once as .npy), from
 the same initial weights (PyTorch's default initialisation, seeded, exported
 as safetensors), in a process of its own restricted to the first T CPUs.
 Throughput is samples/s over one epoch after a warm-up epoch, the median of
---repeats runs, frameworks interleaved. MFU is training FLOP/s (6 · params ·
-samples/s) over T times the single-thread SGEMM rate measured first (NumPy's
-OpenBLAS, 2048³). Peak memory is each process's maximum resident set.
+--repeats runs, frameworks interleaved (XOR's µs per step too). MFU is
+training FLOP/s (6 · params · samples/s) over T times the single-thread
+SGEMM rate measured first (NumPy's OpenBLAS, 2048³). Peak memory is each
+process's maximum resident set.
 """
 
 import argparse
@@ -415,18 +416,26 @@ def main():
 
     xor = {}
     if args.xor_steps > 0:
+        # The median of --repeats runs, frameworks interleaved, as for the models.
+        times = {f: [] for f in frameworks}
+        for _ in range(args.repeats):
+            for framework in frameworks:
+                if framework == "backprop":
+                    # One step per epoch: the per-epoch bookkeeping and the
+                    # scoring of the 4 test samples after each are included.
+                    steps = args.xor_steps * 10
+                    out, _ = run_measured([
+                        "taskset", "-c", str(sorted(os.sched_getaffinity(0))[0]), args.backprop, "train", "--data",
+                        "xor", "--model", "2-8-tanh-1", "--batch-size", "4", "--threads", "1", "--lr", "0.1",
+                        "--momentum", "0.9", "--epochs", str(steps), "--quiet", "--json"])
+                    times[framework].append(4 / json.loads(out)["samples_per_second"] * 1e6)
+                else:
+                    result, _ = run_child(*child("xor", framework=framework, steps=args.xor_steps))
+                    times[framework].append(result["microseconds_per_step"])
         for framework in frameworks:
-            if framework == "backprop":
-                # One step per epoch: the per-epoch bookkeeping is included.
-                steps = args.xor_steps * 10
-                out, _ = run_measured([
-                    "taskset", "-c", str(sorted(os.sched_getaffinity(0))[0]), args.backprop, "train", "--data", "xor",
-                    "--model", "2-8-tanh-1", "--batch-size", "4", "--threads", "1", "--lr", "0.1", "--momentum",
-                    "0.9", "--epochs", str(steps), "--quiet", "--json"])
-                xor[framework] = 4 / json.loads(out)["samples_per_second"] * 1e6
-            else:
-                result, _ = run_child(*child("xor", framework=framework, steps=args.xor_steps))
-                xor[framework] = result["microseconds_per_step"]
+            xor[framework] = statistics.median(times[framework])
+            print(f"  XOR 2-8-tanh-1: {framework}: {', '.join(f'{t:.2f}' for t in times[framework])} µs per step",
+                  file=sys.stderr)
 
     load = open("/proc/loadavg").read().split()[:3]
     print_table(rows, xor, ceiling, load)

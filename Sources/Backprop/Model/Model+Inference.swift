@@ -17,9 +17,7 @@ extension Model {
     result.withUnsafeMutableBufferPointer { buffer in
       // Each share writes only its own rows of the result.
       nonisolated(unsafe) let output = buffer.baseAddress!
-      forEachShare(of: plan) { share in
-        let rows = plan.range(of: share)
-        let workspace = Workspace<Float>(spec: self.spec, capacity: max(1, min(batchSize, rows.count)))
+      forEachShare(of: plan, batchSize: batchSize) { _, rows, workspace in
         self.forEachBatch(of: data, rows: rows, workspace: workspace) { start, count, logits, _ in
           (output + start * width).update(from: logits, count: count * width)
         }
@@ -67,9 +65,7 @@ extension Model {
     let totals = AlignedBuffer<Double>(count: plan.shardCount * 8)  // one cache line per share
     // Shares write disjoint rows of the predictions and their own line of the totals.
     nonisolated(unsafe) let predictions = predictions
-    forEachShare(of: plan) { share in
-      let rows = plan.range(of: share)
-      let workspace = Workspace<Float>(spec: self.spec, capacity: max(1, min(batchSize, rows.count)))
+    forEachShare(of: plan, batchSize: batchSize) { share, rows, workspace in
       let (loss, correct) = self.scoreRows(rows, of: data, workspace: workspace, predictions: predictions)
       totals.base[share * 8] = loss
       totals.base[share * 8 + 1] = Double(correct)
@@ -113,14 +109,21 @@ extension Model {
     return Evaluation(loss: loss / count, accuracy: hasAccuracy ? Double(correct) / count : nil, count: data.count)
   }
 
-  /// Runs `body` for every share of `plan`: on the calling thread when there
-  /// is one, else each on a Dispatch worker.
-  private func forEachShare(of plan: ShardPlan, _ body: @escaping (Int) -> Void) {
+  /// Runs `body` for every share of `plan` with the share's rows and a
+  /// workspace of its own for batches of up to `batchSize` rows: on the
+  /// calling thread when there is one share, else each on a Dispatch worker.
+  private func forEachShare(
+    of plan: ShardPlan, batchSize: Int, _ body: @escaping (Int, Range<Int>, Workspace<Float>) -> Void
+  ) {
+    let run = { (share: Int) in
+      let rows = plan.range(of: share)
+      body(share, rows, Workspace<Float>(spec: self.spec, capacity: max(1, min(batchSize, rows.count))))
+    }
     if plan.shardCount == 1 {
-      body(0)
+      run(0)
     } else {
       // Shares touch disjoint rows and their own workspaces.
-      nonisolated(unsafe) let shared = body
+      nonisolated(unsafe) let shared = run
       DispatchQueue.concurrentPerform(iterations: plan.shardCount) { shared($0) }
     }
   }
