@@ -9,7 +9,8 @@ import Backprop
 /// A progress line on standard error, redrawn in place, shown only when
 /// standard error is a terminal and at most ten times a second.
 final class ProgressLine {
-  private let enabled = isatty(2) == 1
+  /// Whether standard error is a terminal (otherwise nothing is drawn).
+  let enabled = isatty(2) == 1
   private let clock = ContinuousClock()
   private var lastDrawn: ContinuousClock.Instant? = nil
   private var visible = false

@@ -207,7 +207,8 @@ struct TrainingRun {
       history = try trainer.train(
         evaluation: evaluation,
         control: control,
-        progress: { progress.update($0) },
+        // None when there is no line to draw: a progress report costs a clock read per step.
+        progress: progress.enabled ? { progress.update($0) } : nil,
         epochEnd: { metrics in
           progress.clear()
           // Long runs print about twenty evenly spaced epochs, and the last.
