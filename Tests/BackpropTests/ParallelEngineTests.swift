@@ -184,6 +184,26 @@ import _BackpropTestSupport
     #expect(trainer.fewerWorkersReason?.contains("1 of the 4 threads") == true)
   }
 
+  /// After every epoch the team scores the evaluation set together (the
+  /// worker count matters not): the last epoch's figures equal one thread's
+  /// scoring of the trained weights bitwise, with more rows than one batch
+  /// of the evaluation (1024) and a batch count the workers do not divide.
+  @Test(arguments: [2, 3])
+  func teamEvaluationEqualsOneThreadsBitwise(threads: Int) throws {
+    let test = Self.data(rows: 2600)
+    let trainer = Self.trainer(
+      threads: threads, settings: OptimizerSettings(kind: .sgd, learningRate: 0.1), data: Self.data(rows: 90),
+      batch: 30)
+    let history = try trainer.train(evaluation: test)
+    let last = try #require(history.last?.evaluation)
+    let reference = trainer.model.evaluate(test)
+    #expect(last.loss.bitPattern == reference.loss.bitPattern)
+    #expect(last.accuracy == reference.accuracy && last.count == 2600)
+    if trainer.executionMode != .persistentWorkers {
+      print("teamEvaluationEqualsOneThreadsBitwise: ran as \(trainer.executionMode)")
+    }
+  }
+
   @Test func inferenceSharedAmongThreadsMatchesOneThread() {
     let model = Model(spec: Self.spec, seed: 8)
     let data = Self.data(rows: 301)

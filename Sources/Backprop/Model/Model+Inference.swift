@@ -45,6 +45,12 @@ extension Model {
     return (evaluation, predicted)
   }
 
+  /// The rows of one forward pass when a data set is scored: the trainer's
+  /// evaluation after each epoch adds the batches' sums in this order,
+  /// however many workers score them, so its results do not depend on the
+  /// worker count.
+  static let evaluationBatchRows = 1024
+
   /// ``evaluate(_:threads:batchSize:)`` on the calling thread in `workspace`,
   /// which the caller keeps between calls: the trainer scores its evaluation
   /// set after every epoch, and a fresh workspace each time (a dozen aligned
@@ -82,7 +88,7 @@ extension Model {
   /// The summed loss and the correct count of `rows` of `data`, batch by
   /// batch in `workspace`, writing their predicted classes to `predictions`
   /// (indexed by row) when given.
-  private func scoreRows(
+  func scoreRows(
     _ rows: Range<Int>, of data: Dataset, workspace: Workspace<Float>, predictions: UnsafeMutablePointer<Int>?
   ) -> (loss: Double, correct: Int) {
     let width = spec.outputWidth
@@ -103,7 +109,7 @@ extension Model {
   }
 
   /// The mean loss and, where it has a meaning, the accuracy, from sums over `data`.
-  private func evaluation(loss: Double, correct: Int, of data: Dataset) -> Evaluation {
+  func evaluation(loss: Double, correct: Int, of data: Dataset) -> Evaluation {
     let count = Double(max(data.count, 1))
     let hasAccuracy = self.loss.reportsAccuracy(outputs: spec.outputWidth, targetWidth: data.targetWidth)
     return Evaluation(loss: loss / count, accuracy: hasAccuracy ? Double(correct) / count : nil, count: data.count)

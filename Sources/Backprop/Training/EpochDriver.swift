@@ -39,10 +39,10 @@ final class EpochDriver: @unchecked Sendable {
   private var samplesInRun = 0
   /// Where the last checkpoint was taken (or the run resumed).
   private var lastCheckpoint: (epoch: Int, batch: Int, steps: Int)? = nil
-  /// The workspace the evaluation set is scored in after every epoch, made
-  /// at the first epoch's end and kept for the run.
+  /// The workspace this thread scores the evaluation set in after every
+  /// epoch when it scores it alone, made at the first epoch's end and kept.
   private lazy var evaluationWorkspace = Workspace<Float>(
-    spec: trainer.model.spec, capacity: max(1, min(1024, evaluation?.count ?? 1)))
+    spec: trainer.model.spec, capacity: max(1, min(Model.evaluationBatchRows, evaluation?.count ?? 1)))
 
   init(
     trainer: Trainer, evaluation: Dataset?, progress: ((TrainingProgress) -> Void)?,
@@ -86,10 +86,13 @@ final class EpochDriver: @unchecked Sendable {
   /// The next step, closing and opening epochs and writing checkpoints as
   /// needed; `nil` when the run is over or was asked to stop.
   ///
-  /// - Parameter synchronize: waits until every worker has finished the
-  ///   previous step; called before an epoch is closed or a checkpoint taken,
-  ///   since evaluation and checkpoints read the parameters.
-  func next(synchronize: () -> Void = {}) -> StepCommand? {
+  /// - Parameters:
+  ///   - synchronize: waits until every worker has finished the previous
+  ///     step; called before an epoch is closed or a checkpoint taken, since
+  ///     evaluation and checkpoints read the parameters.
+  ///   - evaluate: scores the evaluation set with the whole team, once
+  ///     synchronized; without it, this thread scores it alone.
+  func next(synchronize: () -> Void = {}, evaluate: ((Dataset) -> Evaluation)? = nil) -> StepCommand? {
     let options = trainer.options
     if error != nil {
       synchronize()
@@ -109,7 +112,7 @@ final class EpochDriver: @unchecked Sendable {
     if !epochOpen || position.batch == batches || position.steps == total {
       synchronize()
       if error != nil { return nil }  // found by the synchronisation: nothing is closed or saved
-      if epochOpen { closeEpoch() }
+      if epochOpen { closeEpoch(evaluate: evaluate) }
       guard position.epoch < options.epochs, position.steps < total, !stoppedEarly else { return nil }
       openEpoch(position.epoch)
     } else if let every = control.checkpointEverySteps, position.steps % every == 0,
@@ -185,14 +188,13 @@ final class EpochDriver: @unchecked Sendable {
     epochStarted = clock.now
   }
 
-  private func closeEpoch() {
+  private func closeEpoch(evaluate: ((Dataset) -> Evaluation)?) {
     let elapsed = (clock.now - epochStarted).seconds
     let seen = Double(max(position.seen, 1))
     let metrics = EpochMetrics(
       epoch: position.epoch + 1, steps: position.steps, trainLoss: position.lossSum / seen,
       trainAccuracy: reportsAccuracy ? Double(position.correct) / seen : nil,
-      // On this thread only: the other workers are waiting at the barrier.
-      evaluation: evaluation.map { trainer.model.evaluate($0, reusing: evaluationWorkspace) },
+      evaluation: evaluation.map { evaluate?($0) ?? trainer.model.evaluate($0, reusing: evaluationWorkspace) },
       seconds: elapsed, samplesPerSecond: elapsed > 0 ? Double(position.seen - seenBeforeStart) / elapsed : 0,
       learningRate: learningRateOfLastStep, skippedBatches: position.skippedBatches)
     history.append(metrics)

@@ -105,7 +105,8 @@ extension Trainer {
   }
 
   /// Worker 0: publishes each step, takes part in it, and does the serial
-  /// work between steps (bookkeeping, progress, evaluation at epoch ends).
+  /// work between steps (bookkeeping, progress); at epoch ends it scores
+  /// the evaluation set together with the others (``scoreWithTeam(_:meet:barrier:)``).
   /// Steps alternate between two banks of commands and slots, so publishing
   /// step k+1 never touches what a worker still finishing step k reads.
   private func lead(_ driver: EpochDriver, barrier: StepBarrier) {
@@ -125,7 +126,12 @@ extension Trainer {
       meet()
       bank ^= 1
     }
-    while let command = driver.next(synchronize: synchronize) {
+    let evaluate = { (data: Dataset) -> Evaluation in
+      self.commands[bank] = StepCommand(kind: .evaluate)
+      defer { bank ^= 1 }
+      return self.scoreWithTeam(data, meet: meet, barrier: barrier)
+    }
+    while let command = driver.next(synchronize: synchronize, evaluate: evaluate) {
       commands[bank] = command
       let started = clockIfProfiling()
       meet()
@@ -152,6 +158,10 @@ extension Trainer {
       barrier.wait()
       let kind = commands[bank].kind
       if kind == .stop { return }
+      if kind == .evaluate {
+        scoreEvaluationBatches(w)
+        barrier.wait()  // every batch is scored
+      }
       if kind == .step {
         runShard(w, bank: bank)
         barrier.wait()

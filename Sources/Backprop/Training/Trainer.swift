@@ -103,6 +103,10 @@ public final class Trainer {
   /// bank while workers may still read the current one.
   let commands: UnsafeMutablePointer<StepCommand>
 
+  /// The evaluation set the team is scoring, published with an
+  /// ``StepCommand/Kind/evaluate`` command (see ``Trainer/scoreEvaluation(_:)``).
+  var evaluationJob: EvaluationJob? = nil
+
   /// How many recent steps ``recordedCPUs()`` keeps.
   public static let cpuLogSteps = 4096
 
@@ -110,6 +114,9 @@ public final class Trainer {
   final class Worker {
     /// A scratch binding for checking the thread's binding without allocating.
     let bindingScratch: Topology.Binding
+    /// Where the worker scores its batches of the evaluation set, made by
+    /// the worker on first use and kept.
+    var evaluationWorkspace: Workspace<Float>? = nil
 
     init(topology: Topology) {
       bindingScratch = topology.currentThreadBinding()
@@ -250,9 +257,9 @@ public struct RunControl {
 /// The step the workers run next.
 struct StepCommand {
   /// What the workers are to do.
-  enum Kind { case step, synchronize, stop }
+  enum Kind { case step, synchronize, evaluate, stop }
   /// A step; or only meet at the barrier (so the leader may read the
-  /// parameters); or stop.
+  /// parameters); or score ``Trainer/evaluationJob``'s batches; or stop.
   var kind = Kind.step
   /// The batch, as indices into the training set.
   var indices = UnsafeBufferPointer<Int>(start: nil, count: 0)
