@@ -51,16 +51,6 @@ extension Model {
   /// worker count.
   static let evaluationBatchRows = 1024
 
-  /// ``evaluate(_:threads:batchSize:)`` on the calling thread in `workspace`,
-  /// which the caller keeps between calls: the trainer scores its evaluation
-  /// set after every epoch, and a fresh workspace each time (a dozen aligned
-  /// buffers, their pages first touched) had cost more than a step of a tiny
-  /// model. Allocates nothing.
-  func evaluate(_ data: Dataset, reusing workspace: Workspace<Float>) -> Evaluation {
-    let (loss, correct) = scoreRows(0..<data.count, of: data, workspace: workspace, predictions: nil)
-    return evaluation(loss: loss, correct: correct, of: data)
-  }
-
   /// ``evaluate(_:threads:batchSize:)``, also writing each sample's
   /// predicted class to `predictions` when given.
   private func score(

@@ -39,10 +39,6 @@ final class EpochDriver: @unchecked Sendable {
   private var samplesInRun = 0
   /// Where the last checkpoint was taken (or the run resumed).
   private var lastCheckpoint: (epoch: Int, batch: Int, steps: Int)? = nil
-  /// The workspace this thread scores the evaluation set in after every
-  /// epoch when it scores it alone, made at the first epoch's end and kept.
-  private lazy var evaluationWorkspace = Workspace<Float>(
-    spec: trainer.model.spec, capacity: max(1, min(Model.evaluationBatchRows, evaluation?.count ?? 1)))
 
   init(
     trainer: Trainer, evaluation: Dataset?, progress: ((TrainingProgress) -> Void)?,
@@ -194,7 +190,7 @@ final class EpochDriver: @unchecked Sendable {
     let metrics = EpochMetrics(
       epoch: position.epoch + 1, steps: position.steps, trainLoss: position.lossSum / seen,
       trainAccuracy: reportsAccuracy ? Double(position.correct) / seen : nil,
-      evaluation: evaluation.map { evaluate?($0) ?? trainer.model.evaluate($0, reusing: evaluationWorkspace) },
+      evaluation: evaluation.map { evaluate?($0) ?? trainer.scoreAlone($0) },
       seconds: elapsed, samplesPerSecond: elapsed > 0 ? Double(position.seen - seenBeforeStart) / elapsed : 0,
       learningRate: learningRateOfLastStep, skippedBatches: position.skippedBatches)
     history.append(metrics)

@@ -21,15 +21,19 @@ extension Trainer {
     return job.evaluation(of: model)
   }
 
+  /// Scores `data` on the calling thread alone, batch after batch (the same
+  /// sums, in the same order, as a team's), in worker 0's workspace: for one
+  /// worker, and for the fork/join fallback between steps.
+  func scoreAlone(_ data: Dataset) -> Evaluation {
+    let (loss, correct) = model.scoreRows(
+      0..<data.count, of: data, workspace: evaluationWorkspace(0, rows: data.count), predictions: nil)
+    return model.evaluation(loss: loss, correct: correct, of: data)
+  }
+
   /// Worker `w`'s batches of the published evaluation set.
   func scoreEvaluationBatches(_ w: Int) {
     guard let job = evaluationJob, job.batches > 0 else { return }
-    let worker = worker(w)
-    let rows = min(Model.evaluationBatchRows, job.data.count)
-    if (worker.evaluationWorkspace?.capacity ?? 0) < rows {
-      worker.evaluationWorkspace = Workspace(spec: model.spec, capacity: rows)
-    }
-    let workspace = worker.evaluationWorkspace!
+    let workspace = evaluationWorkspace(w, rows: job.data.count)
     var batch = w
     while batch < job.batches {
       let start = batch * Model.evaluationBatchRows
@@ -39,6 +43,20 @@ extension Trainer {
       job.totals.base[2 * batch + 1] = Double(correct)
       batch += workerCount
     }
+  }
+
+  /// Worker `w`'s workspace for scoring a set of `rows` rows in batches of
+  /// ``Model/evaluationBatchRows``: made on first use (by the worker, on its
+  /// core) and kept for the run, since a fresh one each epoch (a dozen
+  /// aligned buffers, their pages touched anew) had cost a tiny model more
+  /// than its step.
+  private func evaluationWorkspace(_ w: Int, rows: Int) -> Workspace<Float> {
+    let worker = worker(w)
+    let capacity = max(1, min(Model.evaluationBatchRows, rows))
+    if let kept = worker.evaluationWorkspace, kept.capacity >= capacity { return kept }
+    let workspace = Workspace<Float>(spec: model.spec, capacity: capacity)
+    worker.evaluationWorkspace = workspace
+    return workspace
   }
 }
 

@@ -104,7 +104,7 @@ public final class Trainer {
   let commands: UnsafeMutablePointer<StepCommand>
 
   /// The evaluation set the team is scoring, published with an
-  /// ``StepCommand/Kind/evaluate`` command (see ``Trainer/scoreEvaluation(_:)``).
+  /// ``StepCommand/Kind/evaluate`` command (see ``Trainer/scoreWithTeam(_:meet:barrier:)``).
   var evaluationJob: EvaluationJob? = nil
 
   /// How many recent steps ``recordedCPUs()`` keeps.
@@ -114,8 +114,8 @@ public final class Trainer {
   final class Worker {
     /// A scratch binding for checking the thread's binding without allocating.
     let bindingScratch: Topology.Binding
-    /// Where the worker scores its batches of the evaluation set, made by
-    /// the worker on first use and kept.
+    /// Where the worker scores its batches of the evaluation set, made on
+    /// first use and kept for the run.
     var evaluationWorkspace: Workspace<Float>? = nil
 
     init(topology: Topology) {
