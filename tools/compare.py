@@ -421,8 +421,9 @@ def main():
         for _ in range(args.repeats):
             for framework in frameworks:
                 if framework == "backprop":
-                    # One step per epoch: the per-epoch bookkeeping and the
-                    # scoring of the 4 test samples after each are included.
+                    # One step per epoch: the epoch's own bookkeeping is in the
+                    # figure (samples/s over the epochs' time; the scoring of
+                    # the 4 test samples after each epoch is not).
                     steps = args.xor_steps * 10
                     out, _ = run_measured([
                         "taskset", "-c", str(sorted(os.sched_getaffinity(0))[0]), args.backprop, "train", "--data",

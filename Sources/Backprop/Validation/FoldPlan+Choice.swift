@@ -20,10 +20,12 @@ extension FoldPlan {
   /// allows. A step of W = 6·P·B FLOPs costs W / T / R + s on T > 1 threads
   /// (R ≈ 70 GFLOP/s per core, s ≈ 60 µs of barriers and imbalance per
   /// step, both measured on the project machine); scoring the validation
-  /// part after every epoch (2·P FLOPs a sample) runs on one thread
-  /// whatever T, which is what makes folds side by side win even for
-  /// models whose steps scale well. On equal estimates the plan with more
-  /// folds side by side wins.
+  /// part after every epoch and at the end (2·P FLOPs a sample) is counted
+  /// at one thread's speed whatever T, which is what makes folds side by
+  /// side win even for models whose steps scale well. That is exact for the
+  /// final scoring and an overestimate for the per-epoch one, which a
+  /// fold's workers now share. On equal estimates the plan with more folds
+  /// side by side wins.
   public static func choose(
     folds: Int, parallel: Int?, threads: Int?, model: Model, options: TrainingOptions, samples: Int,
     runs: Int? = nil, holdoutFraction: Double? = nil, cores: Int = Topology.shared.allowedCores
@@ -56,7 +58,7 @@ extension FoldPlan {
       let workers = Trainer.usefulWorkers(
         threads: threads, stepWork: work, minimumWorkPerThread: options.minimumWorkPerThread)
       let step = work / Double(workers) / rate + (workers > 1 ? sync : 0)
-      // Scoring runs on one thread, whatever the fold's workers.
+      // Scoring counted at one thread's speed (see above).
       let scoring = Double(epochsRun + 1) * Double(validation) * 2 * Double(model.parameters.count) / rate
       return Double(steps) * step + scoring
     }
