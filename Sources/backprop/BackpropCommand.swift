@@ -24,6 +24,7 @@ struct BackpropCommand: ParsableCommand {
   /// Parses and runs a command; every error becomes one line on standard
   /// error and a non-zero exit status.
   static func main() {
+    Interruption.install()
     BLASKernelChoice.restartIfSlow()
     if let warning = BLASKernelChoice.warning { writeStandardError("backprop: warning: \(warning)\n") }
     // Parallelism is Backprop's own; BLAS stays on the calling thread everywhere
@@ -37,9 +38,13 @@ struct BackpropCommand: ParsableCommand {
       if code == .success {
         exit(withError: error)  // --help, --version
       }
-      let message = (error as? CommandFailure)?.description ?? BackpropCommand.message(for: error)
-      let firstLine = message.split(separator: "\n").first.map(String.init) ?? message
-      writeStandardError("backprop: error: \(firstLine)\n")
+      // A failure of ours is one line whatever it quotes (paths, cells): its
+      // control characters are escaped; the parser's own text keeps its first line.
+      let line =
+        (error as? CommandFailure).map { FilePath.printable($0.description) }
+        ?? FilePath.printable(
+          BackpropCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "")
+      writeStandardError("backprop: error: \(line)\n")
       terminate(code.rawValue == 0 ? 1 : code.rawValue)
     }
   }
@@ -62,20 +67,29 @@ func reporting<T>(_ body: () throws -> T) throws(CommandFailure) -> T {
 }
 
 /// Writes `text` to standard error, unbuffered.
-func writeStandardError(_ text: String) { writeAll(text, to: 2) }
+func writeStandardError(_ text: String) { _ = writeAll(text, to: 2) }
 
-/// Writes `text` to standard output, unbuffered.
-func writeStandardOutput(_ text: String) { writeAll(text, to: 1) }
+/// Writes `text` to standard output, unbuffered. Output that cannot be
+/// written (a full disk, a closed file) ends the command with one line on
+/// standard error and exit status 1: what was asked for was not delivered.
+func writeStandardOutput(_ text: String) {
+  if let failure = writeAll(text, to: 1) {
+    writeStandardError("backprop: error: standard output: cannot write: \(failure)\n")
+    terminate(1)
+  }
+}
 
-private func writeAll(_ text: String, to descriptor: Int32) {
+/// Writes all of `text`; the reason when it could not.
+private func writeAll(_ text: String, to descriptor: Int32) -> String? {
   var bytes = Array(text.utf8)
   var offset = 0
   while offset < bytes.count {
     let written = bytes.withUnsafeMutableBytes { write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
     if written < 0 && errno == EINTR { continue }
-    guard written > 0 else { return }
+    guard written > 0 else { return written < 0 ? String(cString: strerror(errno)) : "nothing was written" }
     offset += written
   }
+  return nil
 }
 
 /// Ends the process with `status` (the C library's `exit`, which the command's

@@ -34,9 +34,15 @@ final class CheckpointFiles {
     AtomicFile.removeStaleTemporaries(of: path)
   }
 
-  /// Writes the checkpoint of `trainer` at `position`; a failure (a full
-  /// disk) is a warning, since training may still finish and be saved.
-  func write(trainer: Trainer, position: TrainingPosition, history: [EpochMetrics]) {
+  /// Why the last write failed, if it did.
+  private(set) var failure: String? = nil
+
+  /// Writes the checkpoint of `trainer` at `position`.
+  ///
+  /// - Throws: a ``CommandFailure`` naming `--checkpoint` and the reason (a
+  ///   full disk), which stops the run: a run that cannot checkpoint would
+  ///   lose its work to the next interruption.
+  func write(trainer: Trainer, position: TrainingPosition, history: [EpochMetrics]) throws(CommandFailure) {
     let started = ContinuousClock.now
     defer { seconds += (ContinuousClock.now - started).seconds }
     do {
@@ -53,7 +59,8 @@ final class CheckpointFiles {
       last = (path, position.steps)
       written += 1
     } catch {
-      writeStandardError("backprop: warning: checkpoint not written: \(error)\n")
+      failure = error.reason
+      throw CommandFailure("--checkpoint \(error)")
     }
   }
 

@@ -34,17 +34,28 @@ struct CrossValidateCommand: ParsableCommand {
   }
 
   func run() throws {
-    if let output { try checkWritable(output, option: "--output") }
+    Interruption.stopsCleanly()
+    let outputs = try claimOutputs([named("--output", output)], inputs: arguments.inputs)
+    defer { outputs.release() }
     let run = try CrossValidationRun(
       arguments: arguments, folds: folds, stratified: schedule.stratified, threads: schedule.threadsPerFold)
     let plan = try run.plan(parallel: schedule.parallel)
     if !json { writeStandardError("plan: \(plan.reason)\n") }
-    let report = try run.execute(plan: plan, pinning: schedule.pin, quiet: json)
+    var report = try run.execute(plan: plan, pinning: schedule.pin, quiet: json)
+    // Stopped by a signal: what finished is reported and written all the same.
+    let interrupted = Interruption.stop.isRequested
+    if interrupted { report = report.finishedFolds }
     if let output { try reporting { try AtomicFile.write(CrossValidationReportFormat.csv(report), to: output) } }
     if json {
       writeStandardOutput(CrossValidationReportFormat.json(report, model: run.setup.model).serialized() + "\n")
     } else {
       writeStandardOutput(CrossValidationReportFormat.table(report))
+    }
+    if interrupted {
+      writeStandardError(
+        "backprop: interrupted by \(Interruption.signalName): \(report.folds.count) of \(folds) fold(s) finished"
+          + (output.map { "; they are in \(FilePath.printable($0))" } ?? "") + "\n")
+      terminate(Interruption.exitStatus)
     }
   }
 }
@@ -93,7 +104,7 @@ struct CrossValidationRun {
   /// Runs the folds, printing a line as each ends unless `quiet`.
   func execute(plan: FoldPlan, pinning: PinningPolicy, quiet: Bool) throws(CommandFailure) -> CrossValidationReport {
     do {
-      return try validation.run(on: setup.training, plan: plan, pinning: pinning) { fold in
+      return try validation.run(on: setup.training, plan: plan, pinning: pinning, stop: Interruption.stop) { fold in
         guard !quiet else { return }
         writeStandardError(CrossValidationReportFormat.foldLine(fold) + "\n")
       }

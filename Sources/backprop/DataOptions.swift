@@ -38,6 +38,20 @@ struct DataOptions: ParsableArguments {
     }
   }
 
+  /// The files the options name, for the check that no output is one of them.
+  var inputs: [OutputFiles.Named?] {
+    guard let data else { return [] }
+    var files = [named("--labels", labels)]
+    if DatasetLoader.isNamedSet(data) {
+      if data.lowercased() != "xor" {
+        files += DatasetLoader.fashionMNISTFiles(directory: fashionMnistDir).map { named("--data", $0) }
+      }
+    } else {
+      files.append(named("--data", data))
+    }
+    return files
+  }
+
   /// The options as command-line arguments, paths made absolute.
   var commandLine: [String] {
     var arguments: [String] = []

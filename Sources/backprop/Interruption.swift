@@ -6,18 +6,31 @@ import Backprop
   import Darwin
 #endif
 
-/// Ctrl-C and a scheduler's SIGTERM during training: the first one asks the
-/// run to stop after the current step (it then writes a checkpoint and says
-/// how to resume); a second one ends the process at once, removing a
-/// half-written temporary file, so the last good checkpoint is untouched.
+/// Ctrl-C and a scheduler's SIGTERM. In a command that stops cleanly
+/// (`train`, `cv`, `search`: see ``stopsCleanly``) the first one asks the
+/// run to stop after the current step (`train` then writes a checkpoint and
+/// says how to resume; `cv` and `search` report what finished); a second
+/// one ends the process at once with one line. Elsewhere (and before a
+/// command has set up), the first signal ends the process at once. Exiting
+/// at once removes a half-written temporary file and the lock files, so the
+/// last good checkpoint is untouched.
 enum Interruption {
   /// Set by the first signal; its code is the signal's number.
   static let stop = StopRequest()
+  /// Whether the running command stops cleanly on a first signal.
+  static let cleanly = StopRequest()
 
-  /// Installs the handlers for SIGINT and SIGTERM.
+  /// Lets the first signal ask the command to stop instead of ending the
+  /// process; a signal that came before is acted on by the command's own
+  /// check of ``stop``.
+  static func stopsCleanly() { cleanly.request() }
+
+  /// Installs the handlers for SIGINT and SIGTERM: the first thing `main`
+  /// does, so that no signal meets the default action.
   static func install() {
     // Everything the handler touches exists before it can run.
     _ = stop.isRequested
+    _ = cleanly.isRequested
     AtomicFile.prepareForSignalHandlers()
     var action = sigaction()
     action.__sigaction_handler.sa_handler = interruptionHandler
@@ -48,9 +61,15 @@ enum Interruption {
   }
 }
 
-/// Only async-signal-safe work: an atomic store, `unlink` and `_exit`.
+/// Only async-signal-safe work: atomic loads and stores, `write` of static
+/// text, `unlink` and `_exit`.
 private let interruptionHandler: @convention(c) (Int32) -> Void = { signal in
-  if Interruption.stop.isRequested {
+  guard Interruption.cleanly.isRequested && !Interruption.stop.isRequested else {
+    let line: StaticString =
+      Interruption.stop.isRequested
+      ? (signal == SIGINT ? "backprop: second SIGINT: exiting at once\n" : "backprop: second SIGTERM: exiting at once\n")
+      : (signal == SIGINT ? "backprop: interrupted by SIGINT\n" : "backprop: interrupted by SIGTERM\n")
+    _ = write(2, line.utf8Start, line.utf8CodeUnitCount)
     AtomicFile.abandonWriteInProgress()
     _exit(128 + signal)
   }

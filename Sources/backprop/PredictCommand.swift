@@ -24,7 +24,8 @@ struct PredictCommand: ParsableCommand {
     guard lowered.hasSuffix(".csv") || lowered.hasSuffix(".npy") else {
       throw CommandFailure("--output \(output): the name must end in .csv or .npy")
     }
-    try checkWritable(output, option: "--output")
+    let outputs = try claimOutputs([named("--output", output)], inputs: weights.inputs + source.inputs)
+    defer { outputs.release() }
     let model = try weights.load()
     let loaded = try source.load(requireLabels: false)
     var data = loaded.test ?? loaded.training

@@ -63,7 +63,9 @@ struct ScaleCommand: ParsableCommand {
   }
 
   func run() throws {
-    try checkWritable(output + ".csv", option: "--output")
+    let outputs = try claimOutputs(
+      [named("--output", output + ".csv"), named("--output", output + ".json")], inputs: arguments.inputs)
+    defer { outputs.release() }
     let counts =
       threadList.flatMap(ScaleCommand.parseThreads) ?? ScaleCommand.defaultThreads(cores: Topology.shared.allowedCores)
     var setup = try TrainingSetup(arguments: arguments, threads: 1)

@@ -61,13 +61,14 @@ struct SearchCommand: ParsableCommand {
   }
 
   func run() throws {
+    Interruption.stopsCleanly()
     if let output {
       guard output.lowercased().hasSuffix(".csv") || output.lowercased().hasSuffix(".json") else {
         throw CommandFailure("--output \(output): the name must end in .csv or .json")
       }
-      try checkWritable(output, option: "--output")
     }
-    if let save { try checkWritable(save, option: "--save") }
+    let outputs = try claimOutputs([named("--output", output), named("--save", save)], inputs: arguments.inputs)
+    defer { outputs.release() }
     let settings: [[(name: String, value: String)]]
     do {
       if let grid {
@@ -99,11 +100,15 @@ struct SearchCommand: ParsableCommand {
     }
     if !json { writeStandardError("plan: \(plan.reason)\n") }
     let started = ContinuousClock.now
-    let results = Search.run(trials: trials, on: data, plan: plan, pinning: schedule.pin) { trial, fold in
+    let all = Search.run(trials: trials, on: data, plan: plan, pinning: schedule.pin, stop: Interruption.stop) {
+      trial, fold in
       guard !json else { return }
       writeStandardError("trial \(trial + 1) \(CrossValidationReportFormat.foldLine(fold))\n")
     }
     let wall = (ContinuousClock.now - started).seconds
+    // Stopped by a signal: the trials that finished are ranked and written all the same.
+    let interrupted = Interruption.stop.isRequested
+    let results = interrupted ? all.filter { !$0.interrupted } : all
     let classifies = base.loss.reportsAccuracy(outputs: base.spec.outputWidth, targetWidth: data.targetWidth)
     let board = Leaderboard(
       results: results, byAccuracy: (metric ?? (classifies ? "val_accuracy" : "val_loss")) == "val_accuracy")
@@ -113,7 +118,7 @@ struct SearchCommand: ParsableCommand {
       try reporting { try AtomicFile.write(text, to: output) }
     }
     var summary = board.json(plan: plan, wall: wall)
-    if refit, let best = board.ranked.first(where: { $0.failure == nil }) {
+    if refit, !interrupted, let best = board.ranked.first(where: { $0.failure == nil }) {
       let refitted = try refitBest(best, loaded: loaded)
       if case .object(var members) = summary {
         members.append(("refit", refitted))
@@ -132,6 +137,12 @@ struct SearchCommand: ParsableCommand {
           "refit of the best setting: test accuracy \(refit["test_accuracy"]?.doubleValue.map { Report.fixed($0, 4) } ?? "-")\n"
         )
       }
+    }
+    if interrupted {
+      writeStandardError(
+        "backprop: interrupted by \(Interruption.signalName): \(results.count) of \(trials.count) trial(s) finished"
+          + (output.map { "; they are in \(FilePath.printable($0))" } ?? "") + (refit ? "; no refit" : "") + "\n")
+      terminate(Interruption.exitStatus)
     }
   }
 
@@ -183,13 +194,17 @@ struct SearchCommand: ParsableCommand {
       arguments: try settingArguments(best.values), threads: schedule.threadsPerFold ?? Topology.shared.allowedCores,
       loaded: loaded)
     let trainer = Trainer(model: setup.model, training: setup.training, options: setup.options)
-    do { try trainer.train() } catch { throw CommandFailure("--refit: \(error)") }
+    do { try trainer.train(control: RunControl(stop: Interruption.stop)) } catch .interrupted {
+      writeStandardError("backprop: interrupted by \(Interruption.signalName) during --refit; nothing was saved\n")
+      terminate(Interruption.exitStatus)
+    } catch {
+      throw CommandFailure("--refit: \(error)")
+    }
     let test = setup.test.map { setup.model.evaluate($0, threads: setup.options.threads) }
     if let save {
-      try reporting {
-        try setup.model.save(
-          to: save, metadata: ["backprop.version": BackpropVersion.string, "backprop.search": best.label])
-      }
+      try saveFinishedModel(
+        setup.model, to: save, option: "--save",
+        metadata: ["backprop.version": BackpropVersion.string, "backprop.search": best.label])
     }
     return .object([
       ("trial", .integer(best.trial)), ("setting", .string(best.label)),

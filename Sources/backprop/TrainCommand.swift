@@ -71,22 +71,16 @@ struct TrainCommand: ParsableCommand {
 
   func run() throws {
     let started = ContinuousClock.now
-    Interruption.install()
+    Interruption.stopsCleanly()
     let resumed = try resume.map { path throws(CommandFailure) in try ResumedRun(path: path, given: arguments) }
     let checkpointPath = checkpoint ?? resume
-    // Output paths are checked first so a long run never ends in an error about them.
-    if let path = save { try checkWritable(path, option: "--save") }
-    if let path = metrics { try checkWritable(path, option: "--metrics") }
-    if let path = checkpointPath { try checkWritable(path, option: "--checkpoint") }
-    let outputs = [("--save", save), ("--metrics", metrics), ("--checkpoint", checkpointPath)].compactMap {
-      name, path in
-      path.map { (name, absolutePath($0)) }
-    }
-    for (i, a) in outputs.enumerated() {
-      if let b = outputs[(i + 1)...].first(where: { $0.1 == a.1 }) {
-        throw CommandFailure("\(a.0) and \(b.0) name the same file (\(a.1)); one would overwrite the other")
-      }
-    }
+    // Outputs are checked and locked first so a long run never ends in an
+    // error about them, never writes an input, and never shares an output.
+    let given = resumed?.arguments ?? arguments
+    let outputs = try claimOutputs(
+      [named("--save", save), named("--metrics", metrics), named("--checkpoint", checkpointPath)],
+      inputs: given.inputs + [named("--resume", resume)], sharedWithInput: ("--checkpoint", "--resume"))
+    defer { outputs.release() }
     let threadCount = threads.requested ?? resumed?.checkpoint.options.threads ?? threads.count
     let setup = try TrainingSetup(arguments: resumed?.arguments ?? arguments, threads: threadCount)
     try TrainingRun(command: self, setup: setup, resumed: resumed, checkpointPath: checkpointPath)

@@ -124,6 +124,14 @@ struct TrainingArguments: ParsableArguments {
     return arguments
   }
 
+  /// The files the options name, for the check that no output is one of them.
+  var inputs: [OutputFiles.Named?] {
+    var files = source.inputs
+    files += [named("--test-data", testData), named("--test-labels", testLabels), named("--init", initialWeights)]
+    if let model, model.lowercased().hasSuffix(".json") { files.append(named("--model", model)) }
+    return files
+  }
+
   /// The names of the options that take no value.
   static let flags: Set<String> = ["--nesterov", "--no-shuffle"]
 

@@ -187,7 +187,7 @@ struct TrainingRun {
     }
     let control = RunControl(
       checkpointEverySteps: every,
-      checkpoint: files.map { files in { files.write(trainer: trainer, position: $0, history: $1) } },
+      checkpoint: files.map { files in { try files.write(trainer: trainer, position: $0, history: $1) } },
       stop: Interruption.stop)
     if Interruption.stop.isRequested {
       writeStandardError("backprop: interrupted by \(Interruption.signalName) before training began\n")
@@ -202,6 +202,7 @@ struct TrainingRun {
     // look-up per read, which showed in a tiny model's run of one step per epoch.
     let quiet = command.quiet
     let metricsPath = command.metrics
+    var metricsFailure: AtomicFile.WriteError? = nil
     let history: [EpochMetrics]
     do {
       history = try trainer.train(
@@ -223,17 +224,28 @@ struct TrainingRun {
           }
           if let path = metricsPath {
             metricsLines.append(Report.metricsJSON(metrics, evaluationName: evaluationName).serialized())
-            // Rewritten whole each epoch, atomically, so the file is never torn.
-            do { try AtomicFile.write(metricsLines.joined(separator: "\n") + "\n", to: path) } catch {
-              writeStandardError("backprop: warning: \(error)\n")
+            // Rewritten whole each epoch, atomically, so the file is never
+            // torn; a failed write fails the command once the model is saved.
+            do throws(AtomicFile.WriteError) {
+              try AtomicFile.write(metricsLines.joined(separator: "\n") + "\n", to: path)
+              metricsFailure = nil
+            } catch {
+              if metricsFailure == nil { writeStandardError("backprop: warning: --metrics \(error)\n") }
+              metricsFailure = error
             }
           }
         })
     } catch .interrupted(let epoch, let steps) {
       progress.clear()
       var message = "backprop: interrupted by \(Interruption.signalName) in epoch \(epoch) after \(steps) steps"
+      if let failure = files?.failure {
+        message += "; the checkpoint could not be written (\(failure))"
+      }
       if let last = files?.last {
-        message += "; checkpoint \(last.path) (step \(last.steps)); resume with: backprop train --resume \(last.path)"
+        let path = FilePath.printable(last.path)
+        message += "; checkpoint \(path) (step \(last.steps)); resume with: backprop train --resume \(path)"
+      } else if files != nil {
+        message += "; nothing was saved"
       } else {
         message += "; nothing was saved (give --checkpoint PATH to be able to resume)"
       }
@@ -243,7 +255,7 @@ struct TrainingRun {
       progress.clear()
       var message = error.description
       if let last = files?.last {
-        message += "; the last good checkpoint, \(last.path) (step \(last.steps)), is kept"
+        message += "; the last good checkpoint, \(FilePath.printable(last.path)) (step \(last.steps)), is kept"
       }
       throw CommandFailure(message)
     }
@@ -255,11 +267,9 @@ struct TrainingRun {
         : model.evaluate(data, threads: options.threads)
     }
     if let path = command.save {
-      try reporting {
-        try model.save(
-          to: path,
-          metadata: ["backprop.version": BackpropVersion.string, "backprop.seed": String(options.seed)])
-      }
+      try saveFinishedModel(
+        model, to: path, option: "--save",
+        metadata: ["backprop.version": BackpropVersion.string, "backprop.seed": String(options.seed)])
     }
     var summary = Report.summary(
       history: history, options: options, test: testResult,
@@ -290,5 +300,6 @@ struct TrainingRun {
     } else {
       writeStandardOutput(Report.summaryLine(summary) + "\n")
     }
+    if let metricsFailure { throw CommandFailure("--metrics \(metricsFailure)") }
   }
 }

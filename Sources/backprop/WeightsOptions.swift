@@ -12,6 +12,13 @@ struct WeightsOptions: ParsableArguments {
   @Option(help: "The loss, with --model (default: cross-entropy for several outputs, binary-cross-entropy for one).")
   var loss: Loss?
 
+  /// The files the options name, for the check that no output is one of them.
+  var inputs: [OutputFiles.Named?] {
+    var files = [named("--weights", weights)]
+    if let model, model.lowercased().hasSuffix(".json") { files.append(named("--model", model)) }
+    return files
+  }
+
   /// The model with the weights loaded.
   func load() throws(CommandFailure) -> Model {
     guard let text = model else {

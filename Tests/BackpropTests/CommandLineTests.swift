@@ -15,9 +15,9 @@ struct CommandRun {
     return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("backprop").path
   }()
 
-  init(_ arguments: [String], environment: [String: String] = [:]) throws {
+  init(_ arguments: [String], environment: [String: String] = [:], executable: String = CommandRun.binary) throws {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: CommandRun.binary)
+    process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     let out = Pipe()

@@ -39,6 +39,15 @@ public enum DatasetLoader {
     ["xor", "fashion-mnist", "fashion_mnist", "fashionmnist"].contains(data.lowercased())
   }
 
+  /// The files Fashion-MNIST may be read from (each of its four IDX files,
+  /// gzipped or not) in `directory`, or where ``load(data:labels:labelColumn:fashionMNISTDirectory:requireLabels:)``
+  /// would look without it: what a command checks its outputs against.
+  public static func fashionMNISTFiles(directory: String?) -> [String] {
+    let folder = directory ?? environment(fashionMNISTEnvironmentVariable) ?? fashionMNISTDefaultDirectory
+    return ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+      .flatMap { ["\(folder)/\($0).gz", "\(folder)/\($0)"] }
+  }
+
   /// Loads `data`, a set's name or a file's path.
   ///
   /// - Parameters:

@@ -19,6 +19,47 @@ public enum FilePath {
     return String(path[path.index(after: slash)...])
   }
 
+  /// The longest prefix of `name` that fits in `bytes` UTF-8 bytes, cut at a
+  /// character boundary.
+  static func prefix(of name: String, bytes: Int) -> String {
+    var result = ""
+    var used = 0
+    for character in name {
+      let size = character.utf8.count
+      guard used + size <= bytes else { break }
+      result.append(character)
+      used += size
+    }
+    return result
+  }
+
+  /// `text` (a path, a CSV cell) as it can be printed on one line of a
+  /// terminal: control characters (a newline, an escape sequence) are
+  /// written as `\n`, `\u{1B}` and so on, so no file name or cell can break
+  /// a message or drive the terminal.
+  public static func printable(_ text: String) -> String {
+    guard text.unicodeScalars.contains(where: isControl) else { return text }
+    var result = ""
+    for scalar in text.unicodeScalars {
+      if !isControl(scalar) {
+        result.unicodeScalars.append(scalar)
+      } else if scalar == "\n" {
+        result += "\\n"
+      } else if scalar == "\t" {
+        result += "\\t"
+      } else if scalar == "\r" {
+        result += "\\r"
+      } else {
+        result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+      }
+    }
+    return result
+  }
+
+  private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+    scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029
+  }
+
   /// The names of the entries of `folder` (without `.` and `..`); empty
   /// when it cannot be read.
   public static func names(inFolder folder: String) -> [String] {

@@ -109,6 +109,7 @@ final class EpochDriver: @unchecked Sendable {
       synchronize()
       if error != nil { return nil }  // found by the synchronisation: nothing is closed or saved
       if epochOpen { closeEpoch(evaluate: evaluate) }
+      guard error == nil else { return nil }  // a checkpoint could not be written
       guard position.epoch < options.epochs, position.steps < total, !stoppedEarly else { return nil }
       openEpoch(position.epoch)
     } else if let every = control.checkpointEverySteps, position.steps % every == 0,
@@ -117,6 +118,7 @@ final class EpochDriver: @unchecked Sendable {
       synchronize()
       if error != nil { return nil }
       checkpoint()
+      if error != nil { return nil }
     }
     let start = position.batch * options.batchSize
     rows = min(options.batchSize, samples - start)
@@ -224,11 +226,19 @@ final class EpochDriver: @unchecked Sendable {
     }
   }
 
-  /// Hands the position and history to the checkpoint writer, if any.
+  /// Hands the position and history to the checkpoint writer, if any; a
+  /// writer that fails stops the run (a run that cannot checkpoint would
+  /// lose its work to the next interruption).
   private func checkpoint() {
     guard let write = control.checkpoint else { return }
     lastCheckpoint = (position.epoch, position.batch, position.steps)
-    write(position, history)
+    do { try write(position, history) } catch let failure {
+      if error == nil {
+        // Between epochs the position names the next one; report the last one run.
+        let epoch = position.batch == 0 ? max(position.epoch, 1) : position.epoch + 1
+        error = .checkpointFailed(epoch: epoch, steps: position.steps, reason: String(describing: failure))
+      }
+    }
   }
 
   /// Adds the timings of the step published in `bank`, which took `wall`

@@ -238,13 +238,15 @@ public struct RunControl {
   /// Called between steps, with every worker waiting and the parameters and
   /// optimizer state those of the position: writes a checkpoint (see
   /// ``Checkpoint/write(trainer:position:history:data:metadata:to:)``).
-  public var checkpoint: ((TrainingPosition, [EpochMetrics]) -> Void)?
+  /// An error it throws stops the run with
+  /// ``TrainingError/checkpointFailed(epoch:steps:reason:)``.
+  public var checkpoint: ((TrainingPosition, [EpochMetrics]) throws -> Void)?
   /// Stops the run at the next step boundary once requested.
   public var stop: StopRequest?
 
   /// A control with the given parts (none by default).
   public init(
-    checkpointEverySteps: Int? = nil, checkpoint: ((TrainingPosition, [EpochMetrics]) -> Void)? = nil,
+    checkpointEverySteps: Int? = nil, checkpoint: ((TrainingPosition, [EpochMetrics]) throws -> Void)? = nil,
     stop: StopRequest? = nil
   ) {
     precondition(checkpointEverySteps.map { $0 > 0 } ?? true, "checkpoint interval must be positive")

@@ -98,6 +98,10 @@ public enum TrainingError: Error, Sendable, Equatable, CustomStringConvertible {
   /// A ``StopRequest`` stopped the run after `steps` optimizer steps, in the
   /// 1-based `epoch`.
   case interrupted(epoch: Int, steps: Int)
+  /// The checkpoint writer of ``RunControl`` failed (`reason`, such as a
+  /// full disk) in the 1-based `epoch` after `steps` optimizer steps, and
+  /// the run stopped there.
+  case checkpointFailed(epoch: Int, steps: Int, reason: String)
 
   public var description: String {
     switch self {
@@ -107,6 +111,8 @@ public enum TrainingError: Error, Sendable, Equatable, CustomStringConvertible {
         + "no gradient clipping (try --clip-grad-norm 1), or NaN, infinite or huge values in the data"
     case .interrupted(let epoch, let steps):
       "training interrupted in epoch \(epoch) after \(steps) steps"
+    case .checkpointFailed(let epoch, let steps, let reason):
+      "\(reason); training stopped in epoch \(epoch) after \(steps) steps"
     }
   }
 }

@@ -54,14 +54,18 @@ public struct CrossValidation: Sendable {
 
   /// Runs every fold of `data` with `plan` and returns their results in
   /// fold order. `finished` is called (from the fold's thread, one call at
-  /// a time per lane) as each fold ends.
+  /// a time per lane) as each fold ends. Once `stop` is requested, the folds
+  /// in progress stop at their next step and the others do not start: they
+  /// come back marked ``FoldResult/interrupted``.
   public func run(
-    on data: Dataset, plan: FoldPlan, pinning: PinningPolicy = .compact,
+    on data: Dataset, plan: FoldPlan, pinning: PinningPolicy = .compact, stop: StopRequest? = nil,
     finished: (@Sendable (FoldResult) -> Void)? = nil
   ) throws(DatasetError) -> CrossValidationReport {
     let jobs = try split(data).enumerated().map { FoldJob(validation: self, fold: $0, indices: $1) }
     let started = monotonicSeconds()
-    let folds = CrossValidation.run(jobs, on: data, plan: plan, pinning: pinning) { _, result in finished?(result) }
+    let folds = CrossValidation.run(jobs, on: data, plan: plan, pinning: pinning, stop: stop) { _, result in
+      finished?(result)
+    }
     return CrossValidationReport(folds: folds, plan: plan, wallSeconds: monotonicSeconds() - started)
   }
 
@@ -76,20 +80,27 @@ public struct CrossValidation: Sendable {
   /// `plan.threadsPerFold` workers) and returns their results in job order;
   /// `finished` gets each job's index and result as it ends.
   static func run(
-    _ jobs: [FoldJob], on data: Dataset, plan: FoldPlan, pinning: PinningPolicy,
+    _ jobs: [FoldJob], on data: Dataset, plan: FoldPlan, pinning: PinningPolicy, stop: StopRequest?,
     finished: (@Sendable (Int, FoldResult) -> Void)?
   ) -> [FoldResult] {
     let (groups, pinning) = plan.laneUnits(pinning: pinning)
     let results = JobResults(count: jobs.count)
     JobRunner.run(jobs: jobs.count, lanes: plan.parallelFolds) { index, lane in
       let job = jobs[index]
+      guard stop?.isRequested != true else {
+        var result = FoldResult(fold: job.fold + 1, trainSamples: 0, validationSamples: job.indices.count)
+        result.failure = "not run (interrupted)"
+        result.interrupted = true
+        return results.set(index, result)
+      }
       var options = job.validation.options
       options.threads = plan.threadsPerFold
       var result = job.validation.runFold(
-        job.fold, validation: job.indices, data: data, options: options, pinning: pinning, units: groups[lane])
+        job.fold, validation: job.indices, data: data, options: options, pinning: pinning, units: groups[lane],
+        stop: stop)
       result.lane = lane
       results.set(index, result)
-      finished?(index, result)
+      if !result.interrupted { finished?(index, result) }
     }
     return results.all
   }
@@ -97,7 +108,7 @@ public struct CrossValidation: Sendable {
   /// Trains and scores one fold.
   func runFold(
     _ fold: Int, validation indices: [Int], data: Dataset, options: TrainingOptions, pinning: PinningPolicy,
-    units: [Topology.ProcessingUnit]?
+    units: [Topology.ProcessingUnit]?, stop: StopRequest? = nil
   ) -> FoldResult {
     let started = monotonicSeconds()
     let held = Set(indices)
@@ -125,7 +136,10 @@ public struct CrossValidation: Sendable {
     let model = Model(spec: spec, loss: loss, initializer: initializer, seed: options.seed)
     let trainer = Trainer(model: model, training: training, options: options, pinning: pinning, units: units)
     let history: [EpochMetrics]
-    do { history = try trainer.train(evaluation: validation) } catch { return fail(error.description) }
+    do { history = try trainer.train(evaluation: validation, control: RunControl(stop: stop)) } catch {
+      if case .interrupted = error { result.interrupted = true }
+      return fail(error.description)
+    }
     let (evaluation, predicted) = model.evaluateAndPredict(validation)
     result.validationLoss = evaluation.loss
     result.validationAccuracy = evaluation.accuracy
@@ -203,6 +217,9 @@ public struct FoldResult: Sendable, Hashable {
   public var weightsChecksum = ""
   /// Why the fold failed (it diverged, a class was missing), or `nil`.
   public var failure: String? = nil
+  /// Whether a stop request (a signal) ended the fold early or kept it from
+  /// starting: it did not fail, it did not finish.
+  public var interrupted = false
 
   init(fold: Int, trainSamples: Int, validationSamples: Int) {
     self.fold = fold
@@ -222,6 +239,17 @@ public struct CrossValidationReport: Sendable {
 
   /// The folds that did not fail.
   public var succeeded: [FoldResult] { folds.filter { $0.failure == nil } }
+
+  /// Whether a stop request ended some folds early (see ``FoldResult/interrupted``).
+  public var wasInterrupted: Bool { folds.contains { $0.interrupted } }
+
+  /// The report of the folds that finished (succeeded or failed), without
+  /// those a stop request cut short.
+  public var finishedFolds: CrossValidationReport {
+    var report = self
+    report.folds = folds.filter { !$0.interrupted }
+    return report
+  }
 
   /// Mean and sample standard deviation (n − 1, as `numpy.std(ddof=1)`) of
   /// `value` over the folds that succeeded; `nil` when none did.

@@ -35,6 +35,8 @@ public enum Search {
     public var failure: String?
     /// Wall-clock seconds of its folds, summed.
     public var seconds: Double { folds.reduce(0) { $0 + $1.seconds } }
+    /// Whether a stop request cut one of its folds short: it has no result.
+    public var interrupted: Bool { folds.contains { $0.interrupted } }
 
     /// Mean and sample standard deviation of `value` over its folds; `nil`
     /// when it failed.
@@ -45,9 +47,12 @@ public enum Search {
   }
 
   /// Runs every fold of every trial on `plan`'s lanes and returns the trials
-  /// in order. A trial that fails does not stop the others.
+  /// in order. A trial that fails does not stop the others. Once `stop` is
+  /// requested, folds stop or do not start (see
+  /// ``CrossValidation/run(on:plan:pinning:stop:finished:)``), and the trials
+  /// they belong to come back with ``TrialResult/interrupted`` set.
   public static func run(
-    trials: [Trial], on data: Dataset, plan: FoldPlan, pinning: PinningPolicy = .compact,
+    trials: [Trial], on data: Dataset, plan: FoldPlan, pinning: PinningPolicy = .compact, stop: StopRequest? = nil,
     finished: (@Sendable (Int, FoldResult) -> Void)? = nil
   ) -> [TrialResult] {
     // The folds of every trial that could be set up.
@@ -66,7 +71,7 @@ public enum Search {
       }
     }
     let owners = trialOfJob
-    let results = CrossValidation.run(jobs, on: data, plan: plan, pinning: pinning) { job, result in
+    let results = CrossValidation.run(jobs, on: data, plan: plan, pinning: pinning, stop: stop) { job, result in
       finished?(owners[job], result)
     }
     return trials.indices.map { index in
