@@ -30,6 +30,16 @@ struct BackpropCommand: ParsableCommand {
     // Parallelism is Backprop's own; BLAS stays on the calling thread everywhere
     // (evaluation and prediction too), which also keeps results reproducible.
     BLAS.useSingleThread()
+    // Runs are estimated before they allocate; an allocation that fails all
+    // the same (the memory went elsewhere meanwhile) is one line, not a trap.
+    AllocationFailure.install { bytes in
+      let amount = bytes.map { MemoryBudget.describe($0) } ?? "more than can be counted"
+      writeStandardError(
+        "backprop: error: out of memory: could not allocate \(amount) (try a smaller model or batch, fewer threads, or --max-memory)\n"
+      )
+      AtomicFile.abandonWriteInProgress()
+      terminate(1)
+    }
     do {
       var command = try parseAsRoot()
       try command.run()

@@ -16,6 +16,7 @@ struct CrossValidateCommand: ParsableCommand {
       """)
 
   @OptionGroup var arguments: TrainingArguments
+  @OptionGroup var resources: ResourceOptions
 
   @Option(parsing: .unconditional, help: "The number of folds.")
   var folds: Int = 5

@@ -15,6 +15,7 @@ struct PredictCommand: ParsableCommand {
 
   @OptionGroup var weights: WeightsOptions
   @OptionGroup var source: DataOptions
+  @OptionGroup var resources: ResourceOptions
   @OptionGroup var threads: ThreadOptions
   @Option(help: "The predictions file: .csv or .npy.")
   var output: String

@@ -15,6 +15,7 @@ struct ScaleCommand: ParsableCommand {
       """)
 
   @OptionGroup var arguments: TrainingArguments
+  @OptionGroup var resources: ResourceOptions
 
   @Option(
     name: .customLong("threads"), parsing: .next,

@@ -17,6 +17,7 @@ struct SearchCommand: ParsableCommand {
       """)
 
   @OptionGroup var arguments: TrainingArguments
+  @OptionGroup var resources: ResourceOptions
 
   @Option(help: "Grid search over every combination: 'lr=0.1,0.03,0.01 hidden=128,256'.")
   var grid: String?

@@ -16,6 +16,7 @@ struct TrainCommand: ParsableCommand {
   )
 
   @OptionGroup var arguments: TrainingArguments
+  @OptionGroup var resources: ResourceOptions
 
   @OptionGroup var threads: ThreadOptions
   @Option(help: "Worker placement: compact, spread or none.")

@@ -86,6 +86,15 @@ struct TrainingSetup {
         "--model: missing (give a spec such as 784-256-relu-128-relu-10, or --init weights.safetensors)")
     }
     let loss = command.loss ?? initial?.loss ?? .defaultLoss(outputs: spec.outputWidth)
+    // Before anything of the model is allocated: refused with the estimate
+    // when it cannot fit (the data is checked as it is read).
+    do {
+      try MemoryBudget.check(
+        Trainer.estimatedBytes(spec: spec, options: options),
+        for: "model \(spec) (batch \(options.batchSize), \(threads) thread(s))")
+    } catch {
+      throw CommandFailure("--model: \(error)")
+    }
     let model = Model(spec: spec, loss: loss, initializer: command.initializer, seed: command.seed)
     if let path = command.initialWeights {
       try reporting { try model.loadParameters(from: path) }

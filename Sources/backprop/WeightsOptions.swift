@@ -32,8 +32,8 @@ struct WeightsOptions: ParsableArguments {
     } catch {
       throw CommandFailure("--model: \(error.description)")
     }
-    let model = Model(spec: spec, loss: loss ?? .defaultLoss(outputs: spec.outputWidth))
-    try reporting { try model.loadParameters(from: weights) }
-    return model
+    return try reporting {
+      try Model.load(from: weights, spec: spec, loss: loss ?? .defaultLoss(outputs: spec.outputWidth))
+    }
   }
 }

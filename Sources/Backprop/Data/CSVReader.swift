@@ -14,7 +14,21 @@ public enum CSVReader {
   public static func read(_ path: String, labelColumn: String, requireLabels: Bool = true) throws(DatasetError)
     -> Dataset
   {
-    let bytes = try FileBytes.read(path)
+    try parse(try FileBytes.read(path), path: path, labelColumn: labelColumn, requireLabels: requireLabels)
+  }
+
+  /// Parses CSV `bytes` that came from `path` (used in messages); see
+  /// ``read(_:labelColumn:requireLabels:)``.
+  ///
+  /// Splitting and converting takes up to about three times the file's size
+  /// again (line and field views, then the floats): refused up front, with
+  /// the figures, when that is more than ``MemoryBudget`` allows.
+  public static func parse(_ bytes: [UInt8], path: String, labelColumn: String, requireLabels: Bool = true)
+    throws(DatasetError) -> Dataset
+  {
+    do { try MemoryBudget.check(product([bytes.count, 3]), for: "parsing it as CSV") } catch {
+      throw .unreadable(path: path, reason: error.description)
+    }
     var lines = splitLines(bytes)
     guard !lines.isEmpty else { throw .malformed(path: path, reason: "empty CSV file (a header line is needed)") }
     let header = fields(of: lines.removeFirst())
@@ -23,7 +37,7 @@ public enum CSVReader {
       throw .malformed(
         path: path,
         reason:
-          "no column named '\(labelColumn)' for the labels (columns: \(header.prefix(12).joined(separator: ", "))\(header.count > 12 ? ", …" : "")); choose one with --label-column"
+          "no column named '\(quoted(labelColumn))' for the labels (columns: \(header.prefix(12).map(quoted).joined(separator: ", "))\(header.count > 12 ? ", …" : "")); choose one with --label-column"
       )
     }
     let width = labelIndex < 0 ? header.count : header.count - 1
@@ -45,7 +59,8 @@ public enum CSVReader {
       for (column, text) in row.enumerated() {
         guard let value = Float(text.trimmingWhitespace()) else {
           throw .malformed(
-            path: path, reason: "line \(lineNumber), column '\(header[column])': '\(text)' is not a number")
+            path: path,
+            reason: "line \(lineNumber), column '\(quoted(header[column]))': '\(quoted(text))' is not a number")
         }
         if column == labelIndex { labels.append(value) } else { features.append(value) }
       }
@@ -55,6 +70,12 @@ public enum CSVReader {
     if labelIndex < 0 { labels = [Float](repeating: 0, count: rows) }
     return Dataset(
       features: features, featureWidth: width, targets: labels, targetWidth: 1, source: path)
+  }
+
+  /// A cell as a message may echo it: control characters escaped, at most 40 characters.
+  private static func quoted(_ text: some StringProtocol) -> String {
+    let printable = FilePath.printable(String(text))
+    return printable.count > 40 ? printable.prefix(40) + "…" : printable
   }
 
   private static func splitLines(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {

@@ -99,8 +99,8 @@ public enum DatasetLoader {
   static func file(
     _ path: String, labels: String?, labelColumn: String, requireLabels: Bool, featureDivisor: Float
   ) throws(DatasetError) -> Dataset {
-    let bytes = try FileBytes.read(path)
     let name = path.lowercased().replacingSuffix(".gz", with: "")
+    let bytes = try FileBytes.read(path, announcedSize: { (head) throws(DatasetError) in try announcedSize(head, name: name, path: path) })
     // .npy by its magic string; CSV by name (or by not looking like IDX when
     // no labels file is given); anything else is read as IDX, whose own
     // checks then say what is wrong with it.
@@ -118,7 +118,10 @@ public enum DatasetLoader {
           features: features.values, featureWidth: features.values.count / rows,
           targets: [Float](repeating: 0, count: rows), targetWidth: 1, source: path)
       }
-      let targets = try array(try FileBytes.read(labels), path: labels, dividingBy: 1)
+      let labelName = labels.lowercased().replacingSuffix(".gz", with: "")
+      let labelBytes = try FileBytes.read(
+        labels, announcedSize: { (head) throws(DatasetError) in try announcedSize(head, name: labelName, path: labels) })
+      let targets = try array(labelBytes, path: labels, dividingBy: 1)
       let width = features.values.count / rows
       let targetRows = targets.shape.first ?? 0
       guard targetRows == rows else {
@@ -133,7 +136,7 @@ public enum DatasetLoader {
       throw .badOption(
         option: "--labels", reason: "\(labels) given, but \(path) is CSV, which holds its labels (see --label-column)")
     }
-    return try CSVReader.read(path, labelColumn: labelColumn, requireLabels: requireLabels)
+    return try CSVReader.parse(bytes, path: path, labelColumn: labelColumn, requireLabels: requireLabels)
   }
 
   /// The four points of XOR: inputs {0,1}², label 1 when exactly one is 1.
@@ -143,8 +146,16 @@ public enum DatasetLoader {
       source: "xor")
   }
 
-  private static func isNPY(_ bytes: [UInt8]) -> Bool {
-    bytes.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59])
+  private static func isNPY(_ bytes: [UInt8]) -> Bool { NPYFile.hasMagic(bytes) }
+
+  /// The size the header at the start of a data file announces, by its
+  /// format: `.npy` by name or magic string (a file named `.npy` without
+  /// the magic string is refused as not one), IDX by its two zero bytes;
+  /// `nil` for CSV, which has no such header.
+  private static func announcedSize(_ head: [UInt8], name: String, path: String) throws(DatasetError) -> Int? {
+    if name.hasSuffix(".npy") || isNPY(head) { return try NPYFile.announcedSize(head, path: path) }
+    if !name.hasSuffix(".csv") && head.starts(with: [0, 0]) { return try IDXReader.announcedSize(head, path: path) }
+    return nil
   }
 
   private static func array(_ bytes: [UInt8], path: String, dividingBy divisor: Float) throws(DatasetError) -> (

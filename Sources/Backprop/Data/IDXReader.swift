@@ -22,8 +22,61 @@ public enum IDXReader {
   /// - Throws: ``DatasetError`` naming the file for a wrong magic number, an
   ///   unknown type code, or a size that disagrees with the data.
   public static func read(_ path: String, dividingBy divisor: Float = 1) throws(DatasetError) -> Contents {
-    let bytes = try FileBytes.read(path)
+    let bytes = try FileBytes.read(
+      path, announcedSize: { (head) throws(DatasetError) in try announcedSize(head, path: path) })
     return try parse(bytes, path: path, dividingBy: divisor)
+  }
+
+  /// The file size the header at the start of `head` announces.
+  ///
+  /// - Throws: ``DatasetError`` when `head` is not the start of an IDX file.
+  static func announcedSize(_ head: [UInt8], path: String) throws(DatasetError) -> Int {
+    let header = try Header(head, path: path)
+    return header.size + header.total * header.itemSize
+  }
+
+  /// An IDX header: the type code, the shape, and its own size.
+  private struct Header {
+    var type: UInt8
+    var itemSize: Int
+    var shape: [Int] = []
+    var total = 1
+    var size: Int
+
+    init(_ bytes: [UInt8], path: String) throws(DatasetError) {
+      guard bytes.count >= 4 else {
+        throw .malformed(path: path, reason: "too short for an IDX file (\(bytes.count) bytes)")
+      }
+      guard bytes[0] == 0, bytes[1] == 0 else {
+        throw .malformed(
+          path: path,
+          reason: "wrong IDX magic number 0x\(hex(bytes[0..<4])) (an IDX file starts with two zero bytes)")
+      }
+      type = bytes[2]
+      switch type {
+      case 0x08, 0x09: itemSize = 1
+      case 0x0B: itemSize = 2
+      case 0x0C, 0x0D: itemSize = 4
+      case 0x0E: itemSize = 8
+      default:
+        throw .malformed(path: path, reason: "unknown IDX type code 0x\(hex(bytes[2..<3])) in the magic number")
+      }
+      let dimensions = Int(bytes[3])
+      guard dimensions >= 1 else { throw .malformed(path: path, reason: "IDX file with zero dimensions") }
+      size = 4 + 4 * dimensions
+      guard bytes.count >= size else {
+        throw .malformed(path: path, reason: "truncated IDX header (\(dimensions) dimensions need \(size) bytes)")
+      }
+      for d in 0..<dimensions {
+        let length = Int(readBigEndian(bytes, at: 4 + 4 * d, size: 4))
+        shape.append(length)
+        let (product, overflow) = total.multipliedReportingOverflow(by: length)
+        guard !overflow, product <= Int.max / 16 else {
+          throw .malformed(path: path, reason: "header announces an impossible shape (sizes \(shape)…)")
+        }
+        total = product
+      }
+    }
   }
 
   /// Parses IDX `bytes` that came from `path` (used in messages), dividing
@@ -31,40 +84,10 @@ public enum IDXReader {
   public static func parse(_ bytes: [UInt8], path: String, dividingBy divisor: Float = 1) throws(DatasetError)
     -> Contents
   {
-    guard bytes.count >= 4 else {
-      throw .malformed(path: path, reason: "too short for an IDX file (\(bytes.count) bytes)")
-    }
-    guard bytes[0] == 0, bytes[1] == 0 else {
-      throw .malformed(
-        path: path,
-        reason: "wrong IDX magic number 0x\(hex(bytes[0..<4])) (an IDX file starts with two zero bytes)")
-    }
-    let itemSize: Int
-    switch bytes[2] {
-    case 0x08, 0x09: itemSize = 1
-    case 0x0B: itemSize = 2
-    case 0x0C, 0x0D: itemSize = 4
-    case 0x0E: itemSize = 8
-    default:
-      throw .malformed(path: path, reason: "unknown IDX type code 0x\(hex(bytes[2..<3])) in the magic number")
-    }
-    let dimensions = Int(bytes[3])
-    guard dimensions >= 1 else { throw .malformed(path: path, reason: "IDX file with zero dimensions") }
-    let headerSize = 4 + 4 * dimensions
-    guard bytes.count >= headerSize else {
-      throw .malformed(path: path, reason: "truncated IDX header (\(dimensions) dimensions need \(headerSize) bytes)")
-    }
-    var shape: [Int] = []
-    var total = 1
-    for d in 0..<dimensions {
-      let size = Int(readBigEndian(bytes, at: 4 + 4 * d, size: 4))
-      shape.append(size)
-      let (product, overflow) = total.multipliedReportingOverflow(by: size)
-      guard !overflow, product <= Int.max / 16 else {
-        throw .malformed(path: path, reason: "header announces an impossible shape (sizes \(shape)…)")
-      }
-      total = product
-    }
+    let header = try Header(bytes, path: path)
+    let (headerSize, itemSize, shape, total, type) = (
+      header.size, header.itemSize, header.shape, header.total, header.type
+    )
     let expected = headerSize + total * itemSize
     guard bytes.count >= expected else {
       throw .malformed(
@@ -76,7 +99,6 @@ public enum IDXReader {
         path: path,
         reason: "\(bytes.count - expected) unexpected bytes after the \(shape) values the header announces")
     }
-    let type = bytes[2]
     // Written once, in one pass: no zeroing first (the array can be hundreds of MB).
     let values = [Float](unsafeUninitializedCapacity: total) { target, initialized in
       bytes.withUnsafeBufferPointer { source in

@@ -35,7 +35,7 @@ enum FileKind: Equatable, CustomStringConvertible {
     }
   }
 
-  /// The type of the kernel pseudo file system `folder` is on (`proc`,
+  /// The type of the kernel pseudo file system `folder` (or a file) is on (`proc`,
   /// `sysfs`, …), whose "files" are views of the kernel, not storage; `nil`
   /// for a real one. Read from the mount table (`/proc/self/mounts`): the
   /// mount point that is the longest prefix of the resolved folder.

@@ -21,14 +21,33 @@ public enum NPYFile {
   ///
   /// - Throws: ``DatasetError`` naming the file and what is wrong.
   public static func read(_ path: String) throws(DatasetError) -> Contents {
-    try parse(try FileBytes.read(path), path: path)
+    try parse(try FileBytes.read(path, announcedSize: { (head) throws(DatasetError) in try announcedSize(head, path: path) }), path: path)
   }
 
-  /// Parses `.npy` `bytes` that came from `path` (used in messages).
-  public static func parse(_ bytes: [UInt8], path: String) throws(DatasetError) -> Contents {
-    guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
-      throw .malformed(path: path, reason: "not a NumPy .npy file (wrong magic string)")
-    }
+  /// Whether `bytes` start with the `.npy` magic string.
+  static func hasMagic(_ bytes: [UInt8]) -> Bool { bytes.count >= 6 && Array(bytes[0..<6]) == magic }
+
+  /// The file size the header at the start of `head` announces.
+  ///
+  /// - Throws: ``DatasetError`` when `head` is not the start of a `.npy` file.
+  static func announcedSize(_ head: [UInt8], path: String) throws(DatasetError) -> Int {
+    let header = try Header(head, path: path)
+    return header.dataStart + header.dataBytes
+  }
+
+  /// What a `.npy` header says: the shape, the element type and where the data starts.
+  private struct Header {
+    var descr: String
+    var shape: [Int]
+    var type: ElementType
+    var total: Int
+    var dataStart: Int
+    var dataBytes: Int
+
+    init(_ bytes: [UInt8], path: String) throws(DatasetError) {
+      guard bytes.count >= 10, NPYFile.hasMagic(bytes) else {
+        throw .malformed(path: path, reason: "not a NumPy .npy file (it does not start with the magic string \\x93NUMPY)")
+      }
     let major = bytes[6]
     let headerLength: Int
     let headerStart: Int
@@ -74,7 +93,25 @@ public enum NPYFile {
       total = product
     }
     let (needed, overflow) = total.multipliedReportingOverflow(by: type.size)
-    guard !overflow, needed <= bytes.count - dataStart else {
+    guard !overflow, needed <= Int.max - dataStart else {
+      throw .malformed(path: path, reason: "impossible shape \(shape)")
+    }
+    self.descr = descr
+    self.shape = shape
+    self.type = type
+    self.total = total
+    self.dataStart = dataStart
+    self.dataBytes = needed
+    }
+  }
+
+  /// Parses `.npy` `bytes` that came from `path` (used in messages).
+  public static func parse(_ bytes: [UInt8], path: String) throws(DatasetError) -> Contents {
+    let header = try Header(bytes, path: path)
+    let (descr, shape, type, total, dataStart, needed) = (
+      header.descr, header.shape, header.type, header.total, header.dataStart, header.dataBytes
+    )
+    guard needed <= bytes.count - dataStart else {
       throw .malformed(
         path: path,
         reason:

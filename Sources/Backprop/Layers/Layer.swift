@@ -62,11 +62,35 @@ public struct ModelSpec: Sendable, Hashable, CustomStringConvertible {
       case .activation: break
       }
     }
-    guard layers.contains(where: { $0.parameterCount > 0 }) else {
+    guard layers.contains(where: { if case .dense = $0 { true } else { false } }) else {
       throw .invalid("a model needs at least one layer after its input width")
+    }
+    // Widths come from users and files: their products are checked here,
+    // once, so that every later count (layout, buffers, FLOPs) fits an Int.
+    var total = 0
+    for case .dense(let inputs, let outputs) in layers {
+      guard let count = ModelSpec.checkedParameters(inputs: inputs, outputs: outputs),
+        case (let sum, false) = total.addingReportingOverflow(count), sum <= ModelSpec.maximumParameters
+      else {
+        throw .invalid(
+          "the model has more than \(ModelSpec.maximumParameters) parameters (2^40; a layer of \(inputs) × \(outputs) is too wide)")
+      }
+      total = sum
     }
     self.inputWidth = inputWidth
     self.layers = layers
+  }
+
+  /// The most parameters a model may have (2^40, 4 TiB of `Float`s), so that
+  /// every size derived from the spec fits an `Int` with room to spare.
+  public static let maximumParameters = 1 << 40
+
+  /// `inputs × outputs + outputs`, padded to the layout's alignment; `nil`
+  /// when it overflows.
+  static func checkedParameters(inputs: Int, outputs: Int) -> Int? {
+    let (weights, overflow) = inputs.multipliedReportingOverflow(by: outputs)
+    guard !overflow, weights <= maximumParameters, outputs <= maximumParameters else { return nil }
+    return ParameterLayout.aligned(weights) + ParameterLayout.aligned(outputs)
   }
 
   /// Parses the textual form, such as `784-256-relu-128-relu-10`.
@@ -84,6 +108,8 @@ public struct ModelSpec: Sendable, Hashable, CustomStringConvertible {
     for token in tokens.dropFirst() {
       if token.isEmpty {
         throw .invalid("'\(text)' has an empty part (two dashes in a row, or one at an end)")
+      } else if !token.isEmpty, token.allSatisfy({ $0.isASCII && $0.isNumber }), Int(token) == nil {
+        throw .invalid("layer width '\(token)' in '\(text)' is too large")
       } else if let outputs = Int(token) {
         guard outputs > 0 else { throw .invalid("layer width '\(token)' in '\(text)' must be positive") }
         layers.append(.dense(inputs: width, outputs: outputs))

@@ -10,6 +10,13 @@ extension ModelSpec {
   ///
   /// - Throws: ``ModelSpecError`` naming the layer that is wrong.
   public init(json: JSONValue) throws(ModelSpecError) {
+    guard case .object(let members) = json else {
+      throw .invalid("the JSON model must be an object such as {\"input\": 784, \"layers\": [...]}")
+    }
+    // A key we do not know is a typo or a feature we lack: never ignored.
+    if let unknown = members.first(where: { !["input", "layers"].contains($0.0) }) {
+      throw .invalid("unknown key \"\(unknown.0)\" in the JSON model (it takes \"input\" and \"layers\")")
+    }
     guard let input = json["input"]?.integerValue else {
       throw .invalid("the JSON model needs \"input\": the number of features")
     }
@@ -19,6 +26,17 @@ extension ModelSpec {
     var layers: [Layer] = []
     var width = input
     for (index, item) in items.enumerated() {
+      let kinds = ["dense", "activation", "dropout"]
+      if case .object(let keys) = item {
+        if let unknown = keys.first(where: { !kinds.contains($0.0) }) {
+          throw .invalid("unknown key \"\(unknown.0)\" in layer \(index) (\(item.serialized())); a layer is one of \(kinds)")
+        }
+        if keys.count > 1 {
+          throw .invalid(
+            "layer \(index) (\(item.serialized())) has \(keys.count) keys; each layer is its own object, as [{\"dense\": 64}, {\"activation\": \"relu\"}]"
+          )
+        }
+      }
       if let outputs = item["dense"]?.integerValue, outputs > 0 {
         layers.append(.dense(inputs: width, outputs: outputs))
         width = outputs

@@ -55,24 +55,33 @@ extension Model {
   }
 
   /// Loads a model saved by ``save(to:metadata:)``: the spec and loss come
-  /// from the file's metadata.
+  /// from the file's metadata, unless given (weights saved by PyTorch carry
+  /// none). The tensors are checked against the spec before the model is
+  /// allocated, so a spec that names a huge model allocates nothing.
   ///
   /// - Throws: ``WeightsError`` if the file is damaged, lacks the spec, or
   ///   its tensors do not match the spec.
-  public static func load(from path: String) throws(WeightsError) -> Model {
+  public static func load(from path: String, spec given: ModelSpec? = nil, loss givenLoss: Loss? = nil)
+    throws(WeightsError) -> Model
+  {
     let contents = try readContents(path)
-    guard let text = contents.metadata[specKey] else {
-      throw WeightsError(
-        path: path, reason: "no model spec in the file's metadata ('\(specKey)'); give --model to use its tensors")
-    }
     let spec: ModelSpec
-    do { spec = try ModelSpec(parsing: text) } catch {
-      throw WeightsError(path: path, reason: "the model spec in its metadata is bad: \(error.description)")
+    if let given {
+      spec = given
+    } else {
+      guard let text = contents.metadata[specKey] else {
+        throw WeightsError(
+          path: path, reason: "no model spec in the file's metadata ('\(specKey)'); give --model to use its tensors")
+      }
+      do { spec = try ModelSpec(parsing: text) } catch {
+        throw WeightsError(path: path, reason: "the model spec in its metadata is bad: \(error.description)")
+      }
     }
-    let loss = contents.metadata[lossKey].flatMap(Loss.init(name:))
-    let model = Model(
-      spec: spec, loss: loss, parameters: [Float](repeating: 0, count: Network(spec: spec).layout.totalCount))
-    try model.copyParameters(from: contents, path: path)
+    let loss = givenLoss ?? contents.metadata[lossKey].flatMap(Loss.init(name:))
+    let network = Network(spec: spec)
+    let found = try matching(contents, layout: network.layout, spec: spec, path: path)
+    let model = Model(spec: spec, loss: loss, parameters: [Float](repeating: 0, count: network.layout.totalCount))
+    model.copy(found)
     if let text = contents.metadata[scalingKey] {
       guard let json = try? JSONValue.parse(Array(text.utf8)),
         let scaler = FeatureScaler(json: json), scaler.shift.count == spec.inputWidth
@@ -90,15 +99,19 @@ extension Model {
   /// - Throws: ``WeightsError`` naming the first tensor that is missing,
   ///   extra or of the wrong shape; the parameters are then unchanged.
   public func loadParameters(from path: String) throws(WeightsError) {
-    try copyParameters(from: try Model.readContents(path), path: path)
+    copy(try Model.matching(try Model.readContents(path), layout: network.layout, spec: spec, path: path))
   }
 
   private static func readContents(_ path: String) throws(WeightsError) -> Safetensors.Contents {
     do { return try Safetensors.read(path) } catch { throw WeightsError(path: path, reason: error.reason) }
   }
 
-  private func copyParameters(from contents: Safetensors.Contents, path: String) throws(WeightsError) {
-    let expected = Set(network.layout.entries.map(\.name))
+  /// The file's tensor for each entry of `layout`, checked: none missing,
+  /// extra, of another shape or not finite.
+  private static func matching(
+    _ contents: Safetensors.Contents, layout: ParameterLayout, spec: ModelSpec, path: String
+  ) throws(WeightsError) -> [(ParameterLayout.Entry, Safetensors.Tensor)] {
+    let expected = Set(layout.entries.map(\.name))
     // A checkpoint's optimizer state and best-epoch weights are not part of the weights.
     let isCheckpoint = contents.metadata[Checkpoint.kindKey] == "checkpoint"
     let extras = contents.tensors.filter {
@@ -109,7 +122,7 @@ extension Model {
       throw WeightsError(path: path, reason: "tensor '\(extra.name)' does not belong to model \(spec)")
     }
     var found: [(ParameterLayout.Entry, Safetensors.Tensor)] = []
-    for entry in network.layout.entries {
+    for entry in layout.entries {
       guard let tensor = contents.tensor(named: entry.name) else {
         throw WeightsError(path: path, reason: "tensor '\(entry.name)' of model \(spec) is missing")
       }
@@ -122,6 +135,10 @@ extension Model {
       }
       found.append((entry, tensor))
     }
+    return found
+  }
+
+  private func copy(_ found: [(ParameterLayout.Entry, Safetensors.Tensor)]) {
     for (entry, tensor) in found {
       (parameters.base + entry.offset).update(from: tensor.values, count: entry.count)
     }

@@ -24,8 +24,12 @@ public final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable 
   /// - Complexity: O(`count`) when zeroed, else O(1).
   public init(count: Int, zeroed: Bool = true) {
     precondition(count >= 0, "buffer size must not be negative, got \(count)")
-    let bytes = max(count, 1) * MemoryLayout<Element>.stride
-    let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+    let (bytes, overflow) = max(count, 1).multipliedReportingOverflow(by: MemoryLayout<Element>.stride)
+    var memory: UnsafeMutableRawPointer? = nil
+    if overflow || posix_memalign(&memory, 64, bytes) != 0 || memory == nil {
+      AllocationFailure.report(bytes: overflow ? nil : bytes)
+    }
+    let raw = memory!
     if zeroed { raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes) }
     pointer = UnsafeMutableBufferPointer(
       start: raw.bindMemory(to: Element.self, capacity: max(count, 1)), count: count)
@@ -37,7 +41,7 @@ public final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable 
     _ = pointer.initialize(from: values)
   }
 
-  deinit { UnsafeMutableRawPointer(pointer.baseAddress!).deallocate() }
+  deinit { free(UnsafeMutableRawPointer(pointer.baseAddress!)) }
 
   /// The number of elements.
   public var count: Int { pointer.count }
@@ -52,5 +56,22 @@ public final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable 
   public func zero() {
     UnsafeMutableRawPointer(base).initializeMemory(
       as: UInt8.self, repeating: 0, count: count * MemoryLayout<Element>.stride)
+  }
+}
+
+/// What happens when a buffer cannot be allocated, though the run's memory
+/// was estimated first (``MemoryBudget``): another process took the memory
+/// meanwhile, or the estimate missed. A library user may install a handler
+/// that ends the process its own way; without one, it is a fatal error.
+public enum AllocationFailure {
+  nonisolated(unsafe) private static var handler: (@Sendable (Int?) -> Never)? = nil
+
+  /// Installs `handler`, called with the bytes asked for (`nil`: too many to
+  /// count); set it once, before any training starts.
+  public static func install(_ handler: @escaping @Sendable (Int?) -> Never) { self.handler = handler }
+
+  static func report(bytes: Int?) -> Never {
+    if let handler { handler(bytes) }
+    fatalError("out of memory: failed to allocate \(bytes.map(String.init) ?? "too many") bytes")
   }
 }
