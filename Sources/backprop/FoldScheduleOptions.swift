@@ -25,5 +25,6 @@ struct FoldScheduleOptions: ParsableArguments {
     if let threadsPerFold, threadsPerFold < 1 {
       throw ValidationError("--threads must be at least 1, got \(threadsPerFold)")
     }
+    if let threadsPerFold { try Threads.check(threadsPerFold) }
   }
 }

@@ -44,6 +44,7 @@ struct ScaleCommand: ParsableCommand {
     if let threadList, ScaleCommand.parseThreads(threadList) == nil {
       throw ValidationError("--threads '\(threadList)' is not a list of positive counts such as 1,2,4")
     }
+    for count in threadList.flatMap(ScaleCommand.parseThreads) ?? [] { try Threads.check(count) }
   }
 
   static func parseThreads(_ text: String) -> [Int]? {

@@ -49,6 +49,9 @@ struct SearchCommand: ParsableCommand {
     if random != nil && space == nil { throw ValidationError("--random needs --space SPACE") }
     if grid != nil && space != nil { throw ValidationError("--space goes with --random; --grid takes its own lists") }
     if let random, random < 1 { throw ValidationError("--random must be at least 1, got \(random)") }
+    if let random, random > SearchSpace.maximumTrials {
+      throw ValidationError("--random \(random) is more than the \(SearchSpace.maximumTrials) trials a search may try")
+    }
     if folds < 2 { throw ValidationError("--folds must be at least 2, got \(folds)") }
     if let holdout, !(holdout > 0 && holdout < 1) {
       throw ValidationError("--holdout must be in (0, 1), got \(holdout)")

@@ -13,5 +13,6 @@ struct ThreadOptions: ParsableArguments {
 
   func validate() throws {
     if let requested, requested < 1 { throw ValidationError("--threads must be at least 1, got \(requested)") }
+    if let requested { try Threads.check(requested) }
   }
 }

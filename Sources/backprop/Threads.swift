@@ -3,6 +3,22 @@ import Backprop
 /// What the command line says about threads: warnings before a run and the
 /// `--profile` report after it.
 enum Threads {
+  /// How many times the allowed CPUs a thread count may be: a little
+  /// oversubscription is allowed (with a warning), more only slows a run
+  /// down and costs memory.
+  static let oversubscription = 4
+
+  /// Refuses a thread count above ``oversubscription`` × the allowed CPUs.
+  static func check(_ threads: Int, option: String = "--threads", topology: Topology = .shared) throws(CommandFailure)
+  {
+    let cpus = topology.allowedUnits.count
+    guard threads <= oversubscription * cpus else {
+      throw CommandFailure(
+        "\(option) \(threads) is more than \(oversubscription) × the \(cpus) CPUs this process may use (at most \(oversubscription * cpus))"
+      )
+    }
+  }
+
   /// Warnings for a thread count that cannot be used fully.
   static func warnings(threads: Int, batchSize: Int, topology: Topology = .shared) -> [String] {
     var warnings: [String] = []

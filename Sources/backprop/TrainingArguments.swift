@@ -132,6 +132,9 @@ struct TrainingArguments: ParsableArguments {
     return files
   }
 
+  /// The most epochs a run may have (each keeps about 100 bytes of metrics).
+  static let maximumEpochs = 100_000_000
+
   /// The names of the options that take no value.
   static let flags: Set<String> = ["--nesterov", "--no-shuffle"]
 
@@ -163,6 +166,10 @@ struct TrainingArguments: ParsableArguments {
 
   func validate() throws {
     if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+    // Each epoch keeps its metrics for the run: a bound keeps that history in memory.
+    if let epochs, epochs > TrainingArguments.maximumEpochs {
+      throw ValidationError("--epochs \(epochs) is more than the \(TrainingArguments.maximumEpochs) a run may have")
+    }
     if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
     if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
     if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }

@@ -133,7 +133,12 @@ struct TrainingSetup {
     // --steps alone sets the run's length: as many epochs as those steps need.
     if let steps = command.steps, command.epochs == nil {
       let perEpoch = options.stepsPerEpoch(samples: training.count)
-      options.epochs = (steps + perEpoch - 1) / perEpoch
+      options.epochs = steps / perEpoch + (steps % perEpoch == 0 ? 0 : 1)
+      guard options.epochs <= TrainingArguments.maximumEpochs else {
+        throw CommandFailure(
+          "--steps \(steps) takes \(options.epochs) epochs of \(perEpoch) steps, more than the \(TrainingArguments.maximumEpochs) a run may have"
+        )
+      }
     }
     self.options = options
     self.training = training
@@ -169,6 +174,9 @@ struct TrainingRun {
         throw CommandFailure(
           "--resume \(resumed.path): refused, this run differs from the checkpoint's in "
             + conflicts.joined(separator: "; "))
+      }
+      if let problem = resumed.checkpoint.positionProblem(options: options, samples: training.count) {
+        throw CommandFailure("--resume \(resumed.path): damaged checkpoint: \(problem)")
       }
       trainer.restore(from: resumed.checkpoint)
       if trainer.workerCount != resumed.checkpoint.workers {

@@ -220,7 +220,7 @@ func npyBytes(header: String, data: [UInt8]) -> [UInt8] {
     (Dataset(features: [1, .nan, 3], featureWidth: 3, targets: [0], targetWidth: 1, source: "s"), "NaN"),
     (Dataset(features: [1, .infinity, 3], featureWidth: 3, targets: [0], targetWidth: 1, source: "s"), "inf"),
     (Dataset(features: [1, 2, 3], featureWidth: 3, targets: [4], targetWidth: 1, source: "s"), "out of range"),
-    (Dataset(features: [1, 2, 3], featureWidth: 3, targets: [1.5], targetWidth: 1, source: "s"), "out of range"),
+    (Dataset(features: [1, 2, 3], featureWidth: 3, targets: [1.5], targetWidth: 1, source: "s"), "not a whole number"),
     (Dataset(features: [1, 2, 3], featureWidth: 3, targets: [-1], targetWidth: 1, source: "s"), "out of range"),
     (Dataset(features: [], featureWidth: 3, targets: [], targetWidth: 1, source: "s"), "empty"),
   ])

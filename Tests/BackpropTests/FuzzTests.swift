@@ -76,4 +76,91 @@ import _BackpropTestSupport
     }
     #expect(runs > 0 && refused > 0)
   }
+
+  static let specTokens = [
+    "784", "4", "0", "-1", "1", "9223372036854775807", "99999999999999999999", "4294967296", "3037000500", "relu",
+    "tanh", "gelu", "sigmoid", "leakyrelu0.2", "leakyrelu-1", "leakyrelunan", "dropout", "dropout0.5", "dropout1",
+    "dropoutnan", "dropout-0", "identity", "", " ", "x", "1e9", "+5", "٣", "0x10", "nan",
+  ]
+
+  /// Random specs, textual and JSON, from widths that overflow, odd
+  /// numbers and names: parsed or refused, and a parsed one has sizes that
+  /// are safe to compute.
+  @Test func modelSpecParsersNeverCrash() throws {
+    var random = SeededGenerator(seed: UInt64(Date().timeIntervalSince1970))
+    let deadline = Date().addingTimeInterval(min(Self.seconds, 20))
+    var parsed = 0
+    var runs = 0
+    while Date() < deadline {
+      for _ in 0..<500 {
+        let count = 1 + random.nextIndex(below: 6)
+        let tokens = (0..<count).map { _ in Self.specTokens[random.nextIndex(below: Self.specTokens.count)] }
+        let separator = ["-", "-", "-", "--", " - ", "_"][random.nextIndex(below: 6)]
+        var specs: [ModelSpec?] = [try? ModelSpec(parsing: tokens.joined(separator: separator))]
+        let layers = tokens.dropFirst().map { token -> String in
+          switch random.nextIndex(below: 4) {
+          case 0: return "{\"dense\": \(token.isEmpty ? "null" : token)}"
+          case 1: return "{\"activation\": \"\(token)\"}"
+          case 2: return "{\"dropout\": \(token.isEmpty ? "1" : token)}"
+          default: return "{\"dense\": 3, \"\(token)\": 1}"
+          }
+        }
+        let json = "{\"input\": \(tokens[0].isEmpty ? "0" : tokens[0]), \"layers\": [\(layers.joined(separator: ","))]}"
+        specs.append((try? JSONValue.parse(Array(json.utf8))).flatMap { try? ModelSpec(json: $0) })
+        for spec in specs.compactMap({ $0 }) {
+          parsed += 1
+          #expect(ParameterLayout(spec: spec).parameterCount <= ModelSpec.maximumParameters)
+          #expect(try ModelSpec(parsing: spec.description) == spec)
+          _ = Trainer.estimatedBytes(spec: spec, options: TrainingOptions(), samples: Int.max)
+        }
+        runs += 1
+      }
+    }
+    #expect(runs > 0 && parsed > 0)
+  }
+
+  /// Checkpoints whose position is forged with a matching checksum: refused
+  /// by ``Checkpoint/positionProblem(options:samples:)`` or resumed, never a trap.
+  @Test func forgedCheckpointsNeverCrash() throws {
+    var random = SeededGenerator(seed: UInt64(Date().timeIntervalSince1970))
+    var data = TestData(seed: 2)
+    let training = data.classification(rows: 20, features: 4, classes: 3)
+    let original = try Checkpoint.parse(DamagedFileTests.valid, path: "fuzz")
+    let contents = try Safetensors.parse(DamagedFileTests.valid, path: "fuzz")
+    let fields = ["epoch", "batch", "steps", "skipped_batches", "loss_sum", "correct", "seen", "best_epoch", "best_loss"]
+    let values = ["0", "1", "2", "3", "4", "5", "-1", "20", "21", "9223372036854775807", "1e300", "null", "0.5"]
+    let deadline = Date().addingTimeInterval(min(Self.seconds, 20))
+    var resumed = 0
+    var refused = 0
+    while Date() < deadline {
+      var members: [(String, JSONValue)] = []
+      for field in fields {
+        let text = values[random.nextIndex(below: values.count)]
+        members.append((field, (try? JSONValue.parse(Array(text.utf8))) ?? .null))
+      }
+      var metadata = contents.metadata
+      metadata["backprop.position"] = JSONValue.object(members).serialized()
+      var crc = CRC32()
+      for tensor in contents.tensors { crc.add(contentsOf: tensor.values) }
+      for (key, value) in metadata.sorted(by: { $0.key < $1.key }) where key != "backprop.checksum" {
+        crc.add("\(key.utf8.count):\(key)\(value.utf8.count):\(value)")
+      }
+      metadata["backprop.checksum"] = crc.hex
+      let bytes = Safetensors.encode(tensors: contents.tensors, metadata: metadata)
+      guard let checkpoint = try? Checkpoint.parse(bytes, path: "fuzz"),
+        checkpoint.positionProblem(options: original.options, samples: training.count) == nil
+      else {
+        refused += 1
+        continue
+      }
+      var options = checkpoint.options
+      options.epochs = checkpoint.position.epoch + 1
+      let trainer = Trainer(model: Model(spec: checkpoint.spec), training: training, options: options)
+      trainer.restore(from: checkpoint)
+      _ = try? trainer.train()
+      resumed += 1
+    }
+    #expect(refused > 0)
+    _ = resumed
+  }
 }

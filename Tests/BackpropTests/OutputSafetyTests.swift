@@ -193,13 +193,18 @@ func npyData(in scratch: ScratchFolder, rows: Int = 48) -> (features: String, la
     }
   }
 
-  /// Runs `arguments` under bash with a file-size limit of `blocks` KiB
-  /// (SIGXFSZ ignored, so a write past it fails with EFBIG, as on a full disk).
-  static func withFileSizeLimit(_ blocks: Int, _ arguments: [String], stdout: String = "") throws -> CommandRun {
+  /// Runs `arguments` under bash after `setup` (a `ulimit`), with `stdout`
+  /// (a redirection) appended.
+  static func withShell(_ setup: String, _ arguments: [String], stdout: String = "") throws -> CommandRun {
     let quoted = arguments.map { "'\($0)'" }.joined(separator: " ")
-    return try CommandRun([
-      "-c", "trap '' XFSZ; ulimit -f \(blocks); exec '\(CommandRun.binary)' \(quoted) \(stdout)",
-    ], executable: "/bin/bash")
+    return try CommandRun(
+      ["-c", "\(setup); exec '\(CommandRun.binary)' \(quoted) \(stdout)"], executable: "/bin/bash")
+  }
+
+  /// Runs `arguments` with a file-size limit of `blocks` KiB (SIGXFSZ
+  /// ignored, so a write past it fails with EFBIG, as on a full disk).
+  static func withFileSizeLimit(_ blocks: Int, _ arguments: [String], stdout: String = "") throws -> CommandRun {
+    try withShell("trap '' XFSZ; ulimit -f \(blocks)", arguments, stdout: stdout)
   }
 
   @Test func aCheckpointThatCannotBeWrittenStopsTheRun() throws {

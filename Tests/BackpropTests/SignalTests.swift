@@ -19,7 +19,7 @@ import Testing
     let output = scratch.file("folds.csv")
     let child = try Self.start([
       "cv", "--data", data, "--model", "4-16-relu-3", "--folds", "3", "--parallel-folds", "1", "--threads", "1",
-      "--batch-size", "4", "--epochs", "15000", "--output", output,
+      "--batch-size", "4", "--epochs", "40000", "--output", output,
     ])
     usleep(1_500_000)
     child.send(SIGINT)
@@ -40,7 +40,7 @@ import Testing
     let output = scratch.file("board.json")
     let child = try Self.start([
       "search", "--data", data, "--model", "4-{h}-relu-3", "--grid", "h=4,8,16", "--holdout", "0.3",
-      "--parallel-folds", "1", "--threads", "1", "--batch-size", "4", "--epochs", "15000", "--output", output,
+      "--parallel-folds", "1", "--threads", "1", "--batch-size", "4", "--epochs", "200000", "--output", output,
     ])
     usleep(1_500_000)
     child.send(SIGTERM)

@@ -258,6 +258,36 @@ public struct Checkpoint: Sendable {
   }
 }
 
+extension Checkpoint {
+  /// What makes the saved position impossible for a run of `options` over
+  /// `samples` training samples (a damaged or forged checkpoint whose CRC
+  /// was made to match), or `nil` when it is possible. Checked before
+  /// ``Trainer/restore(from:)``, which relies on it.
+  public func positionProblem(options: TrainingOptions, samples: Int) -> String? {
+    let p = position
+    let batches = options.stepsPerEpoch(samples: samples)
+    if p.epoch < 0 || p.steps < 0 { return "its position has a negative epoch (\(p.epoch)) or step count (\(p.steps))" }
+    if p.batch < 0 || p.batch > batches {
+      return "its position's batch \(p.batch) is outside the \(batches) batches of an epoch"
+    }
+    if p.seen < 0 || p.seen > min(samples, p.batch * options.batchSize) || p.correct < 0 || p.correct > p.seen {
+      return "its position counts \(p.seen) samples seen and \(p.correct) correct after \(p.batch) batches of \(options.batchSize)"
+    }
+    if p.skippedBatches < 0 || p.skippedBatches > p.batch {
+      return "its position skips \(p.skippedBatches) of \(p.batch) batches"
+    }
+    if !p.lossSum.isFinite || p.lossSum < 0 { return "its position's loss sum \(p.lossSum) is not a finite sum of losses" }
+    if let best = p.best, best.epoch < 1 || best.epoch > p.epoch || !best.loss.isFinite {
+      return "its best epoch \(best.epoch) (loss \(best.loss)) is not one of the \(p.epoch) finished epochs"
+    }
+    let (full, overflow) = p.epoch.multipliedReportingOverflow(by: batches)
+    if overflow || full > Int.max - p.batch || p.steps > full + p.batch {
+      return "its \(p.steps) steps are more than \(p.epoch) epochs of \(batches) batches and \(p.batch) more allow"
+    }
+    return nil
+  }
+}
+
 extension Trainer {
   /// Takes up the run saved in `checkpoint`: its parameters, optimizer
   /// state and step count now, its position and history at the next

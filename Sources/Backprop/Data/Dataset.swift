@@ -11,6 +11,9 @@ public struct Dataset: Sendable {
   public let targetWidth: Int
   /// Where the data came from (a path or a set's name), for messages.
   public var source: String
+  /// Where the targets came from when not from ``source`` (a separate
+  /// labels file), so that messages about labels name it.
+  public var labelSource: String? = nil
 
   /// Creates a data set, checking that features and targets agree in count.
   public init(features: [Float], featureWidth: Int, targets: [Float], targetWidth: Int, source: String) {
@@ -41,9 +44,11 @@ public struct Dataset: Sendable {
       features.append(contentsOf: self.features[(i * featureWidth)..<((i + 1) * featureWidth)])
       targets.append(contentsOf: self.targets[(i * targetWidth)..<((i + 1) * targetWidth)])
     }
-    return Dataset(
+    var subset = Dataset(
       features: features, featureWidth: featureWidth, targets: targets, targetWidth: targetWidth,
       source: source)
+    subset.labelSource = labelSource
+    return subset
   }
 
   /// Splits off a seeded random fraction of the samples for validation.
@@ -99,16 +104,24 @@ public struct Dataset: Sendable {
         source: source,
         reason: "\(targetWidth) target value(s) per sample do not fit loss \(loss.rawValue) with \(outputs) outputs")
     }
+    let labels = labelSource ?? source
     if let bound = loss.labelBound(outputs: outputs, targetWidth: targetWidth) {
-      if let index = targets.firstIndex(where: { !($0 >= 0 && $0 < Float(bound) && $0.rounded() == $0) }) {
+      if let index = targets.firstIndex(where: { !($0.isFinite && $0.rounded() == $0) }) {
         throw .mismatch(
-          source: source,
+          source: labels,
+          reason:
+            "label \(targets[index]) of sample \(index / targetWidth) is not a whole number (class labels are 0...\(bound - 1))"
+        )
+      }
+      if let index = targets.firstIndex(where: { !($0 >= 0 && $0 < Float(bound)) }) {
+        throw .mismatch(
+          source: labels,
           reason:
             "label \(targets[index]) of sample \(index / targetWidth) is out of range: the model's \(outputs) output(s) with loss \(loss.rawValue) take labels 0...\(bound - 1)"
         )
       }
     } else if let index = targets.firstIndex(where: { !$0.isFinite }) {
-      throw .mismatch(source: source, reason: "target of sample \(index / targetWidth) is \(targets[index])")
+      throw .mismatch(source: labels, reason: "target of sample \(index / targetWidth) is \(targets[index])")
     }
   }
 }

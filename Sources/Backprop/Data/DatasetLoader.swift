@@ -128,9 +128,11 @@ public enum DatasetLoader {
         throw .mismatch(source: labels, reason: "\(targetRows) labels for the \(rows) samples of \(path)")
       }
       guard width > 0, targets.values.count > 0 else { throw .mismatch(source: path, reason: "the data set is empty") }
-      return Dataset(
+      var set = Dataset(
         features: features.values, featureWidth: width, targets: targets.values,
         targetWidth: targets.values.count / rows, source: path)
+      set.labelSource = labels
+      return set
     }
     if let labels {
       throw .badOption(

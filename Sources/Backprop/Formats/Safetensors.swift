@@ -206,6 +206,10 @@ public enum Safetensors {
     for (a, b) in zip(sorted, sorted.dropFirst()) where b.begin < a.end {
       throw fail("damaged safetensors header: tensors '\(a.name)' and '\(b.name)' overlap")
     }
+    let used = sorted.last?.end ?? 0
+    guard used == dataSize else {
+      throw fail("damaged: \(dataSize - used) bytes follow the last tensor's data")
+    }
     var tensors: [Tensor] = []
     for entry in sorted {
       let data = headerEnd + entry.begin

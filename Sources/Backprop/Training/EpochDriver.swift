@@ -187,6 +187,13 @@ final class EpochDriver: @unchecked Sendable {
   }
 
   private func closeEpoch(evaluate: ((Dataset) -> Evaluation)?) {
+    // Skipping most batches is divergence too: nothing of the epoch is kept.
+    if position.skippedBatches > 0,
+      Double(position.skippedBatches) > NonFinitePolicy.maximumSkippedShare * Double(position.batch)
+    {
+      error = .mostBatchesSkipped(epoch: position.epoch + 1, skipped: position.skippedBatches, batches: position.batch)
+      return
+    }
     let elapsed = (clock.now - epochStarted).seconds
     let seen = Double(max(position.seen, 1))
     let metrics = EpochMetrics(

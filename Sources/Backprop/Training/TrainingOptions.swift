@@ -102,6 +102,9 @@ public enum TrainingError: Error, Sendable, Equatable, CustomStringConvertible {
   /// full disk) in the 1-based `epoch` after `steps` optimizer steps, and
   /// the run stopped there.
   case checkpointFailed(epoch: Int, steps: Int, reason: String)
+  /// With ``NonFinitePolicy/skipBatch``, the 1-based `epoch` skipped more
+  /// than ``NonFinitePolicy/maximumSkippedShare`` of its `batches`.
+  case mostBatchesSkipped(epoch: Int, skipped: Int, batches: Int)
 
   public var description: String {
     switch self {
@@ -111,6 +114,10 @@ public enum TrainingError: Error, Sendable, Equatable, CustomStringConvertible {
         + "no gradient clipping (try --clip-grad-norm 1), or NaN, infinite or huge values in the data"
     case .interrupted(let epoch, let steps):
       "training interrupted in epoch \(epoch) after \(steps) steps"
+    case .mostBatchesSkipped(let epoch, let skipped, let batches):
+      "training diverged: epoch \(epoch) skipped \(skipped) of its \(batches) batches for a non-finite loss or gradient "
+        + "(--on-nan skip-batch ends a run that skips more than half); likely causes: a learning rate too high "
+        + "(try a lower --lr), no gradient clipping (try --clip-grad-norm 1), or NaN or huge values in the data"
     case .checkpointFailed(let epoch, let steps, let reason):
       "\(reason); training stopped in epoch \(epoch) after \(steps) steps"
     }

@@ -46,6 +46,12 @@ public enum NonFinitePolicy: String, Sendable, Hashable, CaseIterable {
   /// before any slice is updated, so steps take one more barrier (as with
   /// gradient clipping).
   case skipBatch = "skip-batch"
+
+  /// The share of an epoch's batches that `skipBatch` may skip; an epoch
+  /// that skips more ends the run with
+  /// ``TrainingError/mostBatchesSkipped(epoch:skipped:batches:)``, as
+  /// divergence does.
+  public static let maximumSkippedShare = 0.5
 }
 
 /// A request to stop a run at the next step boundary, from any thread or a

@@ -58,6 +58,10 @@ public struct SearchSpace: Sendable, Hashable {
         let logarithmic = explicitLog || SearchSpace.logarithmicNames.contains(name)
         guard !logarithmic || low > 0 else { throw SpaceError("'\(entry)': a log-uniform range needs positive bounds") }
         let integer = [bounds[0], bounds[1]].allSatisfy { Int($0) != nil }
+        // Whole-number draws go through Double: keep them exact.
+        guard !integer || max(abs(low), abs(high)) <= 9_007_199_254_740_992 else {
+          throw SpaceError("'\(entry)': whole-number bounds must be within ±2^53 (9007199254740992)")
+        }
         dimensions.append(
           Dimension(name: name, values: .range(low: low, high: high, logarithmic: logarithmic, integer: integer)))
       } else {
@@ -70,16 +74,31 @@ public struct SearchSpace: Sendable, Hashable {
     guard !dimensions.isEmpty else { throw SpaceError("no NAME=VALUES entries") }
   }
 
+  /// The most trials a search may have (a grid's combinations, or random draws).
+  public static let maximumTrials = 100_000
+
   /// Every combination of the lists, the first dimension varying slowest.
   ///
-  /// - Throws: when a dimension is a range (a grid needs lists).
+  /// - Throws: when a dimension is a range (a grid needs lists), or when
+  ///   there are more than ``maximumTrials`` combinations (counted before
+  ///   any is built).
   public func grid() throws(SpaceError) -> [[(name: String, value: String)]] {
-    var settings: [[(name: String, value: String)]] = [[]]
+    var lists: [(name: String, values: [String])] = []
+    var count = 1
+    var overflow = false
     for dimension in dimensions {
-      let (name, values) = (dimension.name, dimension.values)
-      guard case .list(let list) = values else {
-        throw SpaceError("'\(name)' is a range; a grid needs lists (or use random search)")
+      guard case .list(let list) = dimension.values else {
+        throw SpaceError("'\(dimension.name)' is a range; a grid needs lists (or use random search)")
       }
+      lists.append((dimension.name, list))
+      if !overflow { (count, overflow) = count.multipliedReportingOverflow(by: list.count) }
+    }
+    guard !overflow, count <= SearchSpace.maximumTrials else {
+      let size = overflow ? "more than 2^63" : String(count)
+      throw SpaceError("the grid has \(size) combinations, more than the \(SearchSpace.maximumTrials) a search may try")
+    }
+    var settings: [[(name: String, value: String)]] = [[]]
+    for (name, list) in lists {
       settings = settings.flatMap { setting in list.map { setting + [(name, $0)] } }
     }
     return settings
