@@ -67,7 +67,8 @@ private let interruptionHandler: @convention(c) (Int32) -> Void = { signal in
   guard Interruption.cleanly.isRequested && !Interruption.stop.isRequested else {
     let line: StaticString =
       Interruption.stop.isRequested
-      ? (signal == SIGINT ? "backprop: second SIGINT: exiting at once\n" : "backprop: second SIGTERM: exiting at once\n")
+      ? (signal == SIGINT
+        ? "backprop: second SIGINT: exiting at once\n" : "backprop: second SIGTERM: exiting at once\n")
       : (signal == SIGINT ? "backprop: interrupted by SIGINT\n" : "backprop: interrupted by SIGTERM\n")
     _ = write(2, line.utf8Start, line.utf8CodeUnitCount)
     AtomicFile.abandonWriteInProgress()

@@ -9,8 +9,7 @@ enum Threads {
   static let oversubscription = 4
 
   /// Refuses a thread count above ``oversubscription`` × the allowed CPUs.
-  static func check(_ threads: Int, option: String = "--threads", topology: Topology = .shared) throws(CommandFailure)
-  {
+  static func check(_ threads: Int, option: String = "--threads", topology: Topology = .shared) throws(CommandFailure) {
     let cpus = topology.allowedUnits.count
     guard threads <= oversubscription * cpus else {
       throw CommandFailure(

@@ -83,7 +83,8 @@ struct TrainCommand: ParsableCommand {
       inputs: given.inputs + [named("--resume", resume)], sharedWithInput: ("--checkpoint", "--resume"))
     defer { outputs.release() }
     let threadCount = threads.requested ?? resumed?.checkpoint.options.threads ?? threads.count
-    try Threads.check(threadCount, option: threads.requested == nil && resumed != nil ? "--resume's --threads" : "--threads")
+    try Threads.check(
+      threadCount, option: threads.requested == nil && resumed != nil ? "--resume's --threads" : "--threads")
     let setup = try TrainingSetup(arguments: resumed?.arguments ?? arguments, threads: threadCount)
     try TrainingRun(command: self, setup: setup, resumed: resumed, checkpointPath: checkpointPath)
       .execute(started: started)

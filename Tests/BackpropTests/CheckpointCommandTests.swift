@@ -151,7 +151,9 @@ import _BackpropTestSupport
       "train", "--data", data, "--model", "4-16-relu-3", "--lr", "1e30", "--epochs", "3", "--on-nan", "skip-batch",
     ])
     #expect(skipping.status == 1, "\(skipping.errors)")
-    #expect(skipping.errors.contains("training diverged: epoch ") && skipping.errors.contains(" skipped "), "\(skipping.errors)")
+    #expect(
+      skipping.errors.contains("training diverged: epoch ") && skipping.errors.contains(" skipped "),
+      "\(skipping.errors)")
   }
 
   @Test func resumeRefusesOtherDataOrOptionsAndWarnsAboutThreads() throws {

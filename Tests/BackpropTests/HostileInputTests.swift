@@ -15,14 +15,21 @@ import Testing
   static func forge(_ path: String, _ change: (inout [String: String]) -> Void) throws {
     var contents = try Safetensors.read(path)
     change(&contents.metadata)
+    try Data(forged(contents)).write(to: URL(fileURLWithPath: path))
+  }
+
+  /// The bytes of a checkpoint holding `contents`, its checksum computed as
+  /// the format describes it (the tensors' bytes in file order, then every
+  /// other metadata pair in key order as `LEN:KEYLEN:VALUE`).
+  static func forged(_ contents: Safetensors.Contents) -> [UInt8] {
+    var metadata = contents.metadata
     var crc = CRC32()
     for tensor in contents.tensors { crc.add(contentsOf: tensor.values) }
-    for (key, value) in contents.metadata.sorted(by: { $0.key < $1.key }) where key != "backprop.checksum" {
+    for (key, value) in metadata.sorted(by: { $0.key < $1.key }) where key != "backprop.checksum" {
       crc.add("\(key.utf8.count):\(key)\(value.utf8.count):\(value)")
     }
-    contents.metadata["backprop.checksum"] = crc.hex
-    try Data(Safetensors.encode(tensors: contents.tensors, metadata: contents.metadata))
-      .write(to: URL(fileURLWithPath: path))
+    metadata["backprop.checksum"] = crc.hex
+    return Safetensors.encode(tensors: contents.tensors, metadata: metadata)
   }
 
   /// A checkpoint of a short run on a 60-row CSV set (2 batches an epoch).
@@ -47,13 +54,16 @@ import Testing
       let start = position.range(of: pattern)!.upperBound
       let end = position[start...].firstIndex { $0 == "," || $0 == "}" }!
       position.replaceSubrange(start..<end, with: value)
-      if field == "best_epoch" { position = position.replacingOccurrences(of: "\"best_loss\":null", with: "\"best_loss\":0.5") }
+      if field == "best_epoch" {
+        position = position.replacingOccurrences(of: "\"best_loss\":null", with: "\"best_loss\":0.5")
+      }
       metadata["backprop.position"] = position
     }
     let before = snapshot(scratch.path)
     let run = try CommandRun(["train", "--resume", path, "--epochs", "4"])
     #expect(run.status == 1, "\(run.errors)")
-    #expect(run.errors.contains("--resume \(path): damaged checkpoint: ") && run.errors.contains(reason), "\(run.errors)")
+    #expect(
+      run.errors.contains("--resume \(path): damaged checkpoint: ") && run.errors.contains(reason), "\(run.errors)")
     #expect(snapshot(scratch.path) == before)
   }
 

@@ -237,7 +237,9 @@ func npyData(in scratch: ScratchFolder, rows: Int = 48) -> (features: String, la
   func standardOutputThatCannotBeWrittenFails(arguments: [String]) throws {
     let scratch = ScratchFolder()
     let weights = scratch.file("w.safetensors")
-    let trained = try CommandRun(["train", "--data", "xor", "--model", "2-4-tanh-1", "--epochs", "2", "--save", weights])
+    let trained = try CommandRun([
+      "train", "--data", "xor", "--model", "2-4-tanh-1", "--epochs", "2", "--save", weights,
+    ])
     #expect(trained.status == 0)
     let run = try Self.withFileSizeLimit(
       1000, arguments.map { $0 == "WEIGHTS" ? weights : $0 }, stdout: "> /dev/full")

@@ -271,12 +271,15 @@ extension Checkpoint {
       return "its position's batch \(p.batch) is outside the \(batches) batches of an epoch"
     }
     if p.seen < 0 || p.seen > min(samples, p.batch * options.batchSize) || p.correct < 0 || p.correct > p.seen {
-      return "its position counts \(p.seen) samples seen and \(p.correct) correct after \(p.batch) batches of \(options.batchSize)"
+      return
+        "its position counts \(p.seen) samples seen and \(p.correct) correct after \(p.batch) batches of \(options.batchSize)"
     }
     if p.skippedBatches < 0 || p.skippedBatches > p.batch {
       return "its position skips \(p.skippedBatches) of \(p.batch) batches"
     }
-    if !p.lossSum.isFinite || p.lossSum < 0 { return "its position's loss sum \(p.lossSum) is not a finite sum of losses" }
+    if !p.lossSum.isFinite || p.lossSum < 0 {
+      return "its position's loss sum \(p.lossSum) is not a finite sum of losses"
+    }
     if let best = p.best, best.epoch < 1 || best.epoch > p.epoch || !best.loss.isFinite {
       return "its best epoch \(best.epoch) (loss \(best.loss)) is not one of the \(p.epoch) finished epochs"
     }

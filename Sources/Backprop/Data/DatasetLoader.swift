@@ -100,7 +100,8 @@ public enum DatasetLoader {
     _ path: String, labels: String?, labelColumn: String, requireLabels: Bool, featureDivisor: Float
   ) throws(DatasetError) -> Dataset {
     let name = path.lowercased().replacingSuffix(".gz", with: "")
-    let bytes = try FileBytes.read(path, announcedSize: { (head) throws(DatasetError) in try announcedSize(head, name: name, path: path) })
+    let bytes = try FileBytes.read(
+      path, announcedSize: { (head) throws(DatasetError) in try announcedSize(head, name: name, path: path) })
     // .npy by its magic string; CSV by name (or by not looking like IDX when
     // no labels file is given); anything else is read as IDX, whose own
     // checks then say what is wrong with it.
@@ -120,7 +121,8 @@ public enum DatasetLoader {
       }
       let labelName = labels.lowercased().replacingSuffix(".gz", with: "")
       let labelBytes = try FileBytes.read(
-        labels, announcedSize: { (head) throws(DatasetError) in try announcedSize(head, name: labelName, path: labels) })
+        labels, announcedSize: { (head) throws(DatasetError) in try announcedSize(head, name: labelName, path: labels) }
+      )
       let targets = try array(labelBytes, path: labels, dividingBy: 1)
       let width = features.values.count / rows
       let targetRows = targets.shape.first ?? 0

@@ -46,7 +46,9 @@ enum FileBytes {
       guard bytes <= budget.bytes else {
         throw .unreadable(
           path: path,
-          reason: "\(what) \(MemoryBudget.describe(bytes)), more than the \(MemoryBudget.describe(budget.bytes)) allowed by \(budget.source)")
+          reason:
+            "\(what) \(MemoryBudget.describe(bytes)), more than the \(MemoryBudget.describe(budget.bytes)) allowed by \(budget.source)"
+        )
       }
     }
     let head = try file.read(count: min(file.size, prefixLength))
@@ -66,7 +68,8 @@ enum FileBytes {
     guard let announced = try announcedSize?(try gunzipPrefix(raw, path: path)) else {
       // Text (or a format that does not tell) inflates up to the budget, a
       // quarter of it for text, which parsing multiplies.
-      let limit = announcedSize == nil ? budget : (budget.bytes / 4, budget.source + " (a quarter of it, to parse text)")
+      let limit =
+        announcedSize == nil ? budget : (budget.bytes / 4, budget.source + " (a quarter of it, to parse text)")
       return try gunzip(raw, path: path, capacity: nil, limit: limit)
     }
     try refuseAbove(announced, "its header announces")
@@ -138,14 +141,17 @@ enum FileBytes {
         return output
       case LIBDEFLATE_INSUFFICIENT_SPACE:
         if let fixed {
-          throw .malformed(path: path, reason: "its gzip data inflates to more than the \(fixed - 1) bytes its header announces")
+          throw .malformed(
+            path: path, reason: "its gzip data inflates to more than the \(fixed - 1) bytes its header announces")
         }
         // More members than the trailer told of, or over 4 GiB: start again
         // bigger, up to the memory budget.
         guard capacity < limit.bytes else {
           throw .unreadable(
             path: path,
-            reason: "its gzip data inflates to more than \(MemoryBudget.describe(limit.bytes)), the limit set by \(limit.source)")
+            reason:
+              "its gzip data inflates to more than \(MemoryBudget.describe(limit.bytes)), the limit set by \(limit.source)"
+          )
         }
         capacity = min(max(capacity * 2, 8 * n), limit.bytes)
       default:

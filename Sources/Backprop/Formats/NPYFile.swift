@@ -21,7 +21,9 @@ public enum NPYFile {
   ///
   /// - Throws: ``DatasetError`` naming the file and what is wrong.
   public static func read(_ path: String) throws(DatasetError) -> Contents {
-    try parse(try FileBytes.read(path, announcedSize: { (head) throws(DatasetError) in try announcedSize(head, path: path) }), path: path)
+    try parse(
+      try FileBytes.read(path, announcedSize: { (head) throws(DatasetError) in try announcedSize(head, path: path) }),
+      path: path)
   }
 
   /// Whether `bytes` start with the `.npy` magic string.
@@ -46,62 +48,63 @@ public enum NPYFile {
 
     init(_ bytes: [UInt8], path: String) throws(DatasetError) {
       guard bytes.count >= 10, NPYFile.hasMagic(bytes) else {
-        throw .malformed(path: path, reason: "not a NumPy .npy file (it does not start with the magic string \\x93NUMPY)")
+        throw .malformed(
+          path: path, reason: "not a NumPy .npy file (it does not start with the magic string \\x93NUMPY)")
       }
-    let major = bytes[6]
-    let headerLength: Int
-    let headerStart: Int
-    switch major {
-    case 1:
-      headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
-      headerStart = 10
-    case 2, 3:
-      guard bytes.count >= 12 else { throw .malformed(path: path, reason: "truncated .npy header") }
-      headerLength = (0..<4).reduce(0) { $0 | Int(bytes[8 + $1]) << (8 * $1) }
-      headerStart = 12
-    default:
-      throw .malformed(path: path, reason: "unsupported .npy format version \(major)")
-    }
-    guard headerLength <= bytes.count - headerStart else {
-      throw .malformed(path: path, reason: "truncated .npy header (it announces \(headerLength) bytes)")
-    }
-    let header = String(decoding: bytes[headerStart..<(headerStart + headerLength)], as: UTF8.self)
-    let dataStart = headerStart + headerLength
-
-    guard let descr = quotedValue(of: "descr", in: header) else {
-      if header.contains("'descr': [") || header.contains("\"descr\": [") {
-        throw .malformed(path: path, reason: "structured .npy arrays are not supported; save a plain numeric array")
+      let major = bytes[6]
+      let headerLength: Int
+      let headerStart: Int
+      switch major {
+      case 1:
+        headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
+        headerStart = 10
+      case 2, 3:
+        guard bytes.count >= 12 else { throw .malformed(path: path, reason: "truncated .npy header") }
+        headerLength = (0..<4).reduce(0) { $0 | Int(bytes[8 + $1]) << (8 * $1) }
+        headerStart = 12
+      default:
+        throw .malformed(path: path, reason: "unsupported .npy format version \(major)")
       }
-      throw .malformed(path: path, reason: "the .npy header has no 'descr' string")
-    }
-    guard let fortran = rawValue(of: "fortran_order", in: header) else {
-      throw .malformed(path: path, reason: "the .npy header has no 'fortran_order'")
-    }
-    if fortran.hasPrefix("True") {
-      throw .malformed(
-        path: path, reason: "Fortran-ordered .npy arrays are not supported; save with np.ascontiguousarray")
-    }
-    guard let shape = shapeValue(in: header) else {
-      throw .malformed(path: path, reason: "the .npy header's 'shape' is not a tuple of sizes")
-    }
+      guard headerLength <= bytes.count - headerStart else {
+        throw .malformed(path: path, reason: "truncated .npy header (it announces \(headerLength) bytes)")
+      }
+      let header = String(decoding: bytes[headerStart..<(headerStart + headerLength)], as: UTF8.self)
+      let dataStart = headerStart + headerLength
 
-    let type = try ElementType(descr: descr, path: path)
-    var total = 1
-    for size in shape {
-      let (product, overflow) = total.multipliedReportingOverflow(by: size)
-      guard !overflow, size >= 0 else { throw .malformed(path: path, reason: "impossible shape \(shape)") }
-      total = product
-    }
-    let (needed, overflow) = total.multipliedReportingOverflow(by: type.size)
-    guard !overflow, needed <= Int.max - dataStart else {
-      throw .malformed(path: path, reason: "impossible shape \(shape)")
-    }
-    self.descr = descr
-    self.shape = shape
-    self.type = type
-    self.total = total
-    self.dataStart = dataStart
-    self.dataBytes = needed
+      guard let descr = quotedValue(of: "descr", in: header) else {
+        if header.contains("'descr': [") || header.contains("\"descr\": [") {
+          throw .malformed(path: path, reason: "structured .npy arrays are not supported; save a plain numeric array")
+        }
+        throw .malformed(path: path, reason: "the .npy header has no 'descr' string")
+      }
+      guard let fortran = rawValue(of: "fortran_order", in: header) else {
+        throw .malformed(path: path, reason: "the .npy header has no 'fortran_order'")
+      }
+      if fortran.hasPrefix("True") {
+        throw .malformed(
+          path: path, reason: "Fortran-ordered .npy arrays are not supported; save with np.ascontiguousarray")
+      }
+      guard let shape = shapeValue(in: header) else {
+        throw .malformed(path: path, reason: "the .npy header's 'shape' is not a tuple of sizes")
+      }
+
+      let type = try ElementType(descr: descr, path: path)
+      var total = 1
+      for size in shape {
+        let (product, overflow) = total.multipliedReportingOverflow(by: size)
+        guard !overflow, size >= 0 else { throw .malformed(path: path, reason: "impossible shape \(shape)") }
+        total = product
+      }
+      let (needed, overflow) = total.multipliedReportingOverflow(by: type.size)
+      guard !overflow, needed <= Int.max - dataStart else {
+        throw .malformed(path: path, reason: "impossible shape \(shape)")
+      }
+      self.descr = descr
+      self.shape = shape
+      self.type = type
+      self.total = total
+      self.dataStart = dataStart
+      self.dataBytes = needed
     }
   }
 

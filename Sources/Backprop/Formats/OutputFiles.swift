@@ -107,7 +107,8 @@ public final class OutputFiles {
     for _ in 0..<8 {
       let descriptor = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o644)
       guard descriptor >= 0 else {
-        throw Refusal(output: output, reason: "cannot create its lock file \(FilePath.printable(path)): \(systemError())")
+        throw Refusal(
+          output: output, reason: "cannot create its lock file \(FilePath.printable(path)): \(systemError())")
       }
       var info = stat()
       guard fstat(descriptor, &info) == 0, FileKind(mode: info.st_mode) == .regular else {

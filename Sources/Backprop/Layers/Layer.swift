@@ -73,7 +73,8 @@ public struct ModelSpec: Sendable, Hashable, CustomStringConvertible {
         case (let sum, false) = total.addingReportingOverflow(count), sum <= ModelSpec.maximumParameters
       else {
         throw .invalid(
-          "the model has more than \(ModelSpec.maximumParameters) parameters (2^40; a layer of \(inputs) × \(outputs) is too wide)")
+          "the model has more than \(ModelSpec.maximumParameters) parameters (2^40; a layer of \(inputs) × \(outputs) is too wide)"
+        )
       }
       total = sum
     }

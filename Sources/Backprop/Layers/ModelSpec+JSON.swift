@@ -29,7 +29,8 @@ extension ModelSpec {
       let kinds = ["dense", "activation", "dropout"]
       if case .object(let keys) = item {
         if let unknown = keys.first(where: { !kinds.contains($0.0) }) {
-          throw .invalid("unknown key \"\(unknown.0)\" in layer \(index) (\(item.serialized())); a layer is one of \(kinds)")
+          throw .invalid(
+            "unknown key \"\(unknown.0)\" in layer \(index) (\(item.serialized())); a layer is one of \(kinds)")
         }
         if keys.count > 1 {
           throw .invalid(
