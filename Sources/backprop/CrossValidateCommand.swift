@@ -53,10 +53,7 @@ struct CrossValidateCommand: ParsableCommand {
       writeStandardOutput(CrossValidationReportFormat.table(report))
     }
     if interrupted {
-      writeStandardError(
-        "backprop: interrupted by \(Interruption.signalName): \(report.folds.count) of \(folds) fold(s) finished"
-          + (output.map { "; they are in \(FilePath.printable($0))" } ?? "") + "\n")
-      terminate(Interruption.exitStatus)
+      Interruption.exitAfterPartialRun(finished: report.folds.count, of: folds, parts: "fold(s)", output: output)
     }
   }
 }

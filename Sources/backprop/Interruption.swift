@@ -1,4 +1,5 @@
 import Backprop
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -18,19 +19,31 @@ enum Interruption {
   /// Set by the first signal; its code is the signal's number.
   static let stop = StopRequest()
   /// Whether the running command stops cleanly on a first signal.
-  static let cleanly = StopRequest()
+  static let cleanly = Atomic<Bool>(false)
 
   /// Lets the first signal ask the command to stop instead of ending the
   /// process; a signal that came before is acted on by the command's own
   /// check of ``stop``.
-  static func stopsCleanly() { cleanly.request() }
+  static func stopsCleanly() { cleanly.store(true, ordering: .relaxed) }
+
+  /// Ends a command that a signal stopped after some of its `total` parts
+  /// (folds, trials) finished: one line saying how many, and where they were
+  /// written, then the signal's exit status.
+  static func exitAfterPartialRun(finished: Int, of total: Int, parts: String, output: String?, note: String = "")
+    -> Never
+  {
+    writeStandardError(
+      "backprop: interrupted by \(signalName): \(finished) of \(total) \(parts) finished"
+        + (output.map { "; they are in \(FilePath.printable($0))" } ?? "") + note + "\n")
+    terminate(exitStatus)
+  }
 
   /// Installs the handlers for SIGINT and SIGTERM: the first thing `main`
   /// does, so that no signal meets the default action.
   static func install() {
     // Everything the handler touches exists before it can run.
     _ = stop.isRequested
-    _ = cleanly.isRequested
+    _ = cleanly.load(ordering: .relaxed)
     AtomicFile.prepareForSignalHandlers()
     var action = sigaction()
     action.__sigaction_handler.sa_handler = interruptionHandler
@@ -64,7 +77,7 @@ enum Interruption {
 /// Only async-signal-safe work: atomic loads and stores, `write` of static
 /// text, `unlink` and `_exit`.
 private let interruptionHandler: @convention(c) (Int32) -> Void = { signal in
-  guard Interruption.cleanly.isRequested && !Interruption.stop.isRequested else {
+  guard Interruption.cleanly.load(ordering: .relaxed) && !Interruption.stop.isRequested else {
     let line: StaticString =
       Interruption.stop.isRequested
       ? (signal == SIGINT

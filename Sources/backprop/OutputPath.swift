@@ -37,7 +37,8 @@ func saveFinishedModel(_ model: Model, to path: String, option: String, metadata
     let name = "backprop-unsaved-\(getpid()).safetensors"
     for folder in [FilePath.folder(of: path), ".", "/tmp"] {
       let fallback = folder == "." ? name : folder + "/" + name
-      if (try? model.save(to: fallback, metadata: metadata)) != nil {
+      // Never over a file that is there already (an earlier run's with the same process id).
+      if access(fallback, F_OK) != 0, (try? model.save(to: fallback, metadata: metadata)) != nil {
         throw CommandFailure(
           "\(option) \(error); the trained weights were saved to \(FilePath.printable(fallback)) instead")
       }

@@ -143,10 +143,8 @@ struct SearchCommand: ParsableCommand {
       }
     }
     if interrupted {
-      writeStandardError(
-        "backprop: interrupted by \(Interruption.signalName): \(results.count) of \(trials.count) trial(s) finished"
-          + (output.map { "; they are in \(FilePath.printable($0))" } ?? "") + (refit ? "; no refit" : "") + "\n")
-      terminate(Interruption.exitStatus)
+      Interruption.exitAfterPartialRun(
+        finished: results.count, of: trials.count, parts: "trial(s)", output: output, note: refit ? "; no refit" : "")
     }
   }
 

@@ -58,11 +58,12 @@ import Testing
 
   @Test func aSecondSignalExitsAtOnceWithOneLine() throws {
     let scratch = ScratchFolder()
-    let data = CommandLineTests.csvData(in: scratch, rows: 90)
-    // Steps of about 0.1 s (9 GFLOP), so the run is still stopping when the second signal comes.
+    let data = CommandLineTests.csvData(in: scratch, rows: 360)
+    // Steps of about half a second (36 GFLOP), so the run is still stopping
+    // when the second signal comes.
     let child = try Self.start([
       "train", "--data", data, "--model", "4-4096-relu-4096-relu-3", "--epochs", "1000", "--threads", "1",
-      "--batch-size", "90",
+      "--batch-size", "360",
     ])
     usleep(800_000)
     child.send(SIGINT)

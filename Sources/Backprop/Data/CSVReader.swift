@@ -26,7 +26,7 @@ public enum CSVReader {
   public static func parse(_ bytes: [UInt8], path: String, labelColumn: String, requireLabels: Bool = true)
     throws(DatasetError) -> Dataset
   {
-    do { try MemoryBudget.check(product([bytes.count, 3]), for: "parsing it as CSV") } catch {
+    do { try MemoryBudget.check(checkedProduct([bytes.count, 3]), for: "parsing it as CSV") } catch {
       throw .unreadable(path: path, reason: error.description)
     }
     var lines = splitLines(bytes)

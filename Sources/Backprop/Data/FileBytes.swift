@@ -58,7 +58,7 @@ enum FileBytes {
         try refuseAbove(announced, "its header announces")
       } else if announcedSize != nil {
         // No header to tell the size (text): parsing takes about 3 times more again.
-        try refuseAbove(product([file.size, 4]) ?? .max, "reading and parsing it as text needs about")
+        try refuseAbove(checkedProduct([file.size, 4]) ?? .max, "reading and parsing it as text needs about")
       }
       try refuseAbove(file.size, "it holds")
       return try file.readAll(after: head)

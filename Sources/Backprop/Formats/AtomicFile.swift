@@ -22,7 +22,7 @@ public enum AtomicFile {
     /// What went wrong.
     public let reason: String
     public var description: String {
-      "\(path.isEmpty ? "''" : FilePath.printable(path)): cannot write: \(reason)"
+      "\(FilePath.printable(path)): cannot write: \(reason)"
     }
   }
 
@@ -129,14 +129,27 @@ public enum AtomicFile {
   /// and `O_EXCL | O_NOFOLLOW`, retrying on a name clash; registers it for
   /// ``abandonWriteInProgress()``.
   private static func createTemporary(for path: String, kind: String) throws(WriteError) -> (String, Int32) {
+    var descriptor: Int32 = -1
+    let temporary = try claimTemporaryName(for: path, kind: kind) { name in
+      PendingTemporary.set(name)
+      descriptor = open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+      if descriptor < 0 { PendingTemporary.clear() }
+      return descriptor >= 0
+    }
+    return (temporary, descriptor)
+  }
+
+  /// A fresh temporary name beside `path` that `create` managed to create
+  /// (`O_EXCL`, `link`: it fails on a name that exists), trying new random
+  /// names while the failure is a clash.
+  private static func claimTemporaryName(for path: String, kind: String, create: (String) -> Bool)
+    throws(WriteError) -> String
+  {
     let folder = FilePath.folder(of: path)
     for _ in 0..<16 {
       let temporary = folder + "/" + temporaryName(for: FilePath.name(of: path), kind: kind)
-      PendingTemporary.set(temporary)
-      let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
-      if descriptor >= 0 { return (temporary, descriptor) }
+      if create(temporary) { return temporary }
       let reason = errno
-      PendingTemporary.clear()
       if reason == EEXIST || reason == EINTR { continue }
       throw WriteError(path: path, reason: "cannot create a file in its folder: \(String(cString: strerror(reason)))")
     }
@@ -157,17 +170,8 @@ public enum AtomicFile {
   /// the new one. Used to keep numbered checkpoints without writing twice.
   public static func replaceWithLink(_ link: String, to target: String) throws(WriteError) {
     try checkTarget(link)
-    var linked: String? = nil
-    for _ in 0..<16 {
-      let temporary = FilePath.folder(of: link) + "/" + temporaryName(for: FilePath.name(of: link), kind: "link")
-      // link(2) never follows or replaces what is at the new name: a clash fails with EEXIST.
-      if Glibc.link(target, temporary) == 0 {
-        linked = temporary
-        break
-      }
-      if errno != EEXIST { throw WriteError(path: link, reason: systemError()) }
-    }
-    guard let temporary = linked else { throw WriteError(path: link, reason: "no free temporary name in its folder") }
+    // link(2) never follows or replaces what is at the new name: a clash fails with EEXIST.
+    let temporary = try claimTemporaryName(for: link, kind: "link") { Glibc.link(target, $0) == 0 }
     guard rename(temporary, link) == 0 else {
       let reason = systemError()
       unlink(temporary)

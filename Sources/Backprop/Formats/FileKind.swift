@@ -48,7 +48,7 @@ enum FileKind: Equatable, CustomStringConvertible {
       "configfs", "efivarfs", "fusectl", "mqueue", "hugetlbfs", "binfmt_misc",
     ]
     var best: (length: Int, type: Substring)? = nil
-    for line in readSmallFile("/proc/self/mounts").split(separator: "\n") {
+    for line in ProcFile.text("/proc/self/mounts").split(separator: "\n") {
       let fields = line.split(separator: " ")
       guard fields.count >= 3 else { continue }
       let point = String(fields[1].replacing("\\040", with: " "))
@@ -57,23 +57,6 @@ enum FileKind: Equatable, CustomStringConvertible {
     }
     guard let type = best?.type, pseudo.contains(type) else { return nil }
     return String(type)
-  }
-
-  /// The text of a small file whose size `stat` does not tell (a `/proc`
-  /// file), read to its end; empty when it cannot be read.
-  static func readSmallFile(_ path: String, limit: Int = 1 << 20) -> String {
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-    guard descriptor >= 0 else { return "" }
-    defer { close(descriptor) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 16384)
-    while bytes.count < limit {
-      let got = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress!, $0.count) }
-      if got < 0 && errno == EINTR { continue }
-      guard got > 0 else { break }
-      bytes += chunk[0..<got]
-    }
-    return String(decoding: bytes, as: UTF8.self)
   }
 
   /// Why the existing regular file at `path` cannot be replaced although its

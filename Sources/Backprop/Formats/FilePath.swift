@@ -36,8 +36,10 @@ public enum FilePath {
   /// `text` (a path, a CSV cell) as it can be printed on one line of a
   /// terminal: control characters (a newline, an escape sequence) are
   /// written as `\n`, `\u{1B}` and so on, so no file name or cell can break
-  /// a message or drive the terminal.
+  /// a message or drive the terminal; the empty text is `''`.
   public static func printable(_ text: String) -> String {
+    // An empty path would vanish from a message: show it quoted.
+    if text.isEmpty { return "''" }
     guard text.unicodeScalars.contains(where: isControl) else { return text }
     var result = ""
     for scalar in text.unicodeScalars {

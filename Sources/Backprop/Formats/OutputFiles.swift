@@ -37,7 +37,7 @@ public final class OutputFiles {
     /// What is wrong.
     public let reason: String
     public var description: String {
-      "\(output.option) \(output.path.isEmpty ? "''" : FilePath.printable(output.path)): \(reason)"
+      "\(output.option) \(FilePath.printable(output.path)): \(reason)"
     }
   }
 

@@ -75,19 +75,5 @@ public struct BLASKernels: Sendable, Equatable {
 /// The text of `/proc/cpuinfo`.
 enum CPUInfo {
   /// The file's text, or empty where there is none.
-  static var text: String {
-    // Files under /proc report a size of 0: read until the end instead.
-    let descriptor = open("/proc/cpuinfo", O_RDONLY)
-    guard descriptor >= 0 else { return "" }
-    defer { close(descriptor) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-      let got = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-      if got < 0 && errno == EINTR { continue }
-      guard got > 0 else { break }
-      bytes += chunk[..<got]
-    }
-    return String(decoding: bytes, as: UTF8.self)
-  }
+  static var text: String { ProcFile.text("/proc/cpuinfo") }
 }

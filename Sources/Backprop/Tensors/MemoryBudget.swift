@@ -50,7 +50,7 @@ public enum MemoryBudget {
   /// `text` as a byte count: a number with an optional `K`, `M`, `G` or `T`
   /// suffix (powers of 1024; `B`, `iB` allowed), as `--max-memory 8G`.
   public static func parse(_ text: String) -> Int? {
-    var digits = Substring(text.trimmingCharacters(in: " ").uppercased())
+    var digits = Substring(Substring(text).trimmingWhitespace().uppercased())
     for suffix in ["IB", "B"] where digits.hasSuffix(suffix) { digits = digits.dropLast(suffix.count); break }
     var scale = 1.0
     if let last = digits.last, let power = ["K": 1, "M": 2, "G": 3, "T": 4][String(last)] {
@@ -77,7 +77,7 @@ public enum MemoryBudget {
 
   /// A `/proc/meminfo` field in bytes.
   private static func meminfo(_ field: String) -> Int? {
-    for line in FileKind.readSmallFile("/proc/meminfo").split(separator: "\n") where line.hasPrefix(field) {
+    for line in ProcFile.text("/proc/meminfo").split(separator: "\n") where line.hasPrefix(field) {
       let parts = line.split(separator: " ")
       if parts.count >= 2, let kilobytes = Int(parts[1]) { return kilobytes * 1024 }
     }
@@ -87,9 +87,9 @@ public enum MemoryBudget {
   /// The cgroup's limit less its usage (cgroup v2, then v1); `nil` without a limit.
   private static func cgroupHeadroom() -> Int? {
     func number(_ path: String) -> Int? {
-      Int(FileKind.readSmallFile(path).trimmingCharacters(in: " \n"))
+      Int(Substring(ProcFile.text(path)).trimmingWhitespace())
     }
-    for line in FileKind.readSmallFile("/proc/self/cgroup").split(separator: "\n") where line.hasPrefix("0::") {
+    for line in ProcFile.text("/proc/self/cgroup").split(separator: "\n") where line.hasPrefix("0::") {
       let folder = "/sys/fs/cgroup" + line.dropFirst(3)
       if let maximum = number(folder + "/memory.max") {
         return maximum - (number(folder + "/memory.current") ?? 0)
@@ -108,7 +108,7 @@ public enum MemoryBudget {
       guard getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) == 0,
         limit.rlim_cur < UInt64(Int.max)
       else { return nil }
-      let pages = FileKind.readSmallFile("/proc/self/statm").split(separator: " ").first.flatMap { Int($0) } ?? 0
+      let pages = ProcFile.text("/proc/self/statm").split(separator: " ").first.flatMap { Int($0) } ?? 0
       return Int(limit.rlim_cur) - pages * sysconf(Int32(_SC_PAGESIZE))
     #else
       return nil
@@ -133,13 +133,4 @@ public struct MemoryError: Error, Sendable, CustomStringConvertible {
 
 extension Int {
   fileprivate var nonZero: Int? { self == 0 ? nil : self }
-}
-
-extension String {
-  fileprivate func trimmingCharacters(in set: String) -> String {
-    var view = Substring(self)
-    while let c = view.first, set.contains(c) { view = view.dropFirst() }
-    while let c = view.last, set.contains(c) { view = view.dropLast() }
-    return String(view)
-  }
 }

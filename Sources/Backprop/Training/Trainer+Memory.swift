@@ -18,11 +18,11 @@ extension Trainer {
     if options.earlyStoppingPatience != nil { vectors += 1 }
     let rows = min(options.batchSize, samples ?? options.batchSize)
     let scoringRows = min(Model.evaluationBatchRows, samples ?? Model.evaluationBatchRows)
-    return sum([
-      product([ParameterLayout(spec: spec).totalCount, vectors, 4]),
-      product([rows, Model.rowFloats(spec: spec, targetWidth: targetWidth), 4]),
-      product([options.threads, scoringRows, Model.rowFloats(spec: spec, targetWidth: targetWidth), 4]),
-      product([samples ?? 0, 8]),
+    return checkedSum([
+      checkedProduct([ParameterLayout(spec: spec).totalCount, vectors, 4]),
+      checkedProduct([rows, Model.rowFloats(spec: spec, targetWidth: targetWidth), 4]),
+      checkedProduct([options.threads, scoringRows, Model.rowFloats(spec: spec, targetWidth: targetWidth), 4]),
+      checkedProduct([samples ?? 0, 8]),
     ])
   }
 }
@@ -31,9 +31,9 @@ extension Model {
   /// The bytes a model for `spec` takes with `threads` workers scoring it
   /// (``evaluate(_:threads:batchSize:)``, ``outputs(for:threads:batchSize:)``).
   public static func estimatedBytes(spec: ModelSpec, threads: Int) -> Int? {
-    sum([
-      product([ParameterLayout(spec: spec).totalCount, 4]),
-      product([threads, evaluationBatchRows, rowFloats(spec: spec, targetWidth: 1), 4]),
+    checkedSum([
+      checkedProduct([ParameterLayout(spec: spec).totalCount, 4]),
+      checkedProduct([threads, evaluationBatchRows, rowFloats(spec: spec, targetWidth: 1), 4]),
     ])
   }
 
@@ -45,14 +45,14 @@ extension Model {
     var terms: [Int?] = [spec.inputWidth, targetWidth]
     for layer in spec.layers {
       if case .dense(_, let outputs) = layer { width = outputs }
-      terms.append(product([width, 3]))
+      terms.append(checkedProduct([width, 3]))
     }
-    return sum(terms)
+    return checkedSum(terms)
   }
 }
 
 /// The product of `factors`, `nil` when one is `nil` or it overflows.
-func product(_ factors: [Int?]) -> Int? {
+func checkedProduct(_ factors: [Int?]) -> Int? {
   var result = 1
   for factor in factors {
     guard let factor, case (let next, false) = result.multipliedReportingOverflow(by: factor) else { return nil }
@@ -62,7 +62,7 @@ func product(_ factors: [Int?]) -> Int? {
 }
 
 /// The sum of `terms`, `nil` when one is `nil` or it overflows.
-func sum(_ terms: [Int?]) -> Int? {
+func checkedSum(_ terms: [Int?]) -> Int? {
   var result = 0
   for term in terms {
     guard let term, case (let next, false) = result.addingReportingOverflow(term) else { return nil }
