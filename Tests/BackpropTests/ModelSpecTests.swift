@@ -6,11 +6,14 @@ import Testing
     let spec = try ModelSpec(parsing: "784-256-relu-dropout0.2-128-leakyrelu0.1-10")
     #expect(spec.inputWidth == 784)
     #expect(spec.outputWidth == 10)
-    #expect(
-      spec.layers == [
-        .dense(inputs: 784, outputs: 256), .activation(.relu), .dropout(rate: 0.2),
-        .dense(inputs: 256, outputs: 128), .activation(.leakyReLU(slope: 0.1)), .dense(inputs: 128, outputs: 10),
-      ])
+    #expect(spec.layers.count == 6)
+    #expect(spec.layers[0] as? Dense == Dense(inputs: 784, outputs: 256))
+    #expect(spec.layers[1] as? Activation == .relu)
+    #expect(spec.layers[2] as? Dropout == Dropout(rate: 0.2))
+    #expect(spec.layers[3] as? Dense == Dense(inputs: 256, outputs: 128))
+    #expect(spec.layers[4] as? Activation == .leakyReLU(slope: 0.1))
+    #expect(spec.layers[5] as? Dense == Dense(inputs: 128, outputs: 10))
+    #expect(spec.shapes.map(\.count) == [784, 256, 256, 256, 128, 128, 10])
     #expect(spec.description == "784-256-relu-dropout0.2-128-leakyrelu0.1-10")
     #expect(try ModelSpec(parsing: spec.description) == spec)
   }

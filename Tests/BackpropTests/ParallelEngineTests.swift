@@ -59,9 +59,9 @@ import _BackpropTestSupport
       network.backpropagateDeltas(parameters: before, workspace: workspace, rows: range)
       var gradient = [Float](repeating: 0, count: before.count)
       for (index, layer) in Self.spec.layers.enumerated() {
-        guard case .dense(_, let outputs) = layer else { continue }
-        network.weightGradients(
-          workspace: workspace, rows: 13, layer: index, units: 0..<outputs, scale: 1, into: &gradient)
+        guard let dense = layer as? Dense else { continue }
+        network.parameterGradients(
+          workspace: workspace, rows: 13, layer: index, units: 0..<dense.outputs, scale: 1, into: &gradient)
       }
       for i in sum.indices { sum[i] += gradient[i] }
     }
@@ -144,8 +144,8 @@ import _BackpropTestSupport
   func slicesOwnEveryUnitOnceOnCacheLinesWithBalancedCost(model: String) throws {
     let network = Network(spec: try ModelSpec(parsing: model))
     let dense = network.spec.layers.enumerated().compactMap { index, layer -> (Int, Int, Int)? in
-      guard case .dense(let inputs, let outputs) = layer else { return nil }
-      return (index, inputs, outputs)
+      guard let dense = layer as? Dense else { return nil }
+      return (index, dense.inputs, dense.outputs)
     }
     let total = dense.reduce(0) { $0 + $1.2 * ($1.1 + 1) }
     let largestGroup = dense.map { 16 * ($0.1 + 1) }.max()!
@@ -161,8 +161,10 @@ import _BackpropTestSupport
       for block in blocks {
         let (_, inputs, _) = dense.first { $0.0 == block.layer }!
         #expect(block.units.lowerBound % 16 == 0)
-        #expect(block.weights.lowerBound % 16 == 0 && block.bias.lowerBound % 16 == 0)
-        #expect(block.weights.count == block.units.count * inputs && block.bias.count == block.units.count)
+        #expect(block.parameters.count == 2)
+        let (weights, bias) = (block.parameters[0], block.parameters[1])
+        #expect(weights.lowerBound % 16 == 0 && bias.lowerBound % 16 == 0)
+        #expect(weights.count == block.units.count * inputs && bias.count == block.units.count)
       }
       for s in 0..<workers {
         #expect(plan.parameterCount(of: s) <= total / workers + largestGroup)

@@ -24,57 +24,61 @@ public enum Initializer: String, Sendable, Hashable, CaseIterable {
     self.init(rawValue: normalized)
   }
 
-  /// Fills `parameters` (laid out by `network.layout`) with initial values.
+  /// Fills `parameters` (laid out by `network.layout`) with initial values,
+  /// layer by layer (each layer draws its own tensors, see
+  /// ``Layer/initialize(_:input:initializer:gain:generator:)``).
   ///
   /// The gain of the Glorot and He schemes follows `torch.nn.init.calculate_gain`
-  /// for the activation after each dense layer (√2 for ReLU, 5/3 for tanh,
-  /// 1 otherwise).
+  /// for the layer after each layer with parameters (√2 for ReLU, 5/3 for
+  /// tanh, 1 otherwise).
   public func initialize(
     _ parameters: UnsafeMutableBufferPointer<Float>, network: Network, seed: UInt64
   ) {
     precondition(parameters.count == network.layout.totalCount, "parameter vector has the wrong size")
     var generator = SeededGenerator(seed: seed, stream: RandomStream.initialisation)
-    let layers = network.spec.layers
-    for (index, layer) in layers.enumerated() {
-      guard case .dense(let fanIn, let fanOut) = layer else { continue }
-      let entryIndex = network.layout.weightEntryIndex[index]!
-      let entry = network.layout.entries[entryIndex]
-      let weights = parameters.baseAddress! + entry.offset
-      let bias = parameters.baseAddress! + network.layout.entries[entryIndex + 1].offset
-      let gain = Initializer.gain(after: layers[(index + 1)...].first)
-      switch self {
-      case .pytorch:
-        let bound = 1 / Double(fanIn).squareRoot()
-        for i in 0..<entry.count { weights[i] = Float(generator.uniform(-bound, bound)) }
-        for i in 0..<fanOut { bias[i] = Float(generator.uniform(-bound, bound)) }
-      case .glorotUniform:
-        let bound = gain * (6 / Double(fanIn + fanOut)).squareRoot()
-        for i in 0..<entry.count { weights[i] = Float(generator.uniform(-bound, bound)) }
-      case .glorotNormal:
-        let std = gain * (2 / Double(fanIn + fanOut)).squareRoot()
-        for i in 0..<entry.count { weights[i] = Float(std * generator.normal()) }
-      case .heUniform:
-        let bound = gain * (3 / Double(fanIn)).squareRoot()
-        for i in 0..<entry.count { weights[i] = Float(generator.uniform(-bound, bound)) }
-      case .heNormal:
-        let std = gain / Double(fanIn).squareRoot()
-        for i in 0..<entry.count { weights[i] = Float(std * generator.normal()) }
-      }
-      if self != .pytorch {
-        for i in 0..<fanOut { bias[i] = 0 }
-      }
+    let spec = network.spec
+    for (index, layer) in spec.layers.enumerated() where !network.layout.layerEntries[index].isEmpty {
+      let gain = spec.layers[(index + 1)...].first?.gainForPrecedingLayer ?? 1
+      layer.initialize(
+        parameters.baseAddress! + network.layout.offset(ofLayer: index), input: spec.shapes[index],
+        initializer: self, gain: gain, generator: &generator)
     }
   }
 
-  /// `torch.nn.init.calculate_gain` for the layer that follows a dense layer.
-  static func gain(after layer: Layer?) -> Double {
-    guard case .activation(let activation) = layer else { return 1 }
-    switch activation {
-    case .relu: return 2.0.squareRoot()
-    case .leakyReLU(let slope): return (2 / (1 + Double(slope) * Double(slope))).squareRoot()
-    case .tanh: return 5.0 / 3.0
-    case .sigmoid, .gelu, .identity: return 1
+  /// Draws `count` weights of a tensor with `fanIn` inputs and `fanOut`
+  /// outputs per unit.
+  public func drawWeights(
+    _ weights: UnsafeMutablePointer<Float>, count: Int, fanIn: Int, fanOut: Int, gain: Double,
+    generator: inout SeededGenerator
+  ) {
+    switch self {
+    case .pytorch:
+      let bound = 1 / Double(fanIn).squareRoot()
+      for i in 0..<count { weights[i] = Float(generator.uniform(-bound, bound)) }
+    case .glorotUniform:
+      let bound = gain * (6 / Double(fanIn + fanOut)).squareRoot()
+      for i in 0..<count { weights[i] = Float(generator.uniform(-bound, bound)) }
+    case .glorotNormal:
+      let std = gain * (2 / Double(fanIn + fanOut)).squareRoot()
+      for i in 0..<count { weights[i] = Float(std * generator.normal()) }
+    case .heUniform:
+      let bound = gain * (3 / Double(fanIn)).squareRoot()
+      for i in 0..<count { weights[i] = Float(generator.uniform(-bound, bound)) }
+    case .heNormal:
+      let std = gain / Double(fanIn).squareRoot()
+      for i in 0..<count { weights[i] = Float(std * generator.normal()) }
     }
+  }
+
+  /// Draws `count` biases of a layer with `fanIn` inputs per unit: uniform
+  /// in ±1/√fan_in for ``pytorch``, zero for the others.
+  public func drawBias(_ bias: UnsafeMutablePointer<Float>, count: Int, fanIn: Int, generator: inout SeededGenerator) {
+    guard self == .pytorch else {
+      bias.initialize(repeating: 0, count: count)
+      return
+    }
+    let bound = 1 / Double(fanIn).squareRoot()
+    for i in 0..<count { bias[i] = Float(generator.uniform(-bound, bound)) }
   }
 }
 

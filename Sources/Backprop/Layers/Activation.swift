@@ -2,8 +2,10 @@
 ///
 /// Each case's name in a model spec is given by ``Activation/specName``:
 /// `sigmoid`, `tanh`, `relu`, `leakyrelu` (slope 0.01, or `leakyrelu0.2`),
-/// `gelu` (the exact, erf-based form, as PyTorch's default) and `identity`.
-public enum Activation: Sendable, Hashable {
+/// `gelu` (the exact, erf-based form, as PyTorch's default) and `identity`;
+/// in JSON, `{"activation": "relu"}`. As a layer it keeps the shape it
+/// receives and works in place except for GELU, whose backward needs its input.
+public enum Activation: Layer, Hashable {
   case sigmoid
   case tanh
   case relu
@@ -105,5 +107,67 @@ public enum Activation: Sendable, Hashable {
       let e = T.exp(x)
       return e / (1 + e)
     }
+  }
+}
+
+// The layer: shapes, cost and the passes over a workspace's rows.
+extension Activation {
+  public static let jsonKey = "activation"
+
+  public static func parse(token: String, input: Shape) throws(ModelSpecError) -> Activation? {
+    Activation(specName: token)
+  }
+
+  public static func parse(json: JSONValue, input: Shape) throws(ModelSpecError) -> Activation {
+    guard let name = json.stringValue, let activation = Activation(specName: name) else {
+      throw .invalid(
+        "an activation is one of sigmoid, tanh, relu, leakyrelu, gelu, identity, as {\"activation\": \"relu\"}")
+    }
+    return activation
+  }
+
+  public var description: String { specName }
+
+  public var jsonValue: JSONValue { .string(specName) }
+
+  public func outputShape(input: Shape) throws(ModelSpecError) -> Shape { input }
+
+  /// `torch.nn.init.calculate_gain`: √2 for ReLU, √(2 / (1 + slope²)) for
+  /// leaky ReLU, 5/3 for tanh, 1 otherwise.
+  public var gainForPrecedingLayer: Double {
+    switch self {
+    case .relu: 2.0.squareRoot()
+    case .leakyReLU(let slope): (2 / (1 + Double(slope) * Double(slope))).squareRoot()
+    case .tanh: 5.0 / 3.0
+    case .sigmoid, .gelu, .identity: 1
+    }
+  }
+
+  /// One operation per value each way (none for the identity).
+  public func flops(input: Shape) -> LayerFLOPs {
+    self == .identity
+      ? LayerFLOPs(forward: 0, inputGradient: 0) : LayerFLOPs(forward: input.count, inputGradient: input.count)
+  }
+
+  /// Its backward needs only the output (sigmoid, tanh) or the output's
+  /// sign (ReLU and leaky ReLU with a non-negative slope, whose outputs are
+  /// positive exactly where their inputs are); GELU's needs its input.
+  public var worksInPlace: Bool { self != .gelu }
+
+  /// The gradient is multiplied by the derivative value by value.
+  public var gradientWorksInPlace: Bool { true }
+
+  @_specialize(where T == Float)
+  public func forward<T: TrainingScalar>(_ buffers: LayerBuffers<T>, rows: Range<Int>, mode: Network.Mode) {
+    forward(buffers.input, buffers.output, count: rows.count * buffers.inputShape.count)
+  }
+
+  @_specialize(where T == Float)
+  public func inputGradient<T: TrainingScalar>(_ buffers: LayerBuffers<T>, rows: Range<Int>) {
+    let count = rows.count * buffers.inputShape.count
+    if buffers.inputGradient != buffers.outputGradient {
+      buffers.inputGradient.update(from: buffers.outputGradient, count: count)
+    }
+    backward(input: buffers.input, output: buffers.output, gradient: buffers.inputGradient, count: count)
   }
 }

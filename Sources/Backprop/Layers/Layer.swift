@@ -1,187 +1,211 @@
-/// One layer of a sequential network, as `torch.nn.Sequential` would list it.
+/// One layer of a sequential network, as `torch.nn.Sequential` would list it:
+/// a type that knows its shapes, its parameters, its cost, and how to run
+/// forward and backward over raw buffers.
 ///
-/// Layers hold no parameters themselves: a dense layer's weights and bias are
-/// views into the network's one flat parameter vector (see ``ParameterLayout``).
-public enum Layer: Sendable, Hashable {
-  /// A fully connected layer `y = x · Wᵀ + b`, with `W` stored `[outputs, inputs]`
-  /// row-major as PyTorch's `nn.Linear` stores it.
-  case dense(inputs: Int, outputs: Int)
-  /// An element-wise activation.
-  case activation(Activation)
-  /// Inverted dropout: while training, each value is zeroed with probability
-  /// `rate` and the rest are scaled by `1 / (1 - rate)`; the identity otherwise.
-  case dropout(rate: Float)
-
-  /// Whether the layer may overwrite its input with its output: its backward
-  /// needs only the output (sigmoid, tanh), the output's sign (ReLU and
-  /// leaky ReLU with a non-negative slope, whose outputs are positive exactly
-  /// where their inputs are), or its own mask (dropout); GELU's needs its input.
-  public var worksInPlace: Bool {
-    switch self {
-    case .dense, .activation(.gelu): false
-    case .activation, .dropout: true
-    }
-  }
-
-  /// How many parameters the layer owns (weights then bias).
-  public var parameterCount: Int {
-    if case .dense(let inputs, let outputs) = self { return inputs * outputs + outputs }
-    return 0
-  }
-}
-
-/// The architecture of a sequential network: its input width and its layers.
+/// Layers hold no parameter values: a layer's tensors are views into the
+/// network's one flat parameter vector (see ``ParameterLayout``), and every
+/// buffer a pass reads or writes belongs to a ``Workspace``. The network
+/// (``Network``) only walks the list; nothing outside a layer's own file
+/// looks at what kind of layer it is. To add a kind: write one type that
+/// conforms to this protocol, add it to ``ModelSpec/layerTypes``, and add it
+/// to the gradient checks.
 ///
-/// The textual form lists layer widths with the activation after each layer,
-/// for example `784-256-relu-128-relu-10`; `dropout0.2` (or `dropout`, for 0.5)
-/// inserts a dropout layer. ``description`` gives the same form back.
-public struct ModelSpec: Sendable, Hashable, CustomStringConvertible {
-  /// The number of features each sample has.
-  public let inputWidth: Int
-  /// The layers in order.
-  public let layers: [Layer]
-
-  /// Creates a spec from its layers, checking that widths chain.
+/// Backward comes in two halves so that data-parallel workers can split it:
+/// ``inputGradient(_:rows:)`` by rows (each worker its shard), and
+/// ``parameterGradient(_:rows:units:scale:into:)`` by output units (each
+/// worker its slice of the parameters, over the whole batch).
+public protocol Layer: Sendable, CustomStringConvertible {
+  /// Reads the layer from its token in the textual model spec (such as `256`,
+  /// `relu` or `dropout0.2`), given the shape it receives; `nil` when the
+  /// token is not of this kind.
   ///
-  /// - Throws: ``ModelSpecError`` if there is no dense layer or widths do not chain.
-  public init(inputWidth: Int, layers: [Layer]) throws(ModelSpecError) {
-    guard inputWidth > 0 else { throw .invalid("the input width must be positive") }
-    var width = inputWidth
-    for layer in layers {
-      switch layer {
-      case .dense(let inputs, let outputs):
-        guard inputs == width else {
-          throw .invalid("a dense layer takes \(inputs) inputs but receives \(width)")
-        }
-        guard outputs > 0 else { throw .invalid("layer widths must be positive") }
-        width = outputs
-      case .dropout(let rate):
-        guard rate >= 0, rate < 1 else {
-          throw .invalid("dropout rate \(rate) is not in [0, 1)")
-        }
-      case .activation: break
-      }
-    }
-    guard layers.contains(where: { if case .dense = $0 { true } else { false } }) else {
-      throw .invalid("a model needs at least one layer after its input width")
-    }
-    // Widths come from users and files: their products are checked here,
-    // once, so that every later count (layout, buffers, FLOPs) fits an Int.
-    var total = 0
-    for case .dense(let inputs, let outputs) in layers {
-      guard let count = ModelSpec.checkedParameters(inputs: inputs, outputs: outputs),
-        case (let sum, false) = total.addingReportingOverflow(count), sum <= ModelSpec.maximumParameters
-      else {
-        throw .invalid(
-          "the model has more than \(ModelSpec.maximumParameters) parameters (2^40; a layer of \(inputs) × \(outputs) is too wide)"
-        )
-      }
-      total = sum
-    }
-    self.inputWidth = inputWidth
-    self.layers = layers
-  }
+  /// - Throws: ``ModelSpecError`` when the token is of this kind but wrong.
+  static func parse(token: String, input: Shape) throws(ModelSpecError) -> Self?
 
-  /// The most parameters a model may have (2^40, 4 TiB of `Float`s), so that
-  /// every size derived from the spec fits an `Int` with room to spare.
-  public static let maximumParameters = 1 << 40
+  /// The key of the layer's object in the JSON model spec (`"dense"`).
+  static var jsonKey: String { get }
 
-  /// `inputs × outputs + outputs`, padded to the layout's alignment; `nil`
-  /// when it overflows.
-  static func checkedParameters(inputs: Int, outputs: Int) -> Int? {
-    let (weights, overflow) = inputs.multipliedReportingOverflow(by: outputs)
-    guard !overflow, weights <= maximumParameters, outputs <= maximumParameters else { return nil }
-    return ParameterLayout.aligned(weights) + ParameterLayout.aligned(outputs)
-  }
-
-  /// Parses the textual form, such as `784-256-relu-128-relu-10`.
+  /// Reads the layer from the value of its key in the JSON model spec.
   ///
-  /// - Throws: ``ModelSpecError`` naming the token that is wrong.
-  public init(parsing text: String) throws(ModelSpecError) {
-    let tokens = text.split(separator: "-", omittingEmptySubsequences: false).map {
-      $0.trimmingWhitespace()
-    }
-    guard let first = tokens.first, let input = Int(first), input > 0 else {
-      throw .invalid("'\(text)' must start with the input width, as in 784-256-relu-10")
-    }
-    var layers: [Layer] = []
-    var width = input
-    for token in tokens.dropFirst() {
-      if token.isEmpty {
-        throw .invalid("'\(text)' has an empty part (two dashes in a row, or one at an end)")
-      } else if !token.isEmpty, token.allSatisfy({ $0.isASCII && $0.isNumber }), Int(token) == nil {
-        throw .invalid("layer width '\(token)' in '\(text)' is too large")
-      } else if let outputs = Int(token) {
-        guard outputs > 0 else { throw .invalid("layer width '\(token)' in '\(text)' must be positive") }
-        layers.append(.dense(inputs: width, outputs: outputs))
-        width = outputs
-      } else if let activation = Activation(specName: token) {
-        layers.append(.activation(activation))
-      } else if token.lowercased().hasPrefix("dropout") {
-        let rest = token.dropFirst("dropout".count)
-        guard let rate = rest.isEmpty ? 0.5 : Float(rest), rate >= 0, rate < 1 else {
-          throw .invalid("'\(token)' in '\(text)': a dropout rate must be in [0, 1), as in dropout0.2")
-        }
-        layers.append(.dropout(rate: rate))
-      } else {
-        throw .invalid(
-          "unknown layer '\(token)' in '\(text)' (widths are integers; activations: sigmoid, tanh, relu, leakyrelu, gelu, identity; dropout0.2)"
-        )
-      }
-    }
-    try self.init(inputWidth: input, layers: layers)
+  /// - Throws: ``ModelSpecError`` naming what is wrong (the caller adds the layer's index).
+  static func parse(json: JSONValue, input: Shape) throws(ModelSpecError) -> Self
+
+  /// The token of the textual spec that ``parse(token:input:)`` reads back.
+  var description: String { get }
+
+  /// The value of ``jsonKey`` that ``parse(json:input:)`` reads back.
+  var jsonValue: JSONValue { get }
+
+  /// The shape of the layer's output for an input of `input`.
+  ///
+  /// - Throws: ``ModelSpecError`` when the layer cannot take that input.
+  func outputShape(input: Shape) throws(ModelSpecError) -> Shape
+
+  /// The layer's parameter tensors for an input of `input`, in the order of
+  /// their `state_dict` (PyTorch's names after the layer's index, and
+  /// shapes). The first dimension of every tensor is the layer's output
+  /// unit, which ``parameterGradient(_:rows:units:scale:into:)`` splits on.
+  /// Empty for a layer without parameters.
+  func parameterTensors(input: Shape) -> [ParameterTensor]
+
+  /// Draws the initial values of the layer's parameters (laid out as
+  /// ``ParameterTensor/offsets(of:)`` says, from `parameters`).
+  ///
+  /// - Parameter gain: `torch.nn.init.calculate_gain` for the layer after
+  ///   this one (see ``gainForPrecedingLayer``).
+  func initialize(
+    _ parameters: UnsafeMutablePointer<Float>, input: Shape, initializer: Initializer, gain: Double,
+    generator: inout SeededGenerator)
+
+  /// The gain an initialiser uses for the layer before this one
+  /// (`torch.nn.init.calculate_gain`): √2 after ReLU, for example; 1 by default.
+  var gainForPrecedingLayer: Double { get }
+
+  /// The floating-point operations per sample of each pass, for an input of `input`.
+  func flops(input: Shape) -> LayerFLOPs
+
+  /// Whether the layer may overwrite its input with its output: its
+  /// backward does not need the input values it would overwrite.
+  var worksInPlace: Bool { get }
+
+  /// Whether the layer's backward reads its own output; if not, the next
+  /// layer may work in place over it.
+  var backwardReadsOutput: Bool { get }
+
+  /// Whether the gradient with respect to the layer's input may overwrite
+  /// the one with respect to its output (an element-wise layer's may).
+  var gradientWorksInPlace: Bool { get }
+
+  /// Values of per-row scratch space the layer keeps between forward and
+  /// backward (a dropout mask), for an input of `input`.
+  func scratchCount(input: Shape) -> Int
+
+  /// Forward over `rows` of the batch: reads `buffers.input`, writes `buffers.output`
+  /// (and the scratch), only those rows.
+  func forward<T: TrainingScalar>(_ buffers: LayerBuffers<T>, rows: Range<Int>, mode: Network.Mode)
+
+  /// The gradient with respect to the layer's input over `rows`, from the
+  /// gradient with respect to its output (`buffers.outputGradient`) into
+  /// `buffers.inputGradient`, which may be the same memory for a layer
+  /// that ``worksInPlace``.
+  func inputGradient<T: TrainingScalar>(_ buffers: LayerBuffers<T>, rows: Range<Int>)
+
+  /// The gradient of the parameters of output `units`, summed over the
+  /// first `rows` rows of the batch and multiplied by `scale`, written (not
+  /// added) to their places in `gradient`, the layer's part of the flat
+  /// gradient vector. Nothing for a layer without parameters.
+  ///
+  /// Here `buffers` points at row 0 of the batch: the sum runs over every
+  /// worker's rows, so each gradient element has exactly one writer.
+  func parameterGradient<T: TrainingScalar>(
+    _ buffers: LayerBuffers<T>, rows: Int, units: Range<Int>, scale: T, into gradient: UnsafeMutablePointer<T>)
+}
+
+extension Layer {
+  public var gainForPrecedingLayer: Double { 1 }
+  public var backwardReadsOutput: Bool { true }
+  public var gradientWorksInPlace: Bool { false }
+  public func parameterTensors(input: Shape) -> [ParameterTensor] { [] }
+  public func scratchCount(input: Shape) -> Int { 0 }
+  public func initialize(
+    _ parameters: UnsafeMutablePointer<Float>, input: Shape, initializer: Initializer, gain: Double,
+    generator: inout SeededGenerator
+  ) {}
+  public func parameterGradient<T: TrainingScalar>(
+    _ buffers: LayerBuffers<T>, rows: Int, units: Range<Int>, scale: T, into gradient: UnsafeMutablePointer<T>
+  ) {}
+
+  /// Whether the layer has parameters.
+  public func hasParameters(input: Shape) -> Bool { !parameterTensors(input: input).isEmpty }
+}
+
+/// One parameter tensor of a layer: its name in PyTorch's `state_dict`
+/// after the layer's index (`weight`, `bias`) and its shape, outermost first.
+public struct ParameterTensor: Sendable, Hashable {
+  /// The name after the layer's index, such as `weight`.
+  public let name: String
+  /// The shape, outermost (the output unit) first.
+  public let shape: [Int]
+
+  /// A tensor named `name` of `shape`.
+  public init(name: String, shape: [Int]) {
+    self.name = name
+    self.shape = shape
   }
 
-  /// The width of the network's output.
-  public var outputWidth: Int {
-    var width = inputWidth
-    for case .dense(_, let outputs) in layers { width = outputs }
-    return width
-  }
+  /// The number of elements.
+  public var count: Int { shape.reduce(1, *) }
 
-  /// The widest activation any layer produces (the input included).
-  public var maximumWidth: Int {
-    layers.reduce(inputWidth) { width, layer in
-      if case .dense(_, let outputs) = layer { return max(width, outputs) }
-      return width
+  /// Where each of `tensors` starts, counted from the first one's start:
+  /// every tensor starts on a ``ParameterLayout/alignment`` boundary, as the
+  /// flat vector lays them out.
+  public static func offsets(of tensors: [ParameterTensor]) -> [Int] {
+    var offsets: [Int] = []
+    var offset = 0
+    for tensor in tensors {
+      offsets.append(offset)
+      offset = ParameterLayout.aligned(offset + tensor.count)
     }
-  }
-
-  /// The textual form, such as `784-256-relu-128-relu-10`.
-  public var description: String {
-    var parts = [String(inputWidth)]
-    for layer in layers {
-      switch layer {
-      case .dense(_, let outputs): parts.append(String(outputs))
-      case .activation(let activation): parts.append(activation.specName)
-      case .dropout(let rate): parts.append("dropout\(rate)")
-      }
-    }
-    return parts.joined(separator: "-")
-  }
-
-  /// Whether any layer behaves differently in training (dropout).
-  public var hasDropout: Bool {
-    layers.contains { if case .dropout = $0 { return true } else { return false } }
+    return offsets
   }
 }
 
-/// A model spec that cannot be built.
-public enum ModelSpecError: Error, Sendable, Equatable, CustomStringConvertible {
-  case invalid(String)
+/// The floating-point operations one sample costs in each pass of a layer.
+public struct LayerFLOPs: Sendable, Hashable {
+  /// Forward.
+  public var forward: Int
+  /// The gradient with respect to the input.
+  public var inputGradient: Int
+  /// The gradient of the parameters.
+  public var parameterGradient: Int
 
-  public var description: String {
-    switch self {
-    case .invalid(let message): "invalid model spec: \(message)"
-    }
+  /// A cost of the given parts.
+  public init(forward: Int, inputGradient: Int, parameterGradient: Int = 0) {
+    self.forward = forward
+    self.inputGradient = inputGradient
+    self.parameterGradient = parameterGradient
   }
 }
 
-extension Substring {
-  func trimmingWhitespace() -> String {
-    var view = self[...]
-    while let c = view.first, c.isWhitespace { view = view.dropFirst() }
-    while let c = view.last, c.isWhitespace { view = view.dropLast() }
-    return String(view)
+/// The memory one layer's pass works on: pointers at the first row of the
+/// rows being computed, for its input and output, the gradients with
+/// respect to them, its scratch space, and its parameters.
+public struct LayerBuffers<T: TrainingScalar> {
+  /// The layer's index in the network (dropout keys its masks on it).
+  public let index: Int
+  /// The shape of one row of the input.
+  public let inputShape: Shape
+  /// The shape of one row of the output.
+  public let outputShape: Shape
+  /// The input rows.
+  public let input: UnsafePointer<T>
+  /// The output rows (the same memory as the input for a layer in place).
+  public let output: UnsafeMutablePointer<T>
+  /// The gradient with respect to the output, by row.
+  public let outputGradient: UnsafeMutablePointer<T>
+  /// Where the gradient with respect to the input goes, by row (the same
+  /// memory as ``outputGradient`` when the layer's gradient works in place;
+  /// not used by the parameter gradient).
+  public let inputGradient: UnsafeMutablePointer<T>
+  /// The layer's per-row scratch space (``Layer/scratchCount(input:)`` per row).
+  public let scratch: UnsafeMutablePointer<T>
+  /// The layer's first parameter in the flat vector.
+  public let parameters: UnsafePointer<T>
+
+  /// Buffers for layer `index`, every pointer at the first row of the pass.
+  public init(
+    index: Int, inputShape: Shape, outputShape: Shape, input: UnsafePointer<T>, output: UnsafeMutablePointer<T>,
+    outputGradient: UnsafeMutablePointer<T>, inputGradient: UnsafeMutablePointer<T>,
+    scratch: UnsafeMutablePointer<T>, parameters: UnsafePointer<T>
+  ) {
+    self.index = index
+    self.inputShape = inputShape
+    self.outputShape = outputShape
+    self.input = input
+    self.output = output
+    self.outputGradient = outputGradient
+    self.inputGradient = inputGradient
+    self.scratch = scratch
+    self.parameters = parameters
   }
 }

@@ -23,32 +23,29 @@ extension ModelSpec {
     guard case .array(let items) = json["layers"] else {
       throw .invalid("the JSON model needs \"layers\": a list such as [{\"dense\": 10}]")
     }
-    var layers: [Layer] = []
-    var width = input
+    var layers: [any Layer] = []
+    var shape = Shape(flat: input)
+    let kinds = ModelSpec.layerTypes.map { $0.jsonKey }
     for (index, item) in items.enumerated() {
-      let kinds = ["dense", "activation", "dropout"]
-      if case .object(let keys) = item {
-        if let unknown = keys.first(where: { !kinds.contains($0.0) }) {
-          throw .invalid(
-            "unknown key \"\(unknown.0)\" in layer \(index) (\(item.serialized())); a layer is one of \(kinds)")
-        }
-        if keys.count > 1 {
-          throw .invalid(
-            "layer \(index) (\(item.serialized())) has \(keys.count) keys; each layer is its own object, as [{\"dense\": 64}, {\"activation\": \"relu\"}]"
-          )
-        }
+      guard case .object(let keys) = item, let (key, value) = keys.first else {
+        throw .invalid("layer \(index) (\(item.serialized())) is not an object such as {\"dense\": 64}")
       }
-      if let outputs = item["dense"]?.integerValue, outputs > 0 {
-        layers.append(.dense(inputs: width, outputs: outputs))
-        width = outputs
-      } else if let name = item["activation"]?.stringValue, let activation = Activation(specName: name) {
-        layers.append(.activation(activation))
-      } else if let rate = item["dropout"]?.doubleValue {
-        layers.append(.dropout(rate: Float(rate)))
-      } else {
+      if let unknown = keys.first(where: { member in !kinds.contains(member.0) }) {
         throw .invalid(
-          "layer \(index) (\(item.serialized())) is not {\"dense\": WIDTH}, {\"activation\": NAME} or {\"dropout\": RATE}"
+          "unknown key \"\(unknown.0)\" in layer \(index) (\(item.serialized())); a layer is one of \(kinds)")
+      }
+      if keys.count > 1 {
+        throw .invalid(
+          "layer \(index) (\(item.serialized())) has \(keys.count) keys; each layer is its own object, as [{\"dense\": 64}, {\"activation\": \"relu\"}]"
         )
+      }
+      let type = ModelSpec.layerTypes.first { $0.jsonKey == key }!
+      do {
+        let layer = try type.parse(json: value, input: shape)
+        shape = try layer.outputShape(input: shape)
+        layers.append(layer)
+      } catch {
+        throw .invalid("layer \(index) (\(item.serialized())): \(error.message)")
       }
     }
     try self.init(inputWidth: input, layers: layers)
@@ -66,11 +63,12 @@ extension ModelSpec {
   }
 }
 
-extension ModelSpecError {
-  /// The message without the "invalid model spec" prefix.
-  var message: String {
-    switch self {
-    case .invalid(let message): message
-    }
+extension ModelSpec {
+  /// The JSON form, which ``init(json:)`` reads back.
+  public var json: JSONValue {
+    .object([
+      ("input", .integer(inputWidth)),
+      ("layers", .array(layers.map { .object([(type(of: $0).jsonKey, $0.jsonValue)]) })),
+    ])
   }
 }

@@ -1,12 +1,13 @@
 /// Everything the passes over a batch write: its input rows, every layer's
-/// output, dropout masks, and each dense layer's delta (the loss's gradient
-/// with respect to that layer's output).
+/// output and scratch space (dropout masks), and the gradients with respect
+/// to the layers' outputs.
 ///
 /// Allocated once for the largest batch; a training step only reuses it.
-/// Rows are independent in the forward pass and in back-propagating deltas,
-/// so data-parallel workers share one workspace and each writes only the rows
-/// of its shard; the weight gradients then read the whole batch (see
-/// ``Network/weightGradients(workspace:rows:layer:units:scale:into:)``).
+/// Rows are independent in the forward pass and in back-propagating the
+/// gradients through the layers, so data-parallel workers share one
+/// workspace and each writes only the rows of its shard; the parameter
+/// gradients then read the whole batch (see
+/// ``Network/parameterGradients(workspace:rows:layer:units:scale:into:)``).
 public final class Workspace<T: TrainingScalar>: @unchecked Sendable {
   // @unchecked Sendable: workers write disjoint row ranges, and read other
   // workers' rows only after a barrier.
@@ -17,16 +18,15 @@ public final class Workspace<T: TrainingScalar>: @unchecked Sendable {
   public let input: AlignedBuffer<T>
   /// The targets of the rows, `capacity × targetWidth`, filled by the caller.
   public let targets: AlignedBuffer<Float>
-  /// Each layer's output, `capacity × width` of that layer (the same buffer
-  /// as the layer before's for layers that work in place).
+  /// Each layer's output, `capacity ×` its output's size (the same buffer as
+  /// the layer before's for a layer in place).
   let outputs: [AlignedBuffer<T>]
-  /// Dropout masks (0 or 1/(1-rate)) for the dropout layers, else empty.
-  let masks: [AlignedBuffer<T>]
-  /// Each dense layer's delta, `capacity × outputs` of that layer; empty for
-  /// other layers.
-  let deltas: [AlignedBuffer<T>]
-  /// The index of the last dense layer, whose delta starts back-propagation.
-  let lastDense: Int
+  /// Each layer's scratch space (``Layer/scratchCount(input:)`` per row).
+  let scratch: [AlignedBuffer<T>]
+  /// The gradient with respect to each layer's output, `capacity ×` its
+  /// output's size: the same buffer down through layers that work in
+  /// place, a new one below each layer that does not.
+  let gradients: [AlignedBuffer<T>]
   /// The number of target values per row.
   let targetWidth: Int
 
@@ -44,35 +44,39 @@ public final class Workspace<T: TrainingScalar>: @unchecked Sendable {
     func buffer<E>(_ width: Int) -> AlignedBuffer<E> { AlignedBuffer(count: capacity * width, zeroed: zeroed) }
     input = buffer(spec.inputWidth)
     targets = buffer(targetWidth)
-    var width = spec.inputWidth
+    let layers = spec.layers
     var outputs: [AlignedBuffer<T>] = []
-    var masks: [AlignedBuffer<T>] = []
-    var deltas: [AlignedBuffer<T>] = []
-    for (index, layer) in spec.layers.enumerated() {
-      if case .dense(_, let out) = layer { width = out }
-      // An element-wise layer right after a dense layer works in place on the
-      // product's buffer (nothing else reads the product): one buffer less to
-      // write and to keep in cache. Not after another element-wise layer,
-      // whose backward may need the values it would overwrite (tanh's output
+    var scratch: [AlignedBuffer<T>] = []
+    for (index, layer) in layers.enumerated() {
+      // A layer in place right after one whose backward does not read its
+      // output (a dense layer) overwrites that output: one buffer less to
+      // write and to keep in cache. Not after an element-wise layer, whose
+      // backward may need the values it would overwrite (tanh's output
       // under a dropout).
-      if index > 0, layer.worksInPlace, spec.layers[index - 1].parameterCount > 0 {
+      if index > 0, layer.worksInPlace, !layers[index - 1].backwardReadsOutput {
         outputs.append(outputs[index - 1])
       } else {
-        outputs.append(buffer(width))
+        outputs.append(buffer(spec.shapes[index + 1].count))
       }
-      if case .dropout = layer { masks.append(buffer(width)) } else { masks.append(buffer(0)) }
-      deltas.append(buffer(layer.parameterCount > 0 ? width : 0))
+      scratch.append(buffer(layer.scratchCount(input: spec.shapes[index])))
+    }
+    // From the top down: a layer whose gradient works in place computes its input's gradient over
+    // its output's. Below the first layer with parameters a gradient is
+    // only needed when the caller asks for the input's.
+    var gradients = [AlignedBuffer<T>](repeating: buffer(spec.outputWidth), count: layers.count)
+    for index in layers.indices.reversed().dropFirst() {
+      gradients[index] =
+        layers[index + 1].gradientWorksInPlace ? gradients[index + 1] : buffer(spec.shapes[index + 1].count)
     }
     self.outputs = outputs
-    self.masks = masks
-    self.deltas = deltas
-    lastDense = spec.layers.lastIndex { $0.parameterCount > 0 }!
+    self.scratch = scratch
+    self.gradients = gradients
   }
 
   /// Zeroes `rows` of every buffer: the first touch of a worker's own rows.
   public func touch(rows: Range<Int>) {
     precondition(rows.lowerBound >= 0 && rows.upperBound <= capacity, "rows \(rows) outside 0..<\(capacity)")
-    for buffer in [input] + outputs + masks + deltas {
+    for buffer in [input] + outputs + scratch + gradients {
       let width = buffer.count / capacity
       (buffer.base + rows.lowerBound * width).initialize(repeating: 0, count: rows.count * width)
     }
@@ -81,7 +85,7 @@ public final class Workspace<T: TrainingScalar>: @unchecked Sendable {
 
   /// Where the caller puts the loss's gradient with respect to the network's
   /// output before back-propagating (`capacity × outputWidth`, by row).
-  public var outputGradient: UnsafeMutablePointer<T> { deltas[lastDense].base }
+  public var outputGradient: UnsafeMutablePointer<T> { gradients[gradients.count - 1].base }
 
   /// The network's output (logits) of the last forward pass, `capacity × outputWidth`, by row.
   public var logits: UnsafeMutablePointer<T> { outputs[outputs.count - 1].base }

@@ -27,31 +27,34 @@ public struct ParameterLayout: Sendable, Hashable {
   public let entries: [Entry]
   /// The length of the flat vector, padding included.
   public let totalCount: Int
-  /// For each layer of the spec, the index of its weight entry, or `nil`.
-  public let weightEntryIndex: [Int?]
+  /// For each layer of the spec, the indices of its entries (empty for a
+  /// layer without parameters).
+  public let layerEntries: [Range<Int>]
 
-  /// Lays out the parameters of `spec`: for each dense layer at index `i` of
-  /// the `nn.Sequential`, `i.weight` `[outputs, inputs]` then `i.bias` `[outputs]`.
+  /// Lays out the parameters of `spec`: for each layer at index `i` of the
+  /// `nn.Sequential`, its tensors as `i.NAME` in the layer's order (for a
+  /// dense layer `i.weight` `[outputs, inputs]` then `i.bias` `[outputs]`).
   public init(spec: ModelSpec) {
     var entries: [Entry] = []
-    var weightIndex: [Int?] = []
+    var layerEntries: [Range<Int>] = []
     var offset = 0
-    func add(_ name: String, _ shape: [Int]) {
-      entries.append(Entry(name: name, shape: shape, offset: offset))
-      offset = ParameterLayout.aligned(offset + shape.reduce(1, *))
-    }
     for (index, layer) in spec.layers.enumerated() {
-      if case .dense(let inputs, let outputs) = layer {
-        weightIndex.append(entries.count)
-        add("\(index).weight", [outputs, inputs])
-        add("\(index).bias", [outputs])
-      } else {
-        weightIndex.append(nil)
+      let first = entries.count
+      for tensor in layer.parameterTensors(input: spec.shapes[index]) {
+        entries.append(Entry(name: "\(index).\(tensor.name)", shape: tensor.shape, offset: offset))
+        offset = ParameterLayout.aligned(offset + tensor.count)
       }
+      layerEntries.append(first..<entries.count)
     }
     self.entries = entries
     self.totalCount = offset
-    self.weightEntryIndex = weightIndex
+    self.layerEntries = layerEntries
+  }
+
+  /// Where the parameters of layer `index` start in the flat vector (its
+  /// first tensor's offset; 0 for a layer without parameters).
+  public func offset(ofLayer index: Int) -> Int {
+    layerEntries[index].first.map { entries[$0].offset } ?? 0
   }
 
   /// The number of real parameters (padding excluded).

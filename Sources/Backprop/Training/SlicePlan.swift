@@ -1,25 +1,25 @@
 /// Which part of the parameters each worker reduces and updates in the second
 /// half of a data-parallel step.
 ///
-/// Worker s owns slice s: a run of whole output units of the dense layers
-/// (rows of their weight matrices, with the matching biases), in layer order,
+/// Worker s owns slice s: a run of whole output units of the layers with
+/// parameters (rows of a dense layer's weight matrix, with the matching
+/// biases; the first dimension of every parameter tensor), in layer order,
 /// cut so that the slices cost about the same. It computes those units'
 /// gradients over the whole batch and updates them, so every gradient and
 /// parameter element has exactly one writer. Units are handed out in groups
 /// of ``granule``, so every block of weights and biases starts on a cache
 /// line and no two workers write the same line.
 public struct SlicePlan: Sendable, Hashable {
-  /// A run of output units of one dense layer, and where their parameters
-  /// live in the flat vector.
+  /// A run of output units of one layer, and where their parameters live
+  /// in the flat vector.
   public struct Block: Sendable, Hashable {
-    /// The index of the dense layer in the spec's layers.
+    /// The index of the layer in the spec's layers.
     public let layer: Int
-    /// The output units (rows of the weight matrix).
+    /// The output units (rows of a weight matrix).
     public let units: Range<Int>
-    /// The units' weights in the flat vector.
-    public let weights: Range<Int>
-    /// The units' biases in the flat vector.
-    public let bias: Range<Int>
+    /// The units' part of each of the layer's tensors in the flat vector
+    /// (a dense layer's weights, then its biases).
+    public let parameters: [Range<Int>]
   }
 
   /// Units per group: 16, so a group's first weight (offset + unit · inputs)
@@ -31,16 +31,20 @@ public struct SlicePlan: Sendable, Hashable {
   public let slices: [[Block]]
 
   /// Cuts the parameters of `network` into `workers` slices of about equal
-  /// cost (weights and biases per unit, which is also the work of computing
-  /// their gradients).
+  /// cost (each layer's parameter-gradient FLOPs per unit, which for a dense
+  /// layer are proportional to its weights and biases per unit).
   public init(network: Network, workers: Int) {
     precondition(workers > 0, "need at least one worker, got \(workers)")
+    let spec = network.spec
+    let layout = network.layout
     var groups: [(layer: Int, units: Range<Int>, cost: Int)] = []
-    for (index, layer) in network.spec.layers.enumerated() {
-      guard case .dense(let inputs, let outputs) = layer else { continue }
-      for start in stride(from: 0, to: outputs, by: SlicePlan.granule) {
-        let units = start..<min(outputs, start + SlicePlan.granule)
-        groups.append((index, units, units.count * (inputs + 1)))
+    for index in spec.layers.indices {
+      let units = network.unitCount(ofLayer: index)
+      guard units > 0 else { continue }
+      let costPerUnit = spec.layers[index].flops(input: spec.shapes[index]).parameterGradient / units
+      for start in stride(from: 0, to: units, by: SlicePlan.granule) {
+        let group = start..<min(units, start + SlicePlan.granule)
+        groups.append((index, group, group.count * costPerUnit))
       }
     }
     let total = groups.reduce(0) { $0 + $1.cost }
@@ -53,28 +57,25 @@ public struct SlicePlan: Sendable, Hashable {
       // slice a little less: it holds the narrow last layers, whose products
       // run slower per FLOP (measured on the small model with 2 workers:
       // 5% off the step against cutting at the groups' middles).
-      let owner = min(workers - 1, before * workers / total)
+      let owner = min(workers - 1, before * workers / max(total, 1))
       before += group.cost
-      let layout = network.layout
-      let weights = layout.entries[layout.weightEntryIndex[group.layer]!]
-      let bias = layout.entries[layout.weightEntryIndex[group.layer]! + 1]
-      let inputs = weights.shape[1]
       var units = group.units
       if let last = slices[owner].last, last.layer == group.layer, last.units.upperBound == units.lowerBound {
         units = last.units.lowerBound..<units.upperBound
         slices[owner].removeLast()
       }
-      slices[owner].append(
-        Block(
-          layer: group.layer, units: units,
-          weights: (weights.offset + units.lowerBound * inputs)..<(weights.offset + units.upperBound * inputs),
-          bias: (bias.offset + units.lowerBound)..<(bias.offset + units.upperBound)))
+      let parameters = layout.layerEntries[group.layer].map { entry in
+        let tensor = layout.entries[entry]
+        let perUnit = tensor.count / tensor.shape[0]
+        return (tensor.offset + units.lowerBound * perUnit)..<(tensor.offset + units.upperBound * perUnit)
+      }
+      slices[owner].append(Block(layer: group.layer, units: units, parameters: parameters))
     }
     self.slices = slices
   }
 
   /// The number of parameters in slice `s`.
   public func parameterCount(of s: Int) -> Int {
-    slices[s].reduce(0) { $0 + $1.weights.count + $1.bias.count }
+    slices[s].reduce(0) { $0 + $1.parameters.reduce(0) { $0 + $1.count } }
   }
 }

@@ -38,14 +38,13 @@ extension Model {
   }
 
   /// Floats a workspace keeps per row: the input and targets, and for each
-  /// layer its output, mask and delta (an upper bound: layers in place and
-  /// layers without a mask or delta take less).
+  /// layer its output, scratch space and gradient (an upper bound: layers in
+  /// place share buffers).
   static func rowFloats(spec: ModelSpec, targetWidth: Int) -> Int? {
-    var width = spec.inputWidth
     var terms: [Int?] = [spec.inputWidth, targetWidth]
-    for layer in spec.layers {
-      if case .dense(_, let outputs) = layer { width = outputs }
-      terms.append(checkedProduct([width, 3]))
+    for (index, layer) in spec.layers.enumerated() {
+      terms.append(checkedProduct([spec.shapes[index + 1].count, 2]))
+      terms.append(layer.scratchCount(input: spec.shapes[index]))
     }
     return checkedSum(terms)
   }

@@ -72,8 +72,9 @@ extension Trainer {
     let rows = ShardPlan(rows: workspace.capacity, workers: workerCount)
     if w < rows.shardCount { workspace.touch(rows: rows.range(of: w)) }
     for block in slices.slices[w] {
-      (gradient.base + block.weights.lowerBound).initialize(repeating: 0, count: block.weights.count)
-      (gradient.base + block.bias.lowerBound).initialize(repeating: 0, count: block.bias.count)
+      for range in block.parameters {
+        (gradient.base + range.lowerBound).initialize(repeating: 0, count: range.count)
+      }
     }
     workers[w] = created
     return created
@@ -136,23 +137,21 @@ extension Trainer {
     return loss
   }
 
-  /// The mean gradient of one block of slice `s`: its units' weight and bias
+  /// The mean gradient of one block of slice `s`: its units' parameter
   /// gradients over the whole batch, times 1/B.
   private func blockGradient(_ block: SlicePlan.Block, rows: Int) {
-    model.network.weightGradients(
+    model.network.parameterGradients(
       workspace: workspace, rows: rows, layer: block.layer, units: block.units, scale: 1 / Float(rows),
       into: gradient.base)
   }
 
   /// Applies the optimizer to one block from its mean gradient.
   private func updateBlock(_ block: SlicePlan.Block, command: StepCommand) {
-    func update(_ range: Range<Int>) {
+    for range in block.parameters {
       optimizer.update(
         parameters: model.parameters.base, gradient: gradient.base + range.lowerBound, range: range,
         learningRate: command.learningRate, step: command.step + 1)
     }
-    update(block.weights)
-    update(block.bias)
   }
 
   /// Phase 2a (with clipping or ``NonFinitePolicy/skipBatch`` only): the
@@ -166,8 +165,9 @@ extension Trainer {
     if batchLoss(bank: bank).isFinite {
       for block in slices.slices[s] {
         blockGradient(block, rows: rows)
-        for i in block.weights { squares += Double(gradient.base[i]) * Double(gradient.base[i]) }
-        for i in block.bias { squares += Double(gradient.base[i]) * Double(gradient.base[i]) }
+        for range in block.parameters {
+          for i in range { squares += Double(gradient.base[i]) * Double(gradient.base[i]) }
+        }
       }
     }
     slot[Slot.squares.rawValue] = squares
@@ -210,17 +210,16 @@ extension Trainer {
     for block in slices.slices[s] {
       if !normFirst {
         blockGradient(block, rows: command.indices.count)
-        guard allFinite(gradient.base + block.weights.lowerBound, count: block.weights.count),
-          allFinite(gradient.base + block.bias.lowerBound, count: block.bias.count)
-        else {
+        guard block.parameters.allSatisfy({ allFinite(gradient.base + $0.lowerBound, count: $0.count) }) else {
           slot[Slot.nonFiniteGradient.rawValue] = 1
           continue
         }
       }
       let computed = clockIfProfiling()
       if factor < 1 {
-        for i in block.weights { gradient.base[i] *= factor }
-        for i in block.bias { gradient.base[i] *= factor }
+        for range in block.parameters {
+          for i in range { gradient.base[i] *= factor }
+        }
       }
       updateBlock(block, command: command)
       let updated = clockIfProfiling()

@@ -8,7 +8,7 @@ import Dispatch
 /// ``Workspace`` and runs forward, the loss and the first half of backward
 /// (every layer's delta) over them, writing only its own rows. Then worker s
 /// computes slice s of the gradient (``SlicePlan``: whole output units of the
-/// dense layers) over the whole batch, scaled by 1/B (the exact mean,
+/// layers with parameters) over the whole batch, scaled by 1/B (the exact mean,
 /// whatever W), and applies the optimizer to the same slice of the parameters
 /// and optimizer state while it is still in cache. The reduction over the
 /// shards is the weight-gradient product itself (its sum runs over all B
@@ -200,10 +200,12 @@ public final class Trainer {
       + "less than \(Int(options.minimumWorkPerThread)) per thread"
   }
 
-  /// The training FLOPs of a full step of `batch` samples: 6·P·B, the
-  /// field's convention (2·P·B forward, 4·P·B backward).
+  /// The training FLOPs of a full step of `batch` samples, from the
+  /// layers' own counts (``ModelSpec/trainingFLOPsPerSample``): for a dense
+  /// model 6·P·B, the field's convention, less the first layer's input
+  /// gradient, which is never computed.
   public static func stepWork(model: Model, batch: Int) -> Double {
-    6 * Double(model.network.layout.parameterCount) * Double(batch)
+    Double(model.spec.trainingFLOPsPerSample) * Double(batch)
   }
 
   /// How many of `threads` workers a step of `stepWork` FLOPs keeps busy:

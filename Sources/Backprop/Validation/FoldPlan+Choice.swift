@@ -59,7 +59,7 @@ extension FoldPlan {
         threads: threads, stepWork: work, minimumWorkPerThread: options.minimumWorkPerThread)
       let step = work / Double(workers) / rate + (workers > 1 ? sync : 0)
       // Scoring counted at one thread's speed (see above).
-      let scoring = Double(epochsRun + 1) * Double(validation) * 2 * Double(model.parameters.count) / rate
+      let scoring = Double(epochsRun + 1) * Double(validation) * Double(model.spec.inferenceFLOPsPerSample) / rate
       return Double(steps) * step + scoring
     }
     struct Candidate {
