@@ -13,22 +13,30 @@ let cpuSettings: [SwiftSetting] = targetCPU.map { [.unsafeFlags(["-target-cpu", 
 let package = Package(
   name: "Backprop",
   products: [
-    .library(name: "Backprop", targets: ["Backprop"]),
+    .library(name: "Backprop", targets: ["Backprop", "BackpropCore"]),
     .executable(name: "backprop", targets: ["backprop"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
   ],
   targets: [
-    // The library: tensors, kernels, layers, losses, optimizers, data, formats,
-    // training and the parallel engine.
+    // The numerics: tensors, kernels, layers, losses, optimizers, models,
+    // data readers and file formats. No threads and no hwloc: nothing here
+    // may import Dispatch or CHwloc (a test checks).
     .target(
-      name: "Backprop",
+      name: "BackpropCore",
       dependencies: [
         .target(name: "CBLAS", condition: .when(platforms: [.linux])),
-        "CHwloc",
         "CDeflate",
       ],
+      swiftSettings: cpuSettings
+    ),
+    // The engine, built on the core (which it re-exports): topology and
+    // pinning, the trainer, inference across threads, checkpoints, cross-
+    // validation and search.
+    .target(
+      name: "Backprop",
+      dependencies: ["BackpropCore", "CHwloc"],
       swiftSettings: cpuSettings
     ),
     // The command line: a thin layer over the library.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fits the polynomials of Backprop's vector erf (Sources/Backprop/Kernels/VectorMath.swift).
+"""Fits the polynomials of Backprop's vector erf (Sources/BackpropCore/Kernels/VectorMath.swift).
 
 erf(u) = u * P(u^2)               for |u| < 1
 erf(u) = 1 - exp(-u^2) * Q(z)     for 1 <= |u| <= 4, z = (u - 2.5) * 2/3

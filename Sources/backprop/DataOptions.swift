@@ -32,7 +32,7 @@ struct DataOptions: ParsableArguments {
     do {
       return try DatasetLoader.load(
         data: data, labels: labels, labelColumn: labelColumn, fashionMNISTDirectory: fashionMnistDir,
-        requireLabels: requireLabels)
+        requireLabels: requireLabels, loop: .allCores)
     } catch {
       throw CommandFailure(error)
     }

@@ -116,7 +116,8 @@ struct TrainingSetup {
         throw CommandFailure("--test-data: the named set '\(command.source.data ?? "")' brings its own test split")
       }
       test = try reporting {
-        try DatasetLoader.file(path, labels: command.testLabels, labelColumn: command.source.labelColumn)
+        try DatasetLoader.file(
+          path, labels: command.testLabels, labelColumn: command.source.labelColumn, loop: .allCores)
       }
     }
     if command.scale != .none {

@@ -50,7 +50,7 @@ public struct Checkpoint: Sendable {
     public var description: String { "\(path): \(reason)" }
   }
 
-  static let kindKey = "backprop.kind"
+  static let kindKey = Model.kindKey
   static let checksumKey = "backprop.checksum"
 
   /// The names PyTorch gives the optimizer's state vectors.

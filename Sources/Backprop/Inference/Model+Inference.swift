@@ -45,12 +45,6 @@ extension Model {
     return (evaluation, predicted)
   }
 
-  /// The rows of one forward pass when a data set is scored: the trainer's
-  /// evaluation after each epoch adds the batches' sums in this order,
-  /// however many workers score them, so its results do not depend on the
-  /// worker count.
-  static let evaluationBatchRows = 1024
-
   /// ``evaluate(_:threads:batchSize:)``, also writing each sample's
   /// predicted class to `predictions` when given.
   private func score(
@@ -75,36 +69,6 @@ extension Model {
     return evaluation(loss: loss, correct: correct, of: data)
   }
 
-  /// The summed loss and the correct count of `rows` of `data`, batch by
-  /// batch in `workspace`, writing their predicted classes to `predictions`
-  /// (indexed by row) when given.
-  func scoreRows(
-    _ rows: Range<Int>, of data: Dataset, workspace: Workspace<Float>, predictions: UnsafeMutablePointer<Int>?
-  ) -> (loss: Double, correct: Int) {
-    let width = spec.outputWidth
-    var loss = 0.0
-    var correct = 0
-    forEachBatch(of: data, rows: rows, workspace: workspace) { start, count, logits, targets in
-      let result = self.loss.evaluate(
-        logits: logits, targets: targets, rows: count, outputs: width, targetWidth: data.targetWidth, gradient: nil)
-      loss += result.loss
-      correct += result.correct
-      guard let predictions else { return }
-      for row in 0..<count {
-        let line = logits + row * width
-        predictions[start + row] = width == 1 ? (line[0] > 0 ? 1 : 0) : (0..<width).max { line[$0] < line[$1] }!
-      }
-    }
-    return (loss, correct)
-  }
-
-  /// The mean loss and, where it has a meaning, the accuracy, from sums over `data`.
-  func evaluation(loss: Double, correct: Int, of data: Dataset) -> Evaluation {
-    let count = Double(max(data.count, 1))
-    let hasAccuracy = self.loss.reportsAccuracy(outputs: spec.outputWidth, targetWidth: data.targetWidth)
-    return Evaluation(loss: loss / count, accuracy: hasAccuracy ? Double(correct) / count : nil, count: data.count)
-  }
-
   /// Runs `body` for every share of `plan` with the share's rows and a
   /// workspace of its own for batches of up to `batchSize` rows: on the
   /// calling thread when there is one share, else each on a Dispatch worker.
@@ -121,30 +85,6 @@ extension Model {
       // Shares touch disjoint rows and their own workspaces.
       nonisolated(unsafe) let shared = run
       DispatchQueue.concurrentPerform(iterations: plan.shardCount) { shared($0) }
-    }
-  }
-
-  /// Runs inference over `rows` of `data` in batches of up to the
-  /// workspace's capacity; `body` gets the first row, the row count, the
-  /// outputs and the targets of each batch.
-  private func forEachBatch(
-    of data: Dataset, rows: Range<Int>, workspace: Workspace<Float>,
-    _ body: (Int, Int, UnsafeMutablePointer<Float>, UnsafePointer<Float>) -> Void
-  ) {
-    precondition(
-      data.featureWidth == spec.inputWidth, "data has \(data.featureWidth) features, model takes \(spec.inputWidth)")
-    let inputWidth = spec.inputWidth
-    data.features.withUnsafeBufferPointer { features in
-      data.targets.withUnsafeBufferPointer { targets in
-        var start = rows.lowerBound
-        while start < rows.upperBound {
-          let count = min(workspace.capacity, rows.upperBound - start)
-          workspace.input.base.update(from: features.baseAddress! + start * inputWidth, count: count * inputWidth)
-          let logits = network.forward(parameters: parameters.base, workspace: workspace, rows: count, mode: .inference)
-          body(start, count, logits, targets.baseAddress! + start * data.targetWidth)
-          start += count
-        }
-      }
     }
   }
 }

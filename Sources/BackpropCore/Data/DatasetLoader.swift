@@ -58,9 +58,11 @@ public enum DatasetLoader {
   /// - Throws: ``DatasetError`` naming the file or option and what is wrong.
   ///   - requireLabels: whether files must come with labels; when `false`
   ///     (prediction), features alone are read and targets are zero.
+  ///   - loop: how large IDX files are converted (``ParallelLoop/allCores``
+  ///     from the engine spreads them over the cores).
   public static func load(
     data: String, labels: String?, labelColumn: String = "label", fashionMNISTDirectory: String? = nil,
-    requireLabels: Bool = true
+    requireLabels: Bool = true, loop: ParallelLoop = .serial
   ) throws(DatasetError) -> Loaded {
     switch data.lowercased() {
     case "xor":
@@ -74,13 +76,13 @@ public enum DatasetLoader {
         ?? fashionMNISTDefaultDirectory
       let training = try imageSet(
         directory: directory, images: "train-images-idx3-ubyte", labels: "train-labels-idx1-ubyte",
-        name: "fashion-mnist")
+        name: "fashion-mnist", loop: loop)
       let test = try imageSet(
         directory: directory, images: "t10k-images-idx3-ubyte", labels: "t10k-labels-idx1-ubyte",
-        name: "fashion-mnist test")
+        name: "fashion-mnist test", loop: loop)
       return Loaded(training: training, test: test, isNamed: true)
     default:
-      let set = try file(data, labels: labels, labelColumn: labelColumn, requireLabels: requireLabels)
+      let set = try file(data, labels: labels, labelColumn: labelColumn, requireLabels: requireLabels, loop: loop)
       return Loaded(training: set, test: nil, isNamed: false)
     }
   }
@@ -89,15 +91,18 @@ public enum DatasetLoader {
   /// (required unless `path` is a CSV file, which must not have one, or
   /// `requireLabels` is `false`).
   public static func file(
-    _ path: String, labels: String?, labelColumn: String = "label", requireLabels: Bool = true
+    _ path: String, labels: String?, labelColumn: String = "label", requireLabels: Bool = true,
+    loop: ParallelLoop = .serial
   ) throws(DatasetError) -> Dataset {
-    try file(path, labels: labels, labelColumn: labelColumn, requireLabels: requireLabels, featureDivisor: 1)
+    try file(
+      path, labels: labels, labelColumn: labelColumn, requireLabels: requireLabels, featureDivisor: 1, loop: loop)
   }
 
   /// ``file(_:labels:labelColumn:requireLabels:)`` with IDX or `.npy`
   /// features divided by `featureDivisor` as they are converted.
   static func file(
-    _ path: String, labels: String?, labelColumn: String, requireLabels: Bool, featureDivisor: Float
+    _ path: String, labels: String?, labelColumn: String, requireLabels: Bool, featureDivisor: Float,
+    loop: ParallelLoop
   ) throws(DatasetError) -> Dataset {
     let name = path.lowercased().replacingSuffix(".gz", with: "")
     let bytes = try FileBytes.read(
@@ -107,7 +112,7 @@ public enum DatasetLoader {
     // checks then say what is wrong with it.
     let isCSV = name.hasSuffix(".csv") || (labels == nil && !bytes.starts(with: [0, 0]) && !isNPY(bytes))
     if !isCSV {
-      let features = try array(bytes, path: path, dividingBy: featureDivisor)
+      let features = try array(bytes, path: path, dividingBy: featureDivisor, loop: loop)
       guard let rows = features.shape.first, rows > 0, features.values.count > 0 else {
         throw .mismatch(source: path, reason: "the data set is empty")
       }
@@ -123,7 +128,7 @@ public enum DatasetLoader {
       let labelBytes = try FileBytes.read(
         labels, announcedSize: { (head) throws(DatasetError) in try announcedSize(head, name: labelName, path: labels) }
       )
-      let targets = try array(labelBytes, path: labels, dividingBy: 1)
+      let targets = try array(labelBytes, path: labels, dividingBy: 1, loop: loop)
       let width = features.values.count / rows
       let targetRows = targets.shape.first ?? 0
       guard targetRows == rows else {
@@ -162,7 +167,9 @@ public enum DatasetLoader {
     return nil
   }
 
-  private static func array(_ bytes: [UInt8], path: String, dividingBy divisor: Float) throws(DatasetError) -> (
+  private static func array(
+    _ bytes: [UInt8], path: String, dividingBy divisor: Float, loop: ParallelLoop
+  ) throws(DatasetError) -> (
     shape: [Int], values: [Float]
   ) {
     if isNPY(bytes) {
@@ -174,18 +181,19 @@ public enum DatasetLoader {
       }
       return (contents.shape.isEmpty ? [1] : contents.shape, contents.values)
     }
-    let contents = try IDXReader.parse(bytes, path: path, dividingBy: divisor)
+    let contents = try IDXReader.parse(bytes, path: path, dividingBy: divisor, loop: loop)
     return (contents.shape, contents.values)
   }
 
-  private static func imageSet(directory: String, images: String, labels: String, name: String)
+  private static func imageSet(directory: String, images: String, labels: String, name: String, loop: ParallelLoop)
     throws(DatasetError) -> Dataset
   {
     let imagePath = try locate(directory: directory, stem: images)
     let labelPath = try locate(directory: directory, stem: labels)
     // Pixels are bytes: divide by 255, exactly as torchvision's ToTensor does
     // (while converting them, to spare a pass over the whole set).
-    var data = try file(imagePath, labels: labelPath, labelColumn: "label", requireLabels: true, featureDivisor: 255)
+    var data = try file(
+      imagePath, labels: labelPath, labelColumn: "label", requireLabels: true, featureDivisor: 255, loop: loop)
     data.source = name
     return data
   }

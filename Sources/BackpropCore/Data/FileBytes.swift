@@ -22,9 +22,9 @@ import CDeflate
 /// buffer of the right size at about twice zlib's speed: 140 ms instead of
 /// 300 ms for Fashion-MNIST's training images on the project's machines.
 /// Concatenated gzip members are read one after the other, as `gunzip` does.
-enum FileBytes {
+package enum FileBytes {
   /// How many leading bytes `announcedSize` sees (at most).
-  static let prefixLength = 1 << 16
+  package static let prefixLength = 1 << 16
 
   /// The bytes of the file at `path`, decompressed if it is gzip.
   ///
@@ -36,7 +36,7 @@ enum FileBytes {
   ///   opened, is not a regular file or is larger than the memory budget;
   ///   ``DatasetError/malformed(path:reason:)`` if its gzip stream is damaged
   ///   or inflates to more than its header announces.
-  static func read(
+  package static func read(
     _ path: String, announcedSize: (([UInt8]) throws(DatasetError) -> Int?)? = nil
   ) throws(DatasetError) -> [UInt8] {
     let file = try InputFile(path)

@@ -9,11 +9,13 @@ public struct WeightsError: Error, Sendable, Equatable, CustomStringConvertible 
 
 extension Model {
   /// The metadata key holding the model spec.
-  static let specKey = "backprop.model"
+  package static let specKey = "backprop.model"
   /// The metadata key holding the loss.
-  static let lossKey = "backprop.loss"
+  package static let lossKey = "backprop.loss"
   /// The metadata key holding the feature scaling, as JSON.
-  static let scalingKey = "backprop.feature_scaling"
+  package static let scalingKey = "backprop.feature_scaling"
+  /// The metadata key saying what a file is (`"checkpoint"` for a training checkpoint).
+  package static let kindKey = "backprop.kind"
 
   /// The parameters as named tensors with the names and shapes of
   /// `torch.nn.Sequential`'s `state_dict` (`0.weight` is `[out, in]`).
@@ -27,7 +29,7 @@ extension Model {
 
   /// The metadata a weights file carries: the model spec, loss and feature
   /// scaling, in the keys ``load(from:)`` reads.
-  func weightsMetadata() -> [String: String] {
+  package func weightsMetadata() -> [String: String] {
     var metadata = ["format": "pt", Model.specKey: spec.description, Model.lossKey: loss.rawValue]
     if let featureScaler { metadata[Model.scalingKey] = featureScaler.json.serialized() }
     return metadata
@@ -113,7 +115,7 @@ extension Model {
   ) throws(WeightsError) -> [(ParameterLayout.Entry, Safetensors.Tensor)] {
     let expected = Set(layout.entries.map(\.name))
     // A checkpoint's optimizer state and best-epoch weights are not part of the weights.
-    let isCheckpoint = contents.metadata[Checkpoint.kindKey] == "checkpoint"
+    let isCheckpoint = contents.metadata[Model.kindKey] == "checkpoint"
     let extras = contents.tensors.filter {
       !expected.contains($0.name)
         && !(isCheckpoint && ($0.name.hasPrefix("optimizer.") || $0.name.hasPrefix("best.")))

@@ -27,7 +27,7 @@ func copyFloats(from source: UnsafePointer<Float>, to destination: UnsafeMutable
 /// memory system busy than one row after another.
 ///
 /// - Complexity: O(`indices.count` × `width`).
-func gatherRows(
+package func gatherRows(
   _ indices: UnsafeBufferPointer<Int>, of source: UnsafePointer<Float>, width: Int,
   into destination: UnsafeMutablePointer<Float>
 ) {

@@ -1,5 +1,3 @@
-import Dispatch
-
 /// Reads IDX files (the MNIST family's format), plain or gzip-compressed.
 ///
 /// An IDX file is a 4-byte magic number (two zero bytes, a type code, the
@@ -81,7 +79,9 @@ public enum IDXReader {
 
   /// Parses IDX `bytes` that came from `path` (used in messages), dividing
   /// every value by `divisor` in the same pass that converts it.
-  public static func parse(_ bytes: [UInt8], path: String, dividingBy divisor: Float = 1) throws(DatasetError)
+  public static func parse(
+    _ bytes: [UInt8], path: String, dividingBy divisor: Float = 1, loop: ParallelLoop = .serial
+  ) throws(DatasetError)
     -> Contents
   {
     let header = try Header(bytes, path: path)
@@ -105,16 +105,14 @@ public enum IDXReader {
         let data = source.baseAddress! + headerSize
         switch type {
         case 0x08:
-          // The common case (images) is split over the cores: a data set of
-          // hundreds of MB spends as much time faulting in fresh pages as
-          // converting, and both go faster side by side.
+          // The common case (images) is cut into chunks for `loop`: a data
+          // set of hundreds of MB spends as much time faulting in fresh
+          // pages as converting, and both go faster side by side.
           let chunk = 1 << 20
-          let chunks = (total + chunk - 1) / chunk
-          // Each iteration writes only its own chunk of the array.
+          // Each piece writes only its own chunk of the array.
           nonisolated(unsafe) let (source, destination) = (data, target.baseAddress!)
-          let count = total
-          DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            for i in (c * chunk)..<min(count, (c + 1) * chunk) { destination[i] = Float(source[i]) / divisor }
+          loop.run((total + chunk - 1) / chunk) { c in
+            for i in (c * chunk)..<min(total, (c + 1) * chunk) { destination[i] = Float(source[i]) / divisor }
           }
         case 0x09:
           for i in 0..<total { target[i] = Float(Int8(bitPattern: data[i])) }

@@ -142,11 +142,11 @@ public enum CounterHash {
 }
 
 /// Streams of a run's random numbers: one constant per purpose.
-enum RandomStream {
-  static let initialisation: UInt64 = 1
-  static let shuffle: UInt64 = 2
-  static let dropout: UInt64 = 3
-  static let validationSplit: UInt64 = 4
-  static let folds: UInt64 = 5
-  static let search: UInt64 = 6
+package enum RandomStream {
+  package static let initialisation: UInt64 = 1
+  package static let shuffle: UInt64 = 2
+  package static let dropout: UInt64 = 3
+  package static let validationSplit: UInt64 = 4
+  package static let folds: UInt64 = 5
+  package static let search: UInt64 = 6
 }

@@ -5,7 +5,7 @@
 /// 8-lane sums so the adds' latency does not bound the loop: it runs at the
 /// speed of the loads, on a block the update is about to touch anyway.
 @inline(__always)
-func allFinite(_ values: UnsafePointer<Float>, count: Int) -> Bool {
+package func allFinite(_ values: UnsafePointer<Float>, count: Int) -> Bool {
   var (a, b, c, d) = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
   let raw = UnsafeRawPointer(values)
   var i = 0

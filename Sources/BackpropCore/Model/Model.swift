@@ -51,4 +51,11 @@ public struct Evaluation: Sendable, Hashable {
   public var accuracy: Double?
   /// The number of samples.
   public var count: Int
+
+  /// An evaluation of `count` samples.
+  public init(loss: Double, accuracy: Double?, count: Int) {
+    self.loss = loss
+    self.accuracy = accuracy
+    self.count = count
+  }
 }

@@ -251,7 +251,7 @@ public enum Safetensors {
 }
 
 extension String {
-  func dropPrefix(_ prefix: String) -> String {
+  package func dropPrefix(_ prefix: String) -> String {
     hasPrefix(prefix) ? String(dropFirst(prefix.count)) : self
   }
 }

@@ -1,0 +1,2 @@
+// One `import Backprop` brings the numerics too.
+@_exported import BackpropCore
