@@ -76,7 +76,7 @@ struct ScalingTable {
 
   var csv: String {
     var text =
-      "threads,pin,samples_per_second,speedup,efficiency,serial_fraction,data_share,forward_backward_share,all_reduce_update_share,other_share,wait_seconds_per_step\n"
+      "threads,pin,samples_per_second,speedup,efficiency,serial_fraction,data_share,forward_backward_share,update_share,other_share,wait_seconds_per_step\n"
     for row in rows {
       let shares = row.profile.shares
       text +=
@@ -103,7 +103,7 @@ struct ScalingTable {
               ("efficiency", .number(row.efficiency)),
               ("serial_fraction", row.serialFraction.map { .number($0) } ?? .null),
               ("data_share", .number(shares.data)), ("forward_backward_share", .number(shares.compute)),
-              ("all_reduce_update_share", .number(shares.update)), ("other_share", .number(shares.other)),
+              ("update_share", .number(shares.update)), ("other_share", .number(shares.other)),
               ("wait_seconds_per_step", .number(row.profile.waitPerStep)), ("execution", .string(row.mode)),
             ])
           })

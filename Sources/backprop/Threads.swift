@@ -67,7 +67,7 @@ enum Threads {
       ("steps", .integer(profile.steps)),
       ("seconds_per_step", .number(profile.secondsPerStep)),
       ("data_share", .number(shares.data)), ("forward_backward_share", .number(shares.compute)),
-      ("all_reduce_update_share", .number(shares.update)), ("other_share", .number(shares.other)),
+      ("update_share", .number(shares.update)), ("other_share", .number(shares.other)),
       ("wait_seconds_per_step", .number(profile.waitPerStep)),
       ("planned_cpus", .array(trainer.plan.units.map { $0.map { .integer($0) } ?? .null })),
       ("worker_cpus", .array(cpuSummary(trainer).map { .string($0) })),

@@ -251,11 +251,8 @@ struct CommandRun {
     #expect(try byEnvironment.json()["test_samples"] == .integer(2))
   }
 
-  @Test func workersAreLongLivedAndPinnedToTheirPlannedCPUs() throws {
-    guard Topology.shared.allowedUnits.count >= 2 else {
-      print("workersAreLongLivedAndPinnedToTheirPlannedCPUs: skipped, this process may use only one CPU")
-      return
-    }
+  @Test(.enabled(if: Topology.shared.allowedUnits.count >= 2, "this process may use only one CPU"))
+  func workersAreLongLivedAndPinnedToTheirPlannedCPUs() throws {
     let scratch = ScratchFolder()
     let data = Self.csvData(in: scratch, rows: 400)
     let run = try CommandRun([
@@ -265,10 +262,9 @@ struct CommandRun {
     #expect(run.status == 0, "\(run.errors)")
     let profile = try #require(try run.json()["profile"])
     #expect(profile["execution"] == .string("long-lived workers meeting at per-step barriers"))
-    guard case .array(let planned) = profile["planned_cpus"], case .array(let ran) = profile["worker_cpus"] else {
-      Issue.record("no CPUs in the profile")
-      return
-    }
+    let planned = try #require(profile["planned_cpus"]?.arrayValue, "no planned CPUs in the profile")
+    let ran = try #require(profile["worker_cpus"]?.arrayValue, "no worker CPUs in the profile")
+    #expect(planned.count == 2 && ran.count == 2)
     for (unit, cpus) in zip(planned, ran) {
       #expect(cpus.stringValue?.hasPrefix("CPU \(unit.integerValue ?? -1) (100.0% of") == true, "\(cpus)")
     }
@@ -307,10 +303,7 @@ struct CommandRun {
     let run = try CommandRun(["topology", "--threads", "3", "--pin", "spread", "--json"])
     #expect(run.status == 0, "\(run.errors)")
     let json = try run.json()
-    guard case .array(let plan) = json["plan"] else {
-      Issue.record("no plan")
-      return
-    }
+    let plan = try #require(json["plan"]?.arrayValue, "no plan")
     #expect(plan.count == 3)
     #expect(json["allowed_cores"]?.integerValue == Topology.shared.allowedCores)
     #expect(try CommandRun(["topology"]).output.contains("plan: "))
@@ -324,25 +317,35 @@ struct CommandRun {
       "--measure", "5", "--repeats", "1", "--output", scratch.file("scaling"), "--json",
     ])
     #expect(run.status == 0, "\(run.errors)")
-    guard case .array(let rows) = try run.json()["rows"] else {
-      Issue.record("no rows")
-      return
-    }
+    let rows = try #require(try run.json()["rows"]?.arrayValue, "no rows")
     #expect(rows.map { $0["threads"] } == [.integer(1), .integer(2)])
     for row in rows {
-      for key in ["samples_per_second", "speedup", "efficiency", "serial_fraction", "all_reduce_update_share"] {
+      for key in ["samples_per_second", "speedup", "efficiency", "serial_fraction", "update_share"] {
         #expect(row[key] != nil, "missing \(key)")
       }
     }
     #expect(rows[0]["speedup"]?.doubleValue == 1)
+    // The second row against the first: speedup is the ratio of the
+    // throughputs, efficiency the speedup per thread, and Karp–Flatt's
+    // serial fraction (1/S − 1/p) / (1 − 1/p).
+    let rate = rows.map { $0["samples_per_second"]?.doubleValue ?? 0 }
+    #expect(rate.allSatisfy { $0 > 0 })
+    let speedup = try #require(rows[1]["speedup"]?.doubleValue)
+    #expect(abs(speedup - rate[1] / rate[0]) < 0.01 * speedup)
+    #expect(abs((rows[1]["efficiency"]?.doubleValue ?? -1) - speedup / 2) < 0.01)
+    let serial = try #require(rows[1]["serial_fraction"]?.doubleValue)
+    #expect(abs(serial - (1 / speedup - 0.5) / 0.5) < 0.01)
+    #expect((0...1).contains(rows[1]["update_share"]?.doubleValue ?? -1))
     let csv = try String(contentsOfFile: scratch.file("scaling.csv"), encoding: .utf8)
     #expect(csv.split(separator: "\n").count == 3)
   }
 
-  @Test func fashionMNISTTrainsWhenInstalled() throws {
-    guard
-      FileManager.default.fileExists(atPath: DatasetLoader.fashionMNISTDefaultDirectory + "/train-images-idx3-ubyte.gz")
-    else { return }
+  /// Whether the Debian package `dataset-fashion-mnist` is installed.
+  static let fashionMNISTInstalled = FileManager.default.isReadableFile(
+    atPath: DatasetLoader.fashionMNISTDefaultDirectory + "/train-images-idx3-ubyte.gz")
+
+  @Test(.enabled(if: fashionMNISTInstalled, "Fashion-MNIST is not installed (dataset-fashion-mnist)"))
+  func fashionMNISTTrainsWhenInstalled() throws {
     let run = try CommandRun([
       "train", "--data", "fashion-mnist", "--model", "784-64-relu-10", "--steps", "150", "--json",
     ])

@@ -232,8 +232,8 @@ func npyBytes(header: String, data: [UInt8]) -> [UInt8] {
     }
   }
 
-  @Test func fashionMNISTLoadsWhenInstalled() throws {
-    guard access(DatasetLoader.fashionMNISTDefaultDirectory + "/train-labels-idx1-ubyte.gz", R_OK) == 0 else { return }
+  @Test(.enabled(if: CommandLineTests.fashionMNISTInstalled, "Fashion-MNIST is not installed (dataset-fashion-mnist)"))
+  func fashionMNISTLoadsWhenInstalled() throws {
     let loaded = try DatasetLoader.load(data: "fashion-mnist", labels: nil)
     #expect(loaded.training.count == 60_000)
     #expect(loaded.training.featureWidth == 784)

@@ -108,7 +108,8 @@ import _BackpropTestSupport
       "--lr", "0.5", "--early-stopping", "2", "--json",
     ])
     #expect(stopping.status == 0, "\(stopping.errors)")
-    guard case .array(let stopped)? = try stopping.json()["folds"] else { return }
+    let stopped = try #require(try stopping.json()["folds"]?.arrayValue, "no folds")
+    #expect(stopped.count == 3)
     #expect(stopped.allSatisfy { ($0["epochs"]?.integerValue ?? 200) < 200 })
   }
 }

@@ -115,6 +115,7 @@ public struct CrossValidation: Sendable {
     var training = data.subset((0..<data.count).filter { !held.contains($0) })
     var validation = data.subset(indices)
     var result = FoldResult(fold: fold + 1, trainSamples: training.count, validationSamples: validation.count)
+    result.startedAt = started
     func fail(_ reason: String) -> FoldResult {
       result.failure = reason
       result.seconds = monotonicSeconds() - started
@@ -207,6 +208,9 @@ public struct FoldResult: Sendable, Hashable {
   public var bestEpoch = 0, epochs = 0
   /// Wall-clock seconds of the fold (its data, training and scoring).
   public var seconds = 0.0
+  /// When the fold began, in seconds of the monotonic clock (folds of one
+  /// run compare; the origin is arbitrary).
+  public var startedAt = 0.0
   /// The CPUs its workers ran on, and how many workers it had.
   public var cpus: [Int] = [], workers = 0
   /// The lane (thread of the schedule, with its own group of cores) that ran it.

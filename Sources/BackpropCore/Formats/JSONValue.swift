@@ -28,6 +28,12 @@ public enum JSONValue: Sendable, Hashable {
     return nil
   }
 
+  /// The elements, if the value is an array.
+  public var arrayValue: [JSONValue]? {
+    if case .array(let elements) = self { return elements }
+    return nil
+  }
+
   /// The value as a whole number, if it is one (a number with no fraction).
   public var integerValue: Int? {
     switch self {
