@@ -46,9 +46,9 @@ struct CrossValidateCommand: ParsableCommand {
     // Stopped by a signal: what finished is reported and written all the same.
     let interrupted = Interruption.stop.isRequested
     if interrupted { report = report.finishedFolds }
-    if let output { try reporting { try AtomicFile.write(CrossValidationReportFormat.csv(report), to: output) } }
+    if let output { try reporting { try AtomicFile.write(report.csv, to: output) } }
     if json {
-      writeStandardOutput(CrossValidationReportFormat.json(report, model: run.setup.model).serialized() + "\n")
+      writeStandardOutput(report.json(model: run.session.model).serialized() + "\n")
     } else {
       writeStandardOutput(CrossValidationReportFormat.table(report))
     }
@@ -60,40 +60,26 @@ struct CrossValidateCommand: ParsableCommand {
 
 /// The data and cross-validation a `cv` command (or a search trial) runs.
 struct CrossValidationRun {
-  let setup: TrainingSetup
+  let session: TrainingSession
   let validation: CrossValidation
   let requestedThreads: Int?
 
   init(arguments: TrainingArguments, folds: Int, stratified: Bool, threads: Int?) throws(CommandFailure) {
-    (setup, validation) = try CrossValidationRun.make(arguments: arguments, folds: folds, stratified: stratified)
-    requestedThreads = threads
-    do { _ = try validation.split(setup.training) } catch { throw CommandFailure(error) }
-  }
-
-  /// The setup (with unscaled data: scaling is fitted per fold, on its
-  /// training part only) and the cross-validation that `arguments` describe.
-  static func make(
-    arguments: TrainingArguments, folds: Int, stratified: Bool, loaded: DatasetLoader.Loaded? = nil
-  ) throws(CommandFailure) -> (TrainingSetup, CrossValidation) {
-    if arguments.initialWeights != nil {
-      throw CommandFailure("--init: every fold trains from a fresh initialisation (seeded by --seed)")
+    do {
+      (validation, session) = try CrossValidation.prepare(arguments.session, folds: folds, stratified: stratified)
+    } catch {
+      throw CommandFailure(error.description)
     }
-    var unscaled = arguments
-    unscaled.scale = .none
-    let setup = try TrainingSetup(arguments: unscaled, threads: 1, loaded: loaded)
-    var cv = CrossValidation(
-      spec: setup.model.spec, loss: setup.model.loss, options: setup.options, folds: folds, stratified: stratified)
-    cv.initializer = arguments.initializer
-    cv.scaling = arguments.scale
-    return (setup, cv)
+    requestedThreads = threads
+    do { _ = try validation.split(session.training) } catch { throw CommandFailure(error) }
   }
 
   /// The schedule: as asked, or chosen (`parallel` nil).
   func plan(parallel: Int?) throws(CommandFailure) -> FoldPlan {
     do {
       return try FoldPlan.choose(
-        folds: validation.folds, parallel: parallel, threads: requestedThreads, model: setup.model,
-        options: setup.options, samples: setup.training.count)
+        folds: validation.folds, parallel: parallel, threads: requestedThreads, model: session.model,
+        options: session.options, samples: session.training.count)
     } catch {
       throw CommandFailure(error.description)
     }
@@ -102,7 +88,7 @@ struct CrossValidationRun {
   /// Runs the folds, printing a line as each ends unless `quiet`.
   func execute(plan: FoldPlan, pinning: PinningPolicy, quiet: Bool) throws(CommandFailure) -> CrossValidationReport {
     do {
-      return try validation.run(on: setup.training, plan: plan, pinning: pinning, stop: Interruption.stop) { fold in
+      return try validation.run(on: session.training, plan: plan, pinning: pinning, stop: Interruption.stop) { fold in
         guard !quiet else { return }
         writeStandardError(CrossValidationReportFormat.foldLine(fold) + "\n")
       }

@@ -89,9 +89,15 @@ struct SearchCommand: ParsableCommand {
       throw CommandFailure("no setting could be set up; the first: \(trials[0].failure ?? "")")
     }
     let base = trials[first].validation!
-    var unscaled = try settingArguments(settings[first])
-    unscaled.scale = .none  // each fold fits its own scaling
-    let data = try TrainingSetup(arguments: unscaled, threads: 1, loaded: loaded).training
+    // The first trial's data, unscaled (each fold fits its own scaling).
+    let data: Dataset
+    do {
+      data = try CrossValidation.prepare(
+        try setting(settings[first]), folds: folds, stratified: schedule.stratified, data: loaded
+      ).session.training
+    } catch {
+      throw CommandFailure(error.description)
+    }
     let runs = trials.reduce(0) { $0 + ($1.failure == nil ? (holdout == nil ? folds : 1) : 0) }
     let plan: FoldPlan
     do {
@@ -148,41 +154,16 @@ struct SearchCommand: ParsableCommand {
     }
   }
 
-  /// The training arguments of one setting: the command's own, with the
-  /// setting's options replaced and its placeholders filled in `--model`.
-  func settingArguments(_ setting: [(name: String, value: String)]) throws(CommandFailure) -> TrainingArguments {
-    var model = arguments.model ?? ""
-    var options: [String] = []
-    for (name, value) in setting {
-      if model.contains("{\(name)}") {
-        model = model.split(separator: "{\(name)}", omittingEmptySubsequences: false).joined(separator: value)
-      } else {
-        options +=
-          TrainingArguments.flags.contains("--\(name)") ? (value == "true" ? ["--\(name)"] : []) : ["--\(name)", value]
-      }
-    }
-    if let open = model.firstIndex(of: "{") {
-      throw CommandFailure(
-        "--model: placeholder \(model[open...].prefix { $0 != "}" })} has no values in the search space")
-    }
-    var base = arguments.commandLine()
-    if arguments.model != nil { options += ["--model", model] }
-    base = TrainingArguments.overlay(options, on: base)
-    do { return try TrainingArguments.parse(base) } catch {
-      let message = TrainingArguments.message(for: error)
-      if let unknown = setting.first(where: { message.contains("'--\($0.name)'") }) {
-        throw CommandFailure(
-          "'\(unknown.name)' is neither an option of train nor a {\(unknown.name)} placeholder in --model")
-      }
-      throw CommandFailure(message)
-    }
+  /// The options of one setting: the command's own, with the setting applied.
+  func setting(_ setting: [(name: String, value: String)]) throws(SessionError) -> SessionOptions {
+    try arguments.session.applying(setting)
   }
 
   /// The trial of one setting, or its failure to set up.
   func trial(_ setting: [(name: String, value: String)], loaded: DatasetLoader.Loaded) -> Search.Trial {
     do {
-      var (_, cv) = try CrossValidationRun.make(
-        arguments: try settingArguments(setting), folds: folds, stratified: schedule.stratified, loaded: loaded)
+      var (cv, _) = try CrossValidation.prepare(
+        try self.setting(setting), folds: folds, stratified: schedule.stratified, data: loaded)
       cv.holdoutFraction = holdout
       return Search.Trial(values: setting, validation: cv)
     } catch {
@@ -192,9 +173,13 @@ struct SearchCommand: ParsableCommand {
 
   /// Trains the best setting on all the training data and scores the test set.
   func refitBest(_ best: Search.TrialResult, loaded: DatasetLoader.Loaded) throws(CommandFailure) -> JSONValue {
-    let setup = try TrainingSetup(
-      arguments: try settingArguments(best.values), threads: schedule.threadsPerFold ?? Topology.shared.allowedCores,
-      loaded: loaded)
+    let setup: TrainingSession
+    do {
+      setup = try TrainingSession(
+        try setting(best.values), threads: schedule.threadsPerFold ?? Topology.shared.allowedCores, data: loaded)
+    } catch {
+      throw CommandFailure(error.description)
+    }
     let trainer = Trainer(model: setup.model, training: setup.training, options: setup.options)
     do { try trainer.train(control: RunControl(stop: Interruption.stop)) } catch .interrupted {
       writeStandardError("backprop: interrupted by \(Interruption.signalName) during --refit; nothing was saved\n")
@@ -215,9 +200,4 @@ struct SearchCommand: ParsableCommand {
       ("saved", save.map { .string($0) } ?? .null),
     ])
   }
-}
-
-extension Search.TrialResult {
-  /// The setting as `name=value` pairs.
-  var label: String { values.map { "\($0.name)=\($0.value)" }.joined(separator: " ") }
 }

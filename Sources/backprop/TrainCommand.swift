@@ -77,16 +77,20 @@ struct TrainCommand: ParsableCommand {
     let checkpointPath = checkpoint ?? resume
     // Outputs are checked and locked first so a long run never ends in an
     // error about them, never writes an input, and never shares an output.
-    let given = resumed?.arguments ?? arguments
+    let settings = resumed?.settings ?? arguments.session
     let outputs = try claimOutputs(
       [named("--save", save), named("--metrics", metrics), named("--checkpoint", checkpointPath)],
-      inputs: given.inputs + [named("--resume", resume)], sharedWithInput: ("--checkpoint", "--resume"))
+      inputs: TrainingArguments.inputs(of: settings) + [named("--resume", resume)],
+      sharedWithInput: ("--checkpoint", "--resume"))
     defer { outputs.release() }
     let threadCount = threads.requested ?? resumed?.checkpoint.options.threads ?? threads.count
     try Threads.check(
       threadCount, option: threads.requested == nil && resumed != nil ? "--resume's --threads" : "--threads")
-    let setup = try TrainingSetup(arguments: resumed?.arguments ?? arguments, threads: threadCount)
-    try TrainingRun(command: self, setup: setup, resumed: resumed, checkpointPath: checkpointPath)
+    let session: TrainingSession
+    do { session = try TrainingSession(settings, threads: threadCount) } catch {
+      throw CommandFailure(error.description)
+    }
+    try TrainingRun(command: self, session: session, resumed: resumed, checkpointPath: checkpointPath)
       .execute(started: started)
   }
 }

@@ -82,122 +82,63 @@ struct TrainingArguments: ParsableArguments {
   )
   var earlyStopping: Int?
 
-  /// The options as a command line that parses back to the same training,
-  /// as kept in a checkpoint: every option that differs from its default,
-  /// paths made absolute, and the model and loss as given by `spec` and
-  /// `loss` (so neither a JSON spec file nor `--init` is needed again; the
-  /// weights come from the checkpoint).
-  func commandLine(spec: ModelSpec? = nil, loss: Loss? = nil) -> [String] {
-    var arguments = source.commandLine
-    func add(_ name: String, _ value: (some CustomStringConvertible)?) {
-      if let value { arguments += ["--\(name)", value.description] }
-    }
-    add("test-data", testData.map(absolutePath))
-    add("test-labels", testLabels.map(absolutePath))
-    add("validation-split", validationSplit)
-    if scale != .none { add("scale", scale.rawValue) }
-    add("model", spec?.description ?? model.map { $0.lowercased().hasSuffix(".json") ? absolutePath($0) : $0 })
-    add("loss", (loss ?? self.loss)?.rawValue)
-    if spec == nil {
-      if initializer != .pytorch { add("initializer", initializer.rawValue) }
-      add("init", initialWeights.map(absolutePath))
-    }
-    add("optimizer", optimizer?.rawValue)
-    add("lr", lr)
-    add("momentum", momentum)
-    if nesterov { arguments.append("--nesterov") }
-    add("weight-decay", weightDecay)
-    if beta1 != 0.9 { add("beta1", beta1) }
-    if beta2 != 0.999 { add("beta2", beta2) }
-    if eps != 1e-8 { add("eps", eps) }
-    if schedule != "constant" { add("schedule", schedule) }
-    if warmupSteps != 0 { add("warmup-steps", warmupSteps) }
-    add("clip-grad-norm", clipGradNorm)
-    add("epochs", epochs)
-    add("steps", steps)
-    add("batch-size", batchSize)
-    if seed != 0 { add("seed", seed) }
-    if noShuffle { arguments.append("--no-shuffle") }
-    if minWorkPerThread != TrainingOptions().minimumWorkPerThread { add("min-work-per-thread", minWorkPerThread) }
-    if onNaN != .stop { add("on-nan", onNaN.rawValue) }
-    add("early-stopping", earlyStopping)
-    return arguments
+  /// The options as the library's typed settings: every option given, and
+  /// those with defaults only where they differ from the default (so that
+  /// laid over saved settings, only what was asked for replaces them).
+  var session: SessionOptions {
+    var settings = source.settings
+    settings.testData = testData
+    settings.testLabels = testLabels
+    settings.validationSplit = validationSplit
+    if scale != .none { settings.scaling = scale }
+    settings.model = model
+    settings.loss = loss
+    if initializer != .pytorch { settings.initializer = initializer }
+    settings.initialWeights = initialWeights
+    settings.optimizer = optimizer
+    settings.learningRate = lr
+    settings.momentum = momentum
+    if nesterov { settings.nesterov = true }
+    settings.weightDecay = weightDecay
+    if beta1 != 0.9 { settings.beta1 = beta1 }
+    if beta2 != 0.999 { settings.beta2 = beta2 }
+    if eps != 1e-8 { settings.epsilon = eps }
+    if schedule != "constant" { settings.schedule = schedule }
+    if warmupSteps != 0 { settings.warmupSteps = warmupSteps }
+    settings.clipGradientNorm = clipGradNorm
+    settings.epochs = epochs
+    settings.steps = steps
+    settings.batchSize = batchSize
+    if seed != 0 { settings.seed = seed }
+    if noShuffle { settings.shuffle = false }
+    if minWorkPerThread != TrainingOptions().minimumWorkPerThread { settings.minimumWorkPerThread = minWorkPerThread }
+    if onNaN != .stop { settings.onNonFinite = onNaN }
+    settings.earlyStoppingPatience = earlyStopping
+    return settings
   }
 
   /// The files the options name, for the check that no output is one of them.
-  var inputs: [OutputFiles.Named?] {
-    var files = source.inputs
-    files += [named("--test-data", testData), named("--test-labels", testLabels), named("--init", initialWeights)]
-    if let model, model.lowercased().hasSuffix(".json") { files.append(named("--model", model)) }
+  var inputs: [OutputFiles.Named?] { TrainingArguments.inputs(of: session) }
+
+  /// The files `settings` name (a resumed run's saved ones included).
+  static func inputs(of settings: SessionOptions) -> [OutputFiles.Named?] {
+    var files = [named("--labels", settings.labels)]
+    if let data = settings.data {
+      if !DatasetLoader.isNamedSet(data) {
+        files.append(named("--data", data))
+      } else if data.lowercased() != "xor" {
+        files += DatasetLoader.fashionMNISTFiles(directory: settings.fashionMNISTDirectory).map { named("--data", $0) }
+      }
+    }
+    files += [
+      named("--test-data", settings.testData), named("--test-labels", settings.testLabels),
+      named("--init", settings.initialWeights),
+    ]
+    if let model = settings.model, model.lowercased().hasSuffix(".json") { files.append(named("--model", model)) }
     return files
   }
 
-  /// The most epochs a run may have (each keeps about 100 bytes of metrics).
-  static let maximumEpochs = 100_000_000
-
-  /// The names of the options that take no value.
-  static let flags: Set<String> = ["--nesterov", "--no-shuffle"]
-
-  /// `base` with every option of `top` replacing the same option in it (or
-  /// added). Both are command lines as ``TrainingArguments/commandLine(spec:loss:)``
-  /// writes them: `--name value` pairs and the bare flags (a resumed run's
-  /// options over the saved ones, a search setting's over the command's).
-  static func overlay(_ top: [String], on base: [String]) -> [String] {
-    func pairs(_ arguments: [String]) -> [(String, String?)] {
-      var result: [(String, String?)] = []
-      var i = 0
-      while i < arguments.count {
-        let name = arguments[i]
-        if TrainingArguments.flags.contains(name) || i + 1 == arguments.count {
-          result.append((name, nil))
-          i += 1
-        } else {
-          result.append((name, arguments[i + 1]))
-          i += 2
-        }
-      }
-      return result
-    }
-    let given = pairs(top)
-    let givenNames = Set(given.map(\.0))
-    let kept = pairs(base).filter { !givenNames.contains($0.0) }
-    return (kept + given).flatMap { name, value in [name] + (value.map { [$0] } ?? []) }
-  }
-
   func validate() throws {
-    if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-    // Each epoch keeps its metrics for the run: a bound keeps that history in memory.
-    if let epochs, epochs > TrainingArguments.maximumEpochs {
-      throw ValidationError("--epochs \(epochs) is more than the \(TrainingArguments.maximumEpochs) a run may have")
-    }
-    if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
-    if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
-    if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }
-    if let momentum, !(momentum >= 0 && momentum < 1) {
-      throw ValidationError("--momentum must be in [0, 1), got \(momentum)")
-    }
-    if let weightDecay, !(weightDecay >= 0 && weightDecay.isFinite) {
-      throw ValidationError("--weight-decay must be a non-negative number, got \(weightDecay)")
-    }
-    if !(beta1 >= 0 && beta1 < 1) { throw ValidationError("--beta1 must be in [0, 1), got \(beta1)") }
-    if !(beta2 >= 0 && beta2 < 1) { throw ValidationError("--beta2 must be in [0, 1), got \(beta2)") }
-    if !(eps > 0 && eps.isFinite) { throw ValidationError("--eps must be positive, got \(eps)") }
-    if LearningRateSchedule(parsing: schedule) == nil {
-      throw ValidationError("--schedule '\(schedule)' is not constant, step:EPOCHS:GAMMA or cosine[:MIN_LR]")
-    }
-    if warmupSteps < 0 { throw ValidationError("--warmup-steps must not be negative, got \(warmupSteps)") }
-    if !(minWorkPerThread >= 0 && minWorkPerThread.isFinite) {
-      throw ValidationError("--min-work-per-thread must be a non-negative number, got \(minWorkPerThread)")
-    }
-    if let clipGradNorm, !(clipGradNorm > 0 && clipGradNorm.isFinite) {
-      throw ValidationError("--clip-grad-norm must be positive, got \(clipGradNorm)")
-    }
-    if let validationSplit, !(validationSplit > 0 && validationSplit < 1) {
-      throw ValidationError("--validation-split must be in (0, 1), got \(validationSplit)")
-    }
-    if testLabels != nil && testData == nil { throw ValidationError("--test-labels needs --test-data") }
-    if let earlyStopping, earlyStopping < 1 {
-      throw ValidationError("--early-stopping must be at least 1 epoch, got \(earlyStopping)")
-    }
+    do { try session.validate() } catch { throw ValidationError(error.description) }
   }
 }

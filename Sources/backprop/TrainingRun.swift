@@ -1,162 +1,11 @@
 import Backprop
 
-/// What a run trains: options with their defaults resolved, the data loaded
-/// and checked against the model, and the model built. Shared by `train` and
-/// `scale`.
-struct TrainingSetup {
-  var options: TrainingOptions
-  let training: Dataset
-  let evaluation: Dataset?
-  let evaluationName: String
-  let test: Dataset?
-  let model: Model
-  /// The arguments it was made from.
-  let arguments: TrainingArguments
-
-  /// The defaults a data set brings when an option is not given.
-  struct Recipe {
-    var epochs = 10
-    var batchSize = 32
-    var learningRate = 0.01
-    var momentum = 0.0
-
-    static func forData(_ name: String) -> Recipe {
-      switch name.lowercased() {
-      case "xor": Recipe(epochs: 500, batchSize: 4, learningRate: 0.5, momentum: 0.9)
-      case "fashion-mnist", "fashion_mnist", "fashionmnist":
-        Recipe(epochs: 10, batchSize: 128, learningRate: 0.05, momentum: 0.9)
-      default: Recipe()
-      }
-    }
-  }
-
-  /// Sets up a run; `loaded` is the data when the caller has already read it
-  /// (a search sets up many runs on the same data).
-  init(arguments command: TrainingArguments, threads: Int, loaded preloaded: DatasetLoader.Loaded? = nil)
-    throws(CommandFailure)
-  {
-
-    let recipe = Recipe.forData(command.source.data ?? "")
-    let kind = command.optimizer ?? .sgd
-    var settings = OptimizerSettings(
-      kind: kind, learningRate: command.lr ?? (kind == .sgd ? recipe.learningRate : 0.001))
-    if kind == .sgd {
-      settings.momentum = command.momentum ?? recipe.momentum
-      settings.nesterov = command.nesterov
-      if settings.nesterov && settings.momentum == 0 {
-        throw CommandFailure("--nesterov: needs --momentum greater than 0")
-      }
-    } else if command.momentum != nil || command.nesterov {
-      throw CommandFailure("--momentum/--nesterov: apply to --optimizer sgd only (Adam uses --beta1)")
-    }
-    if let decay = command.weightDecay { settings.weightDecay = decay }
-    settings.beta1 = command.beta1
-    settings.beta2 = command.beta2
-    settings.epsilon = command.eps
-
-    var options = TrainingOptions()
-    options.epochs = command.epochs ?? recipe.epochs
-    options.maximumSteps = command.steps
-    options.batchSize = command.batchSize ?? recipe.batchSize
-    options.seed = command.seed
-    options.shuffle = !command.noShuffle
-    options.optimizer = settings
-    options.schedule = LearningRateSchedule(parsing: command.schedule, warmupSteps: command.warmupSteps)!
-    options.clipGradientNorm = command.clipGradNorm
-    options.threads = threads
-    options.minimumWorkPerThread = command.minWorkPerThread
-    options.onNonFinite = command.onNaN
-    options.earlyStoppingPatience = command.earlyStopping
-
-    // Model: from the spec, or from the --init file's metadata.
-    let spec: ModelSpec
-    var initial: Model? = nil
-    if let text = command.model {
-      do {
-        spec =
-          text.lowercased().hasSuffix(".json") ? try ModelSpec(contentsOfJSONFile: text) : try ModelSpec(parsing: text)
-      } catch {
-        throw CommandFailure("--model: \(error.description)")
-      }
-    } else if let path = command.initialWeights {
-      initial = try reporting { try Model.load(from: path) }
-      spec = initial!.spec
-    } else {
-      throw CommandFailure(
-        "--model: missing (give a spec such as 784-256-relu-128-relu-10, or --init weights.safetensors)")
-    }
-    let loss = command.loss ?? initial?.loss ?? .defaultLoss(outputs: spec.outputWidth)
-    // Before anything of the model is allocated: refused with the estimate
-    // when it cannot fit (the data is checked as it is read).
-    do {
-      try MemoryBudget.check(
-        Trainer.estimatedBytes(spec: spec, options: options),
-        for: "model \(spec) (batch \(options.batchSize), \(threads) thread(s))")
-    } catch {
-      throw CommandFailure("--model: \(error)")
-    }
-    let model = Model(spec: spec, loss: loss, initializer: command.initializer, seed: command.seed)
-    if let path = command.initialWeights {
-      try reporting { try model.loadParameters(from: path) }
-    }
-
-    // Data: training, then validation and test splits, all checked against the model.
-    let loaded: DatasetLoader.Loaded
-    if let preloaded { loaded = preloaded } else { loaded = try command.source.load() }
-    var training = loaded.training
-    var validation: Dataset? = nil
-    if let fraction = command.validationSplit {
-      let parts = try reporting { try training.splitValidation(fraction: fraction, seed: command.seed) }
-      training = parts.training
-      validation = parts.validation
-    }
-    var test = loaded.test
-    if let path = command.testData {
-      guard !loaded.isNamed else {
-        throw CommandFailure("--test-data: the named set '\(command.source.data ?? "")' brings its own test split")
-      }
-      test = try reporting {
-        try DatasetLoader.file(
-          path, labels: command.testLabels, labelColumn: command.source.labelColumn, loop: .allCores)
-      }
-    }
-    if command.scale != .none {
-      let scaler = FeatureScaler(fitting: command.scale, to: training)
-      model.featureScaler = scaler
-      scaler.apply(to: &training)
-      if validation != nil { scaler.apply(to: &validation!) }
-      if test != nil { scaler.apply(to: &test!) }
-    }
-    for data in [training, validation, test].compactMap({ $0 }) {
-      try reporting { try data.validate(inputWidth: spec.inputWidth, outputs: spec.outputWidth, loss: loss) }
-    }
-
-    // --steps alone sets the run's length: as many epochs as those steps need.
-    if let steps = command.steps, command.epochs == nil {
-      let perEpoch = options.stepsPerEpoch(samples: training.count)
-      options.epochs = steps / perEpoch + (steps % perEpoch == 0 ? 0 : 1)
-      guard options.epochs <= TrainingArguments.maximumEpochs else {
-        throw CommandFailure(
-          "--steps \(steps) takes \(options.epochs) epochs of \(perEpoch) steps, more than the \(TrainingArguments.maximumEpochs) a run may have"
-        )
-      }
-    }
-    self.options = options
-    self.training = training
-    self.evaluation = validation ?? test
-    self.evaluationName = validation != nil ? "val" : "test"
-    self.test = test
-    self.model = model
-    self.arguments = command
-  }
-}
-
 /// One `backprop train` invocation: trains what the setup describes (from
 /// a checkpoint when resuming), checkpointing as asked, then reports, saves
 /// and logs the result.
 struct TrainingRun {
   let command: TrainCommand
-  let setup: TrainingSetup
+  let session: TrainingSession
   let resumed: ResumedRun?
   let checkpointPath: String?
 
@@ -164,44 +13,29 @@ struct TrainingRun {
   /// `wall_seconds` covers loading the data too.
   func execute(started: ContinuousClock.Instant) throws(CommandFailure) {
     let (model, options, training, evaluation, evaluationName, test) = (
-      setup.model, setup.options, setup.training, setup.evaluation, setup.evaluationName, setup.test
+      session.model, session.options, session.training, session.evaluation, session.evaluationName, session.test
     )
     let trainer = Trainer(
       model: model, training: training, options: options, pinning: command.pin, profiling: command.profile)
-    let data = resumed != nil || checkpointPath != nil ? DataIdentity(training) : nil
-    if let resumed, let data {
-      let conflicts = resumed.checkpoint.conflicts(spec: model.spec, loss: model.loss, options: options, data: data)
-      if !conflicts.isEmpty {
-        throw CommandFailure(
-          "--resume \(resumed.path): refused, this run differs from the checkpoint's in "
-            + conflicts.joined(separator: "; "))
+    if let resumed {
+      let warning: String?
+      do { warning = try session.resume(trainer, from: resumed.checkpoint, path: resumed.path) } catch {
+        throw CommandFailure(error.description)
       }
-      if let problem = resumed.checkpoint.positionProblem(options: options, samples: training.count) {
-        throw CommandFailure("--resume \(resumed.path): damaged checkpoint: \(problem)")
-      }
-      trainer.restore(from: resumed.checkpoint)
-      if trainer.workerCount != resumed.checkpoint.workers {
-        writeStandardError(
-          "backprop: warning: resuming on \(trainer.workerCount) worker(s) where the checkpoint ran \(resumed.checkpoint.workers): "
-            + "the result will differ in the last bits from an uninterrupted run\n")
-      }
+      if let warning { writeStandardError("backprop: warning: \(warning)\n") }
     }
     for warning in Threads.warnings(threads: options.threads, batchSize: min(options.batchSize, training.count)) {
       writeStandardError("backprop: warning: \(warning)\n")
     }
     let every = command.checkpointEvery ?? resumed?.checkpointEvery
-    var files: CheckpointFiles? = nil
-    if let path = checkpointPath, let data {
-      var metadata = [
-        CheckpointFiles.commandKey: JSONValue.array(
-          setup.arguments.commandLine(spec: model.spec, loss: model.loss).map { .string($0) }
-        ).serialized()
-      ]
-      if let every { metadata[CheckpointFiles.intervalKey] = String(every) }
+    var files: CheckpointRotation? = nil
+    if let path = checkpointPath {
+      var metadata = [CheckpointRotation.settingsKey: session.savedSettings.json.serialized()]
+      if let every { metadata[CheckpointRotation.intervalKey] = String(every) }
       // Until this run writes one, the checkpoint it resumed from is the last good one.
       let resumedHere = resumed.flatMap { $0.path == path ? (path, $0.checkpoint.position.steps) : nil }
-      files = CheckpointFiles(
-        path: path, keep: command.keepCheckpoints, data: data, metadata: metadata, last: resumedHere)
+      files = CheckpointRotation(
+        path: path, keep: command.keepCheckpoints, data: DataIdentity(training), metadata: metadata, last: resumedHere)
     }
     let control = RunControl(
       checkpointEverySteps: every,

@@ -194,6 +194,34 @@ import _BackpropTestSupport
     )
   }
 
+  /// A checkpoint from before checkpoints kept typed options (its metadata
+  /// holds the command line; made by tools/make_legacy_checkpoint.sh) resumes,
+  /// and ends with the weights of a run that was never interrupted.
+  @Test func checkpointsOfEarlierVersionsStillResume() throws {
+    let scratch = ScratchFolder()
+    let path = scratch.file("legacy.safetensors")
+    try FileManager.default.copyItem(atPath: Fixtures.path("legacy-checkpoint-xor.safetensors"), toPath: path)
+    let legacy = try Checkpoint.read(path)
+    #expect(legacy.metadata[CheckpointRotation.commandKey] != nil)
+    #expect(legacy.metadata[CheckpointRotation.settingsKey] == nil)
+    let resumed = try CommandRun([
+      "train", "--resume", path, "--epochs", "30", "--threads", "1", "--save", scratch.file("resumed.safetensors"),
+    ])
+    #expect(resumed.status == 0, "\(resumed.errors)")
+    let straight = try CommandRun([
+      "train", "--data", "xor", "--model", "2-4-tanh-1", "--epochs", "30", "--threads", "1", "--save",
+      scratch.file("straight.safetensors"),
+    ])
+    #expect(straight.status == 0, "\(straight.errors)")
+    let a = try Model.load(from: scratch.file("resumed.safetensors")).parameters.array
+    let b = try Model.load(from: scratch.file("straight.safetensors")).parameters.array
+    #expect(a == b)
+    // The resumed run's own checkpoint keeps typed options, which read back.
+    let rewritten = try Checkpoint.read(path)
+    let settings = try SessionOptions(savedIn: rewritten, path: path)
+    #expect(settings.data == "xor" && settings.model == "2-4-tanh-1" && settings.epochs == 30)
+  }
+
   @Test func keepsTheNewestCheckpoints() throws {
     let scratch = ScratchFolder()
     let data = CommandLineTests.csvData(in: scratch)

@@ -18,7 +18,8 @@ public struct TrainingOptions: Sendable, Hashable {
   public var clipGradientNorm: Double? = nil
   /// The number of data-parallel workers asked for.
   public var threads: Int = 1
-  /// The work (training FLOPs of a full step, 6·P·B) each worker must get:
+  /// The work (training FLOPs of a full step, from the layers' own counts:
+  /// ``ModelSpec/trainingFLOPsPerSample`` × B) each worker must get:
   /// a step with less uses fewer workers, since sharing it would cost more in
   /// synchronisation than it saves. 0 uses all `threads` whatever the model.
   public var minimumWorkPerThread: Double = 1_000_000

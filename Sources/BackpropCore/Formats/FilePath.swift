@@ -7,6 +7,23 @@
 /// The parts of a file path, and the names in a folder: what atomic writes,
 /// checkpoint rotation and output checks need, in one place.
 public enum FilePath {
+  /// `path` made absolute against the working folder (unchanged if it is
+  /// absolute already), `.` and `..` resolved by name (links are left as
+  /// they are).
+  public static func absolute(_ path: String) -> String {
+    var full = path
+    if !path.hasPrefix("/") {
+      guard let folder = getcwd(nil, 0) else { return path }
+      defer { free(folder) }
+      full = String(cString: folder) + "/" + path
+    }
+    var parts: [Substring] = []
+    for part in full.split(separator: "/") where part != "." {
+      if part == ".." { _ = parts.popLast() } else { parts.append(part) }
+    }
+    return "/" + parts.joined(separator: "/")
+  }
+
   /// The folder of `path`: `.` for a bare name, `/` for a file at the root.
   public static func folder(of path: String) -> String {
     guard let slash = path.lastIndex(of: "/") else { return "." }

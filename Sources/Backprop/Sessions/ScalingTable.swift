@@ -1,31 +1,31 @@
-import Backprop
-
 /// One measurement of a scaling study: a thread count, one round.
-struct ScalingMeasurement {
-  let threads: Int
-  let pinning: PinningPolicy
-  let samplesPerSecond: Double
-  let profile: StepProfile
-  let mode: String
-
-  /// The round's line, printed before the medians are known.
-  var line: String {
-    pad(String(threads), 7) + pad(pinning.rawValue, 8) + pad(Report.grouped(samplesPerSecond), 11)
-  }
+public struct ScalingMeasurement: Sendable {
+  /// The thread count asked for.
+  public let threads: Int
+  /// How the workers were placed.
+  public let pinning: PinningPolicy
+  /// Samples per second over the measured steps.
+  public let samplesPerSecond: Double
+  /// Where the measured steps' time went.
+  public let profile: StepProfile
+  /// How the workers ran (and why fewer ran, if they did).
+  public let mode: String
 }
 
 /// One thread count's row in a scaling study, relative to the study's first count.
-struct ScalingRow {
-  let measurement: ScalingMeasurement
+public struct ScalingRow: Sendable {
+  /// The median measurement of the thread count.
+  public let measurement: ScalingMeasurement
   /// Throughput relative to the first thread count, scaled to it (so with a
   /// first count of 1 it is the plain speedup).
-  let speedup: Double
+  public let speedup: Double
   /// Speedup divided by threads.
-  let efficiency: Double
+  public let efficiency: Double
   /// Karp–Flatt: the serial fraction that would explain this speedup.
-  let serialFraction: Double?
+  public let serialFraction: Double?
 
-  init(_ measurement: ScalingMeasurement, baseline: ScalingMeasurement) {
+  /// The row of `measurement` against the study's first, `baseline`.
+  public init(_ measurement: ScalingMeasurement, baseline: ScalingMeasurement) {
     self.measurement = measurement
     let threads = Double(measurement.threads)
     speedup =
@@ -35,46 +35,25 @@ struct ScalingRow {
     serialFraction = threads > 1 && speedup > 0 ? (1 / speedup - 1 / threads) / (1 - 1 / threads) : nil
   }
 
-  var threads: Int { measurement.threads }
-  var pinning: PinningPolicy { measurement.pinning }
-  var samplesPerSecond: Double { measurement.samplesPerSecond }
-  var profile: StepProfile { measurement.profile }
-  var mode: String { measurement.mode }
-
-  /// The row as a line of the text table.
-  var line: String {
-    let shares = profile.shares
-    func percent(_ value: Double) -> String { Report.fixed(100 * value, 1) }
-    return [
-      pad(String(threads), 7), pad(pinning.rawValue, 8), pad(Report.grouped(samplesPerSecond), 11),
-      pad(Report.fixed(speedup, 2), 7), pad(Report.fixed(efficiency, 2), 10),
-      pad(serialFraction.map { Report.fixed($0, 3) } ?? "-", 8), pad(percent(shares.data), 6),
-      pad(percent(shares.compute), 8), pad(percent(shares.update), 8), pad(percent(shares.other), 7),
-      pad(Report.fixed(profile.waitPerStep * 1e6, 0), 8), "  " + mode,
-    ].joined()
-  }
+  /// The measurement's thread count, placement, throughput, profile and mode.
+  public var threads: Int { measurement.threads }
+  public var pinning: PinningPolicy { measurement.pinning }
+  public var samplesPerSecond: Double { measurement.samplesPerSecond }
+  public var profile: StepProfile { measurement.profile }
+  public var mode: String { measurement.mode }
 }
 
-/// `text` right-aligned in `width` columns.
-private func pad(_ text: String, _ width: Int) -> String {
-  String(repeating: " ", count: max(0, width - text.count)) + text
-}
+/// A scaling study's table, as CSV and JSON.
+public struct ScalingTable: Sendable {
+  /// One row per thread count (and placement), in the order measured.
+  public let rows: [ScalingRow]
+  /// The model spec's text form.
+  public let model: String
+  /// The batch size.
+  public let batchSize: Int
 
-/// A scaling study's table as text, CSV and JSON.
-struct ScalingTable {
-  let rows: [ScalingRow]
-  let model: String
-  let batchSize: Int
-
-  static let header =
-    "threads     pin  samples/s  speedup efficiency  serial  data%  fwdbwd%  update%  other%  wait µs  execution"
-
-  var text: String {
-    "model \(model), batch \(batchSize)\n" + ScalingTable.header + "\n" + rows.map(\.line).joined(separator: "\n")
-      + "\n"
-  }
-
-  var csv: String {
+  /// One line per row, with a header.
+  public var csv: String {
     var text =
       "threads,pin,samples_per_second,speedup,efficiency,serial_fraction,data_share,forward_backward_share,update_share,other_share,wait_seconds_per_step\n"
     for row in rows {
@@ -89,7 +68,8 @@ struct ScalingTable {
     return text
   }
 
-  var json: JSONValue {
+  /// The table as one JSON object: `model`, `batch_size` and `rows`.
+  public var json: JSONValue {
     .object([
       ("model", .string(model)), ("batch_size", .integer(batchSize)),
       (

@@ -1,12 +1,14 @@
-import Backprop
-
 /// A search's trials ranked by their mean validation score, failed ones last
 /// with their reason.
-struct Leaderboard {
-  let ranked: [Search.TrialResult]
-  let byAccuracy: Bool
+public struct Leaderboard: Sendable {
+  /// The trials, best first.
+  public let ranked: [Search.TrialResult]
+  /// Whether they are ranked by mean validation accuracy (else by loss).
+  public let byAccuracy: Bool
 
-  init(results: [Search.TrialResult], byAccuracy: Bool) {
+  /// Ranks `results` by mean validation accuracy (`byAccuracy`) or loss;
+  /// ties keep the order the trials were given.
+  public init(results: [Search.TrialResult], byAccuracy: Bool) {
     self.byAccuracy = byAccuracy
     func score(_ result: Search.TrialResult) -> Double? {
       byAccuracy
@@ -23,33 +25,8 @@ struct Leaderboard {
     }.map(\.element)
   }
 
-  private static func meanStd(_ value: (mean: Double, std: Double)?) -> String {
-    value.map { "\(Report.fixed($0.mean, 4)) ± \(Report.fixed($0.std, 4))" } ?? "-"
-  }
-
-  /// The terminal table.
-  var table: String {
-    var lines = ["rank  trial  val_accuracy       val_loss           seconds  setting"]
-    for (rank, result) in ranked.enumerated() {
-      let head = pad("\(rank + 1)", 6) + pad("\(result.trial)", 7)
-      if let failure = result.failure {
-        lines.append(head + "failed: \(failure)  [\(result.label)]")
-        continue
-      }
-      lines.append(
-        head + pad(Self.meanStd(result.summary { $0.validationAccuracy }), 19)
-          + pad(Self.meanStd(result.summary { $0.validationLoss }), 19) + pad(Report.fixed(result.seconds, 1), 9)
-          + result.label)
-    }
-    return lines.joined(separator: "\n") + "\n"
-  }
-
-  private func pad(_ text: String, _ width: Int) -> String {
-    text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
-  }
-
   /// One row per trial, best first.
-  var csv: String {
+  public var csv: String {
     let names = ranked.first?.values.map(\.name) ?? []
     var rows = [
       (["rank", "trial"] + names + [
@@ -70,8 +47,8 @@ struct Leaderboard {
     return rows.joined(separator: "\n") + "\n"
   }
 
-  /// The JSON object: the ranked trials with their folds.
-  func json(plan: FoldPlan, wall: Double) -> JSONValue {
+  /// The JSON object: the ranked trials with their folds, and the schedule.
+  public func json(plan: FoldPlan, wall: Double) -> JSONValue {
     .object([
       (
         "trials",
@@ -87,7 +64,7 @@ struct Leaderboard {
               ("mean_val_loss", loss.map { .number($0.mean) } ?? .null),
               ("std_val_loss", loss.map { .number($0.std) } ?? .null), ("seconds", .number(result.seconds)),
               ("failure", result.failure.map { .string($0) } ?? .null),
-              ("folds", .array(result.folds.map(CrossValidationReportFormat.foldJSON))),
+              ("folds", .array(result.folds.map(\.json))),
             ])
           })
       ),
@@ -96,4 +73,9 @@ struct Leaderboard {
       ("plan", .string(plan.reason)), ("wall_seconds", .number(wall)),
     ])
   }
+}
+
+extension Search.TrialResult {
+  /// The setting as `name=value` pairs.
+  public var label: String { values.map { "\($0.name)=\($0.value)" }.joined(separator: " ") }
 }

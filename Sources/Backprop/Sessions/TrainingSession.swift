@@ -1,0 +1,202 @@
+/// A training run set up from ``SessionOptions``: the defaults of the data
+/// set's recipe filled in, the data loaded, split and scaled, everything
+/// checked against the model, and the model built.
+///
+/// The feature scaler is fitted on the training split only and applied to
+/// validation and test data (and kept with the model, so that predictions
+/// scale their inputs the same way). `steps` given without `epochs` sets the
+/// run's length to as many epochs as the steps need.
+public struct TrainingSession {
+  /// The options as given.
+  public let settings: SessionOptions
+  /// How the trainer trains: the given options with the recipe's defaults.
+  public var options: TrainingOptions
+  /// The training data (split and scaled).
+  public let training: Dataset
+  /// The validation split, if asked for.
+  public let validation: Dataset?
+  /// The test data: a named set's own, or the given test files.
+  public let test: Dataset?
+  /// The model, initialised or loaded.
+  public let model: Model
+
+  /// Sets up a session.
+  ///
+  /// - Parameters:
+  ///   - settings: the options (checked with ``SessionOptions/validate()``).
+  ///   - threads: the worker threads of the trainer.
+  ///   - data: the data when already read (a search sets up many sessions on
+  ///     the same data); else it is loaded from `settings`, large files
+  ///     converted on all cores.
+  /// - Throws: ``SessionError`` naming the option and what is wrong.
+  public init(_ settings: SessionOptions, threads: Int, data preloaded: DatasetLoader.Loaded? = nil)
+    throws(SessionError)
+  {
+    try settings.validate()
+    self.settings = settings
+    let recipe = TrainingRecipe.forData(settings.data ?? "")
+    options = try TrainingSession.options(settings, recipe: recipe, threads: threads)
+
+    // Model: from the spec, or from the initial weights' metadata.
+    let spec: ModelSpec
+    var initial: Model? = nil
+    if let text = settings.model {
+      do {
+        spec =
+          text.lowercased().hasSuffix(".json") ? try ModelSpec(contentsOfJSONFile: text) : try ModelSpec(parsing: text)
+      } catch {
+        throw SessionError(option: "--model", message: error.description)
+      }
+    } else if let path = settings.initialWeights {
+      do { initial = try Model.load(from: path) } catch { throw SessionError(option: "--init", line: "\(error)") }
+      spec = initial!.spec
+    } else {
+      throw SessionError(
+        option: "--model",
+        message: "missing (give a spec such as 784-256-relu-128-relu-10, or --init weights.safetensors)")
+    }
+    let loss = settings.loss ?? initial?.loss ?? .defaultLoss(outputs: spec.outputWidth)
+    // Before anything of the model is allocated: refused with the estimate
+    // when it cannot fit (the data is checked as it is read).
+    do {
+      try MemoryBudget.check(
+        Trainer.estimatedBytes(spec: spec, options: options),
+        for: "model \(spec) (batch \(options.batchSize), \(threads) thread(s))")
+    } catch {
+      throw SessionError(option: "--model", message: "\(error)")
+    }
+    let seed = settings.seed ?? 0
+    model = Model(spec: spec, loss: loss, initializer: settings.initializer ?? .pytorch, seed: seed)
+    if let path = settings.initialWeights {
+      do { try model.loadParameters(from: path) } catch { throw SessionError(option: "--init", line: "\(error)") }
+    }
+
+    // Data: training, then validation and test splits, all checked against the model.
+    let loaded: DatasetLoader.Loaded
+    if let preloaded { loaded = preloaded } else { loaded = try TrainingSession.load(settings) }
+    var training = loaded.training
+    var validation: Dataset? = nil
+    if let fraction = settings.validationSplit {
+      do {
+        (training, validation) = try training.splitValidation(fraction: fraction, seed: seed)
+      } catch {
+        throw SessionError(option: "--validation-split", line: "\(error)")
+      }
+    }
+    var test = loaded.test
+    if let path = settings.testData {
+      guard !loaded.isNamed else {
+        throw SessionError(
+          option: "--test-data", message: "the named set '\(settings.data ?? "")' brings its own test split")
+      }
+      do {
+        test = try DatasetLoader.file(
+          path, labels: settings.testLabels, labelColumn: settings.labelColumn ?? "label", loop: .allCores)
+      } catch {
+        throw SessionError(option: "--test-data", line: "\(error)")
+      }
+    }
+    if let scaling = settings.scaling, scaling != .none {
+      let scaler = FeatureScaler(fitting: scaling, to: training)
+      model.featureScaler = scaler
+      scaler.apply(to: &training)
+      if validation != nil { scaler.apply(to: &validation!) }
+      if test != nil { scaler.apply(to: &test!) }
+    }
+    for data in [training, validation, test].compactMap({ $0 }) {
+      do { try data.validate(inputWidth: spec.inputWidth, outputs: spec.outputWidth, loss: loss) } catch {
+        throw SessionError(option: "--data", line: "\(error)")
+      }
+    }
+
+    // Steps alone set the run's length: as many epochs as those steps need.
+    if let steps = settings.steps, settings.epochs == nil {
+      let perEpoch = options.stepsPerEpoch(samples: training.count)
+      options.epochs = steps / perEpoch + (steps % perEpoch == 0 ? 0 : 1)
+      guard options.epochs <= SessionOptions.maximumEpochs else {
+        throw SessionError(
+          option: "--steps",
+          message:
+            "\(steps) takes \(options.epochs) epochs of \(perEpoch) steps, more than the \(SessionOptions.maximumEpochs) a run may have"
+        )
+      }
+    }
+    self.training = training
+    self.validation = validation
+    self.test = test
+  }
+
+  /// The data the settings name, large files converted on all cores.
+  public static func load(_ settings: SessionOptions, requireLabels: Bool = true) throws(SessionError)
+    -> DatasetLoader.Loaded
+  {
+    guard let data = settings.data else {
+      throw SessionError(option: "--data", message: "missing (give a named set such as fashion-mnist, or a file)")
+    }
+    do {
+      return try DatasetLoader.load(
+        data: data, labels: settings.labels, labelColumn: settings.labelColumn ?? "label",
+        fashionMNISTDirectory: settings.fashionMNISTDirectory, requireLabels: requireLabels, loop: .allCores)
+    } catch {
+      throw SessionError(option: "--data", line: "\(error)")
+    }
+  }
+
+  /// The trainer's options: the given ones, the rest from `recipe` and the defaults.
+  static func options(_ settings: SessionOptions, recipe: TrainingRecipe, threads: Int) throws(SessionError)
+    -> TrainingOptions
+  {
+    let kind = settings.optimizer ?? .sgd
+    var optimizer = OptimizerSettings(
+      kind: kind, learningRate: settings.learningRate ?? (kind == .sgd ? recipe.learningRate : 0.001))
+    if kind == .sgd {
+      optimizer.momentum = settings.momentum ?? recipe.momentum
+      optimizer.nesterov = settings.nesterov ?? false
+      if optimizer.nesterov && optimizer.momentum == 0 {
+        throw SessionError(option: "--nesterov", message: "needs --momentum greater than 0")
+      }
+    } else if settings.momentum != nil || settings.nesterov == true {
+      throw SessionError(
+        option: "--momentum/--nesterov", message: "apply to --optimizer sgd only (Adam uses --beta1)")
+    }
+    if let decay = settings.weightDecay { optimizer.weightDecay = decay }
+    optimizer.beta1 = settings.beta1 ?? 0.9
+    optimizer.beta2 = settings.beta2 ?? 0.999
+    optimizer.epsilon = settings.epsilon ?? 1e-8
+
+    var options = TrainingOptions()
+    options.epochs = settings.epochs ?? recipe.epochs
+    options.maximumSteps = settings.steps
+    options.batchSize = settings.batchSize ?? recipe.batchSize
+    options.seed = settings.seed ?? 0
+    options.shuffle = settings.shuffle ?? true
+    options.optimizer = optimizer
+    options.schedule = LearningRateSchedule(
+      parsing: settings.schedule ?? "constant", warmupSteps: settings.warmupSteps ?? 0)!
+    options.clipGradientNorm = settings.clipGradientNorm
+    options.threads = threads
+    options.minimumWorkPerThread = settings.minimumWorkPerThread ?? TrainingOptions().minimumWorkPerThread
+    options.onNonFinite = settings.onNonFinite ?? .stop
+    options.earlyStoppingPatience = settings.earlyStoppingPatience
+    return options
+  }
+
+  /// The data scored after every epoch: the validation split, else the test data.
+  public var evaluation: Dataset? { validation ?? test }
+
+  /// What the per-epoch scores are called: `val` or `test`.
+  public var evaluationName: String { validation != nil ? "val" : "test" }
+
+  /// The options to keep with a checkpoint: the settings with paths made
+  /// absolute and the model given by its spec and loss (so that neither a
+  /// JSON spec file nor the initial weights are needed again; the weights
+  /// come from the checkpoint).
+  public var savedSettings: SessionOptions {
+    var saved = settings.withAbsolutePaths()
+    saved.model = model.spec.description
+    saved.loss = model.loss
+    saved.initializer = nil
+    saved.initialWeights = nil
+    return saved
+  }
+}
