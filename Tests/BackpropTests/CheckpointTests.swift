@@ -1,5 +1,6 @@
 import Backprop
 import Foundation
+import Synchronization
 import Testing
 import _BackpropTestSupport
 
@@ -227,6 +228,36 @@ import _BackpropTestSupport
     #expect(skipping.model.parameters.array == before)
   }
 
+  /// A non-finite gradient stops the run in the step where it happens:
+  /// no worker computes anything of a later step (a layer of the test's own
+  /// counts the forward passes: one per worker's shard of the first step).
+  /// The gradient overflows in the last layer, whose slice a worker other
+  /// than the leader owns, so the leader learns of it only at the next barrier.
+  @Test func aNonFiniteGradientIsFoundBeforeAnyLaterStepIsComputed() throws {
+    var generator = TestData(seed: 5)
+    var data = generator.classification(rows: 48, features: 4, classes: 3)
+    for row in 0..<data.count {
+      data.features[row * 4] = 1
+      data.targets[row] = 0
+    }
+    let counter = PassCounter()
+    let spec = try ModelSpec(
+      inputWidth: 4,
+      layers: [CountingLayer(counter: counter), Dense(inputs: 4, outputs: 16), Dense(inputs: 16, outputs: 3)])
+    let model = Model(spec: spec, seed: 3)
+    // Hidden unit 0 is 3e38 on every row and the last layer ignores it: the
+    // loss is finite, but its weights' gradient, Σ over rows of δ · 3e38
+    // (every δ of one sign, all rows of one class), overflows.
+    let first = model.network.layout.offset(ofLayer: 1)
+    let last = model.network.layout.offset(ofLayer: 2)
+    model.parameters.base[first] = 3e38
+    for unit in 0..<3 { model.parameters.base[last + unit * 16] = 0 }
+    let trainer = Trainer(model: model, training: data, options: Self.options(threads: 2, adam: false))
+    #expect(trainer.slices.slices[1].contains { $0.layer == 2 })
+    #expect(throws: TrainingError.diverged(epoch: 1, step: 1, what: "gradient")) { try trainer.train() }
+    #expect(counter.forwards.load(ordering: .relaxed) == 2, "\(trainer.executionMode)")
+  }
+
   @Test func skipBatchGoesOnPastNonFiniteBatches() throws {
     var data = Self.data()
     // One sample with an infinite feature: every batch holding it has a non-finite loss.
@@ -238,5 +269,33 @@ import _BackpropTestSupport
     #expect(history.map(\.skippedBatches) == [1, 1, 1])
     #expect(trainer.stepsTaken == 15)
     #expect(trainer.model.parameters.array.allSatisfy { $0.isFinite })
+  }
+}
+
+/// Counts forward passes (from any worker).
+final class PassCounter: Sendable {
+  let forwards = Atomic<Int>(0)
+}
+
+/// The identity, counting its forward passes: a layer defined outside the
+/// library, as a user would write one.
+struct CountingLayer: Layer {
+  let counter: PassCounter
+  static let jsonKey = "counting"
+  static func parse(token: String, input: Shape) throws(ModelSpecError) -> CountingLayer? { nil }
+  static func parse(json: JSONValue, input: Shape) throws(ModelSpecError) -> CountingLayer {
+    throw .invalid("a counting layer is made in code")
+  }
+  var description: String { "counting" }
+  var jsonValue: JSONValue { .null }
+  func outputShape(input: Shape) throws(ModelSpecError) -> Shape { input }
+  func flops(input: Shape) -> LayerFLOPs { LayerFLOPs(forward: 0, inputGradient: 0) }
+  var worksInPlace: Bool { false }
+  func forward<T: TrainingScalar>(_ buffers: LayerBuffers<T>, rows: Range<Int>, mode: Network.Mode) {
+    counter.forwards.add(1, ordering: .relaxed)
+    buffers.output.update(from: buffers.input, count: rows.count * buffers.inputShape.count)
+  }
+  func inputGradient<T: TrainingScalar>(_ buffers: LayerBuffers<T>, rows: Range<Int>) {
+    buffers.inputGradient.update(from: buffers.outputGradient, count: rows.count * buffers.inputShape.count)
   }
 }

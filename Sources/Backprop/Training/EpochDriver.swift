@@ -162,11 +162,11 @@ final class EpochDriver: @unchecked Sendable {
     }
   }
 
-  /// Once every worker has finished the step published in `bank`: stops
-  /// the run if a worker found a non-finite gradient there.
-  func checkGradients(bank: Int) {
-    guard error == nil, trainer.options.onNonFinite == .stop, trainer.anyNonFiniteGradient(bank: bank) else { return }
-    error = .diverged(epoch: position.epoch + 1, step: trainer.commands[bank].step + 1, what: "gradient")
+  /// Stops the run: step `step` (1-based) had a non-finite gradient, found
+  /// once every worker had finished it (see ``Trainer/divergedStep(bank:)``).
+  func stopDiverged(step: Int) {
+    guard error == nil else { return }
+    error = .diverged(epoch: position.epoch + 1, step: step, what: "gradient")
   }
 
   private func openEpoch(_ epoch: Int) {
@@ -246,48 +246,5 @@ final class EpochDriver: @unchecked Sendable {
         error = .checkpointFailed(epoch: epoch, steps: position.steps, reason: String(describing: failure))
       }
     }
-  }
-
-  /// Adds the timings of the step published in `bank`, which took `wall`
-  /// seconds, to the trainer's profile. Called once no worker writes that
-  /// bank's slots any more.
-  func recordProfile(bank: Int, wall: Double) {
-    typealias Slot = Trainer.Slot
-    var shards = 0
-    var gather = 0.0
-    var slowest = 0.0
-    var computeSum = 0.0
-    var lastEnd = 0.0
-    var slowestGradient = 0.0
-    var gradientSum = 0.0
-    var update = 0.0
-    for w in 0..<trainer.workerCount {
-      let slot = trainer.slot(w, bank: bank)
-      slowestGradient = max(slowestGradient, slot[Slot.gradient.rawValue])
-      gradientSum += slot[Slot.gradient.rawValue]
-      update = max(update, slot[Slot.update.rawValue])
-      guard slot[Slot.active.rawValue] == 1 else { continue }
-      shards += 1
-      gather += slot[Slot.gather.rawValue]
-      computeSum += slot[Slot.compute.rawValue]
-      slowest = max(slowest, slot[Slot.compute.rawValue] + slot[Slot.gather.rawValue])
-      lastEnd = max(lastEnd, slot[Slot.phaseEnd.rawValue])
-    }
-    var wait = 0.0
-    for w in 0..<trainer.workerCount {
-      let slot = trainer.slot(w, bank: bank)
-      if slot[Slot.active.rawValue] == 1 { wait += lastEnd - slot[Slot.phaseEnd.rawValue] }
-    }
-    let count = Double(max(shards, 1))
-    // One write of the trainer's property, not seven (each is an access check).
-    var profile = trainer.profile
-    profile.steps += 1
-    profile.wallSeconds += wall
-    profile.dataSeconds += gather / count
-    profile.computeSlowestSeconds += slowest - gather / count + slowestGradient
-    profile.computeMeanSeconds += computeSum / count + gradientSum / Double(trainer.workerCount)
-    profile.waitMeanSeconds += wait / count
-    profile.updateSeconds += update
-    trainer.profile = profile
   }
 }

@@ -188,12 +188,6 @@ extension Trainer {
     slot[Slot.update.rawValue] = 0
     slot[Slot.nonFiniteGradient.rawValue] = 0
     guard batchLoss(bank: bank).isFinite else { return }
-    if !normFirst && anyNonFiniteGradient(bank: bank ^ 1) {
-      // The previous step (published before the leader could see this)
-      // diverged and the run is stopping: change nothing more.
-      slot[Slot.nonFiniteGradient.rawValue] = 1
-      return
-    }
     var factor: Float = 1
     if normFirst {
       var squares = 0.0
@@ -227,37 +221,6 @@ extension Trainer {
       slot[Slot.update.rawValue] += updated - computed
       started = updated
     }
-  }
-
-  /// After a step: the loss and correct count from the slots, what was not
-  /// finite (`"loss"`, `"gradient"` or `nil`), and the step counted if it was
-  /// applied.
-  ///
-  /// - Parameter allUpdated: whether every worker has finished the step's
-  ///   update. Long-lived workers may still be updating when the leader
-  ///   finishes, so it reads only its own gradient check, and the others'
-  ///   after the next barrier (``anyNonFiniteGradient(bank:)``). When the
-  ///   norm comes first every worker reaches the same verdict, so its own
-  ///   suffices.
-  func finishStep(bank: Int, allUpdated: Bool = true) -> (loss: Double, correct: Int, nonFinite: String?) {
-    let shards = ShardPlan(rows: commands[bank].indices.count, workers: workerCount).shardCount
-    var correct = 0
-    for w in 0..<shards { correct += Int(slot(w, bank: bank)[Slot.correct.rawValue]) }
-    let loss = batchLoss(bank: bank)
-    guard loss.isFinite else { return (loss, correct, "loss") }
-    let checked = allUpdated ? workerCount : 1
-    for w in 0..<checked where slot(w, bank: bank)[Slot.nonFiniteGradient.rawValue] != 0 {
-      return (loss, correct, "gradient")
-    }
-    stepsTaken += 1
-    return (loss, correct, nil)
-  }
-
-  /// Whether any worker found a non-finite gradient in the step of `bank`;
-  /// read only once every worker has finished that step's update.
-  func anyNonFiniteGradient(bank: Int) -> Bool {
-    for w in 0..<workerCount where slot(w, bank: bank)[Slot.nonFiniteGradient.rawValue] != 0 { return true }
-    return false
   }
 }
 

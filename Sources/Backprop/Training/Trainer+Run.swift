@@ -100,7 +100,7 @@ extension Trainer {
       let started = clockIfProfiling()
       body()
       driver.finish(bank: 0)
-      if isProfiling { driver.recordProfile(bank: 0, wall: monotonicSeconds() - started) }
+      if isProfiling { recordProfile(bank: 0, wall: monotonicSeconds() - started) }
     }
   }
 
@@ -116,8 +116,8 @@ extension Trainer {
     func meet() {
       barrier.wait()  // the published command is visible; the previous step is complete
       if let step = pending {
-        driver.checkGradients(bank: step.bank)
-        if isProfiling { driver.recordProfile(bank: step.bank, wall: monotonicSeconds() - step.started) }
+        if let diverged = divergedStep(bank: step.bank) { driver.stopDiverged(step: diverged) }
+        if isProfiling { recordProfile(bank: step.bank, wall: monotonicSeconds() - step.started) }
       }
       pending = nil
     }
@@ -135,6 +135,10 @@ extension Trainer {
       commands[bank] = command
       let started = clockIfProfiling()
       meet()
+      if abandonsStep(bank: bank) {
+        bank ^= 1  // the previous step diverged: the run stops, nothing of this one is computed
+        continue
+      }
       runShard(0, bank: bank)
       barrier.wait()  // all gradients are ready
       if normFirst {
@@ -162,7 +166,7 @@ extension Trainer {
         scoreEvaluationBatches(w)
         barrier.wait()  // every batch is scored
       }
-      if kind == .step {
+      if kind == .step && !abandonsStep(bank: bank) {
         runShard(w, bank: bank)
         barrier.wait()
         if normFirst {

@@ -131,11 +131,6 @@ public final class Trainer {
     static let width = 16
   }
 
-  /// Whether the whole gradient's norm is needed before any slice is
-  /// updated: to clip it, or to skip a batch whose gradient is not finite
-  /// without having updated part of the parameters. Costs one more barrier.
-  var needsNormBeforeUpdate: Bool { options.clipGradientNorm != nil || options.onNonFinite == .skipBatch }
-
   /// Prepares training of `model` on `training`, with workers placed by
   /// `pinning` on `units` (default: every allowed processing unit), timing
   /// the phases of every step when `profiling`.
@@ -181,10 +176,6 @@ public final class Trainer {
     commands.deinitialize(count: 2)
     commands.deallocate()
   }
-
-  /// The monotonic clock when profiling, else 0 (no clock read).
-  @inline(__always)
-  func clockIfProfiling() -> Double { isProfiling ? monotonicSeconds() : 0 }
 
   /// Worker `w`'s slot in `bank`.
   func slot(_ w: Int, bank: Int) -> UnsafeMutablePointer<Double> {
