@@ -65,12 +65,18 @@ let package = Package(
       providers: [.apt(["libdeflate-dev"]), .brew(["libdeflate"])]
     ),
 
+    // The README's Swift blocks become a source file of the tests, so they
+    // are compiled and run from the README's own text.
+    .executableTarget(name: "ReadmeExtractor", path: "Sources/ReadmeExtractor"),
+    .plugin(name: "ReadmeExamples", capability: .buildTool(), dependencies: ["ReadmeExtractor"]),
+
     // Test support: finite differences, tolerances, tiny data sets.
     .target(name: "_BackpropTestSupport", dependencies: ["Backprop"]),
     .testTarget(
       name: "BackpropTests",
       dependencies: ["Backprop", "_BackpropTestSupport", "CDeflate", "backprop"],
-      exclude: ["Fixtures"]
+      exclude: ["Fixtures"],
+      plugins: ["ReadmeExamples"]
     ),
   ]
 )
