@@ -66,7 +66,7 @@ struct TrainingArguments: ParsableArguments {
   @Option(
     parsing: .unconditional,
     help:
-      "Use fewer threads when a step has less than this many training FLOPs (6·params·batch) per thread; 0 uses every thread."
+      "Use fewer threads when a step has less than this many training FLOPs (counted by the layers) per thread; 0 uses every thread."
   )
   var minWorkPerThread: Double = TrainingOptions().minimumWorkPerThread
   @Option(

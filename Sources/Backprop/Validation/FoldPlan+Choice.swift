@@ -17,10 +17,12 @@ extension FoldPlan {
   /// (T as asked, else the cores divided by L) and takes the one a simple
   /// cost model finds fastest: the runs go in rounds of L, and a run on T
   /// threads costs its steps at the data-parallel speed the step's work
-  /// allows. A step of W = 6·P·B FLOPs costs W / T / R + s on T > 1 threads
+  /// allows. A step of W FLOPs (the layers' own counts, ``ModelSpec/trainingFLOPsPerSample`` × B)
+  /// costs W / T / R + s on T > 1 threads
   /// (R ≈ 70 GFLOP/s per core, s ≈ 60 µs of barriers and imbalance per
   /// step, both measured on the project machine); scoring the validation
-  /// part after every epoch and at the end (2·P FLOPs a sample) is counted
+  /// part after every epoch and at the end (the layers' forward FLOPs a
+  /// sample) is counted
   /// at one thread's speed whatever T, which is what makes folds side by
   /// side win even for models whose steps scale well. That is exact for the
   /// final scoring and an overestimate for the per-epoch one, which a
