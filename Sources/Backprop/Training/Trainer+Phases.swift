@@ -94,8 +94,7 @@ extension Trainer {
     let started = clockIfProfiling()
     _ = worker(w)
     let range = plan.range(of: w)
-    let spec = model.spec
-    let width = spec.inputWidth
+    let width = inputWidth
     let targetWidth = training.targetWidth
     training.features.withUnsafeBufferPointer { features in
       training.targets.withUnsafeBufferPointer { targets in
@@ -110,14 +109,14 @@ extension Trainer {
       }
     }
     let gathered = clockIfProfiling()
-    let outputs = spec.outputWidth
-    let logits = model.network.forward(
+    let outputs = outputWidth
+    let logits = network.forward(
       parameters: model.parameters.base, workspace: workspace, rows: range,
       mode: .training(seed: options.seed, step: command.step))
     let result = model.loss.evaluate(
       logits: logits, targets: workspace.targets.base + range.lowerBound * targetWidth, rows: range.count,
       outputs: outputs, targetWidth: targetWidth, gradient: workspace.outputGradient + range.lowerBound * outputs)
-    model.network.backpropagateDeltas(parameters: model.parameters.base, workspace: workspace, rows: range)
+    network.backpropagateDeltas(parameters: model.parameters.base, workspace: workspace, rows: range)
     let finished = clockIfProfiling()
     slot[Slot.loss.rawValue] = result.loss
     slot[Slot.correct.rawValue] = Double(result.correct)
@@ -140,7 +139,7 @@ extension Trainer {
   /// The mean gradient of one block of slice `s`: its units' parameter
   /// gradients over the whole batch, times 1/B.
   private func blockGradient(_ block: SlicePlan.Block, rows: Int) {
-    model.network.parameterGradients(
+    network.parameterGradients(
       workspace: workspace, rows: rows, layer: block.layer, units: block.units, scale: 1 / Float(rows),
       into: gradient.base)
   }

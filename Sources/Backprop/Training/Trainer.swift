@@ -24,6 +24,10 @@ import Dispatch
 public final class Trainer {
   /// The model being trained (its parameters change in place).
   public let model: Model
+  /// The model's network, and its input and output widths, read once (each
+  /// read of the model's is a copy that retains the spec's arrays).
+  let network: Network
+  let inputWidth: Int, outputWidth: Int
   /// How it is trained.
   public let options: TrainingOptions
   /// The optimizer and its state.
@@ -148,6 +152,8 @@ public final class Trainer {
     BLAS.useSingleThread()
     isProfiling = profiling
     self.model = model
+    network = model.network
+    (inputWidth, outputWidth) = (model.spec.inputWidth, model.spec.outputWidth)
     self.options = options
     self.training = training
     topology = .shared
@@ -160,7 +166,7 @@ public final class Trainer {
     bestParameters = options.earlyStoppingPatience.map { _ in AlignedBuffer(count: model.parameters.count) }
     workspace = Workspace(spec: model.spec, capacity: batch, targetWidth: training.targetWidth, zeroed: false)
     gradient = AlignedBuffer(count: model.parameters.count, zeroed: false)
-    slices = SlicePlan(network: model.network, workers: workerCount)
+    slices = SlicePlan(network: network, workers: workerCount)
     workers = .allocate(capacity: workerCount)
     workers.initialize(repeating: nil)
     slots = AlignedBuffer(count: 2 * workerCount * Slot.width)

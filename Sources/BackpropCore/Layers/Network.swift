@@ -19,13 +19,36 @@ public struct Network: Sendable, Hashable {
 
   /// The index of the first layer with parameters (see ``ModelSpec/firstLayerWithParameters``).
   public let firstLayerWithParameters: Int
+  /// What the passes need of each layer besides the layer itself, worked
+  /// out once: a tiny model's step is a microsecond.
+  private let steps: [Step]
+
+  /// A layer's shapes, scratch width and parameter offset (plain values, so
+  /// reading one copies no existential).
+  private struct Step: Sendable {
+    let inputShape: Shape
+    let outputShape: Shape
+    let scratchWidth: Int
+    let parameterOffset: Int
+  }
 
   /// Creates the network for `spec`.
   public init(spec: ModelSpec) {
     self.spec = spec
-    self.layout = ParameterLayout(spec: spec)
+    let layout = ParameterLayout(spec: spec)
+    self.layout = layout
     firstLayerWithParameters = spec.firstLayerWithParameters
+    steps = spec.layers.indices.map { index in
+      Step(
+        inputShape: spec.shapes[index], outputShape: spec.shapes[index + 1],
+        scratchWidth: spec.layers[index].scratchCount(input: spec.shapes[index]),
+        parameterOffset: layout.offset(ofLayer: index))
+    }
   }
+
+  // The spec says everything a network is.
+  public static func == (lhs: Network, rhs: Network) -> Bool { lhs.spec == rhs.spec }
+  public func hash(into hasher: inout Hasher) { hasher.combine(spec) }
 
   /// What a forward pass is for.
   public enum Mode: Sendable, Hashable {
@@ -147,11 +170,10 @@ public struct Network: Sendable, Hashable {
     workspace: Workspace<T>, rows: Int, layer index: Int, units: Range<Int>, scale: T,
     into gradient: UnsafeMutablePointer<T>
   ) {
-    let offset = layout.offset(ofLayer: index)
     // The parameters are not read: the gradient stands in for them.
     spec.layers[index].parameterGradient(
       buffers(index, parameters: UnsafePointer(gradient), workspace: workspace, firstRow: 0), rows: rows,
-      units: units, scale: scale, into: gradient + offset)
+      units: units, scale: scale, into: gradient + steps[index].parameterOffset)
   }
 
   /// The output units of layer `index` that its parameter tensors are cut
@@ -166,18 +188,19 @@ public struct Network: Sendable, Hashable {
     _ index: Int, parameters: UnsafePointer<T>, workspace: Workspace<T>, firstRow: Int,
     inputGradient: UnsafeMutablePointer<T>? = nil
   ) -> LayerBuffers<T> {
-    let inputShape = spec.shapes[index]
-    let outputShape = spec.shapes[index + 1]
+    let step = steps[index]
+    let inputCount = step.inputShape.count
+    let outputCount = step.outputShape.count
     let input = index == 0 ? workspace.input.base : workspace.outputs[index - 1].base
-    let outputGradient = workspace.gradients[index].base + firstRow * outputShape.count
+    let outputGradient = workspace.gradients[index].base + firstRow * outputCount
     return LayerBuffers(
-      index: index, inputShape: inputShape, outputShape: outputShape,
-      input: UnsafePointer(input + firstRow * inputShape.count),
-      output: workspace.outputs[index].base + firstRow * outputShape.count,
+      index: index, inputShape: step.inputShape, outputShape: step.outputShape,
+      input: UnsafePointer(input + firstRow * inputCount),
+      output: workspace.outputs[index].base + firstRow * outputCount,
       outputGradient: outputGradient,
       inputGradient: index == 0
-        ? inputGradient ?? outputGradient : workspace.gradients[index - 1].base + firstRow * inputShape.count,
-      scratch: workspace.scratch[index].base + firstRow * spec.layers[index].scratchCount(input: inputShape),
-      parameters: parameters + layout.offset(ofLayer: index))
+        ? inputGradient ?? outputGradient : workspace.gradients[index - 1].base + firstRow * inputCount,
+      scratch: workspace.scratch[index].base + firstRow * step.scratchWidth,
+      parameters: parameters + step.parameterOffset)
   }
 }
