@@ -41,6 +41,13 @@ where Self.RawSignificand: FixedWidthInteger {
   static func gelu(_ input: UnsafePointer<Self>, _ output: UnsafeMutablePointer<Self>, count: Int)
   /// `gradient[i] *= gelu′(input[i])` for `i < count`: GELU's backward.
   static func geluBackward(_ gradient: UnsafeMutablePointer<Self>, _ input: UnsafePointer<Self>, count: Int)
+
+  /// `layer`'s passes in this type (``Layer`` requires each per type).
+  static func forward(_ layer: any Layer, _ buffers: LayerBuffers<Self>, rows: Range<Int>, mode: Network.Mode)
+  static func inputGradient(_ layer: any Layer, _ buffers: LayerBuffers<Self>, rows: Range<Int>)
+  static func parameterGradient(
+    _ layer: any Layer, _ buffers: LayerBuffers<Self>, rows: Int, units: Range<Int>, scale: Self,
+    into gradient: UnsafeMutablePointer<Self>)
 }
 
 extension Float: TrainingScalar {

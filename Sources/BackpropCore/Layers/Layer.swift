@@ -82,23 +82,35 @@ public protocol Layer: Sendable, CustomStringConvertible {
 
   /// Forward over `rows` of the batch: reads `buffers.input`, writes `buffers.output`
   /// (and the scratch), only those rows.
-  func forward<T: TrainingScalar>(_ buffers: LayerBuffers<T>, rows: Range<Int>, mode: Network.Mode)
+  ///
+  /// Each pass is required twice, for training in `Float` and for gradient
+  /// checks in `Double`; a layer writes it once, as a generic method such as
+  /// `func forward<T: TrainingScalar>(_ buffers: LayerBuffers<T>, rows: Range<Int>, mode: Network.Mode)`,
+  /// which serves both and is compiled for each type (no dispatch on the
+  /// type at run time: a tiny model's step is a microsecond).
+  func forward(_ buffers: LayerBuffers<Float>, rows: Range<Int>, mode: Network.Mode)
+  func forward(_ buffers: LayerBuffers<Double>, rows: Range<Int>, mode: Network.Mode)
 
   /// The gradient with respect to the layer's input over `rows`, from the
   /// gradient with respect to its output (`buffers.outputGradient`) into
   /// `buffers.inputGradient`, which may be the same memory for a layer
-  /// that ``worksInPlace``.
-  func inputGradient<T: TrainingScalar>(_ buffers: LayerBuffers<T>, rows: Range<Int>)
+  /// whose ``gradientWorksInPlace``. Written once, generically, as forward is.
+  func inputGradient(_ buffers: LayerBuffers<Float>, rows: Range<Int>)
+  func inputGradient(_ buffers: LayerBuffers<Double>, rows: Range<Int>)
 
   /// The gradient of the parameters of output `units`, summed over the
   /// first `rows` rows of the batch and multiplied by `scale`, written (not
   /// added) to their places in `gradient`, the layer's part of the flat
-  /// gradient vector. Nothing for a layer without parameters.
+  /// gradient vector. Nothing for a layer without parameters (the default).
   ///
   /// Here `buffers` points at row 0 of the batch: the sum runs over every
   /// worker's rows, so each gradient element has exactly one writer.
-  func parameterGradient<T: TrainingScalar>(
-    _ buffers: LayerBuffers<T>, rows: Int, units: Range<Int>, scale: T, into gradient: UnsafeMutablePointer<T>)
+  func parameterGradient(
+    _ buffers: LayerBuffers<Float>, rows: Int, units: Range<Int>, scale: Float,
+    into gradient: UnsafeMutablePointer<Float>)
+  func parameterGradient(
+    _ buffers: LayerBuffers<Double>, rows: Int, units: Range<Int>, scale: Double,
+    into gradient: UnsafeMutablePointer<Double>)
 }
 
 extension Layer {
@@ -207,5 +219,44 @@ public struct LayerBuffers<T: TrainingScalar> {
     self.inputGradient = inputGradient
     self.scratch = scratch
     self.parameters = parameters
+  }
+}
+
+// The passes for a scalar type chosen by generic code (the network's passes
+// are generic over it): each calls the layer's requirement for its type.
+extension Float {
+  @inline(__always)
+  public static func forward(_ layer: any Layer, _ buffers: LayerBuffers<Float>, rows: Range<Int>, mode: Network.Mode) {
+    layer.forward(buffers, rows: rows, mode: mode)
+  }
+  @inline(__always)
+  public static func inputGradient(_ layer: any Layer, _ buffers: LayerBuffers<Float>, rows: Range<Int>) {
+    layer.inputGradient(buffers, rows: rows)
+  }
+  @inline(__always)
+  public static func parameterGradient(
+    _ layer: any Layer, _ buffers: LayerBuffers<Float>, rows: Int, units: Range<Int>, scale: Float,
+    into gradient: UnsafeMutablePointer<Float>
+  ) {
+    layer.parameterGradient(buffers, rows: rows, units: units, scale: scale, into: gradient)
+  }
+}
+
+extension Double {
+  @inline(__always)
+  public static func forward(_ layer: any Layer, _ buffers: LayerBuffers<Double>, rows: Range<Int>, mode: Network.Mode)
+  {
+    layer.forward(buffers, rows: rows, mode: mode)
+  }
+  @inline(__always)
+  public static func inputGradient(_ layer: any Layer, _ buffers: LayerBuffers<Double>, rows: Range<Int>) {
+    layer.inputGradient(buffers, rows: rows)
+  }
+  @inline(__always)
+  public static func parameterGradient(
+    _ layer: any Layer, _ buffers: LayerBuffers<Double>, rows: Int, units: Range<Int>, scale: Double,
+    into gradient: UnsafeMutablePointer<Double>
+  ) {
+    layer.parameterGradient(buffers, rows: rows, units: units, scale: scale, into: gradient)
   }
 }

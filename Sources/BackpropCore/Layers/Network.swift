@@ -86,10 +86,13 @@ public struct Network: Sendable, Hashable {
     precondition(
       !rows.isEmpty && rows.lowerBound >= 0 && rows.upperBound <= workspace.capacity,
       "rows \(rows) must be a non-empty part of 0..<\(workspace.capacity)")
-    for (index, layer) in spec.layers.enumerated() {
-      layer.forward(
-        buffers(index, parameters: parameters, workspace: workspace, firstRow: rows.lowerBound), rows: rows,
-        mode: mode)
+    // Each layer is used where it lies in the array, not copied out of it.
+    spec.layers.withUnsafeBufferPointer { layers in
+      for index in layers.indices {
+        T.forward(
+          layers[index], buffers(index, parameters: parameters, workspace: workspace, firstRow: rows.lowerBound),
+          rows: rows, mode: mode)
+      }
     }
     return workspace.logits + rows.lowerBound * spec.outputWidth
   }
@@ -139,13 +142,16 @@ public struct Network: Sendable, Hashable {
     parameters: UnsafePointer<T>, workspace: Workspace<T>, rows: Range<Int>,
     inputGradient: UnsafeMutablePointer<T>? = nil
   ) {
-    for index in spec.layers.indices.reversed() {
-      if index == firstLayerWithParameters && inputGradient == nil { return }
-      spec.layers[index].inputGradient(
-        buffers(
-          index, parameters: parameters, workspace: workspace, firstRow: rows.lowerBound,
-          inputGradient: index == 0 ? inputGradient : nil),
-        rows: rows)
+    spec.layers.withUnsafeBufferPointer { layers in
+      for index in layers.indices.reversed() {
+        if index == firstLayerWithParameters && inputGradient == nil { return }
+        T.inputGradient(
+          layers[index],
+          buffers(
+            index, parameters: parameters, workspace: workspace, firstRow: rows.lowerBound,
+            inputGradient: index == 0 ? inputGradient : nil),
+          rows: rows)
+      }
     }
   }
 
@@ -171,9 +177,11 @@ public struct Network: Sendable, Hashable {
     into gradient: UnsafeMutablePointer<T>
   ) {
     // The parameters are not read: the gradient stands in for them.
-    spec.layers[index].parameterGradient(
-      buffers(index, parameters: UnsafePointer(gradient), workspace: workspace, firstRow: 0), rows: rows,
-      units: units, scale: scale, into: gradient + steps[index].parameterOffset)
+    spec.layers.withUnsafeBufferPointer { layers in
+      T.parameterGradient(
+        layers[index], buffers(index, parameters: UnsafePointer(gradient), workspace: workspace, firstRow: 0),
+        rows: rows, units: units, scale: scale, into: gradient + steps[index].parameterOffset)
+    }
   }
 
   /// The output units of layer `index` that its parameter tensors are cut
