@@ -35,11 +35,16 @@ enum Report {
   }
 
   /// The summary object of `--json`.
+  ///
+  /// - Parameter keptEpoch: with early stopping, the epoch whose weights the
+  ///   run kept: the train figures are that epoch's, and `best_epoch` names it
+  ///   (the caller scores `validation` and `test` with those weights).
   static func summary(
     history: [EpochMetrics], options: TrainingOptions, test: Evaluation?, validation: Evaluation?,
-    wallSeconds: Double, model: Model
+    wallSeconds: Double, model: Model, keptEpoch: Int? = nil
   ) -> JSONValue {
     let last = history.last
+    let kept = keptEpoch.flatMap { epoch in history.first { $0.epoch == epoch } } ?? last
     let trainingSeconds = history.reduce(0) { $0 + $1.seconds }
     let samples = history.reduce(0.0) { $0 + $1.samplesPerSecond * $1.seconds }
     var members: [(String, JSONValue)] = [
@@ -49,13 +54,14 @@ enum Report {
       ("loss_function", .string(model.loss.rawValue)),
       ("optimizer", .string(options.optimizer.kind.rawValue)), ("batch_size", .integer(options.batchSize)),
       ("seed", .integer(Int(truncatingIfNeeded: options.seed))),
-      ("train_loss", last.map { .number($0.trainLoss) } ?? .null),
-      ("train_accuracy", last?.trainAccuracy.map { .number($0) } ?? .null),
+      ("train_loss", kept.map { .number($0.trainLoss) } ?? .null),
+      ("train_accuracy", kept?.trainAccuracy.map { .number($0) } ?? .null),
     ]
     if let validation {
       members.append(("val_loss", .number(validation.loss)))
       members.append(("val_accuracy", validation.accuracy.map { .number($0) } ?? .null))
     }
+    if let keptEpoch { members.append(("best_epoch", .integer(keptEpoch))) }
     members += [
       ("test_loss", test.map { .number($0.loss) } ?? .null),
       ("test_accuracy", test?.accuracy.map { .number($0) } ?? .null),
@@ -72,7 +78,10 @@ enum Report {
     var parts = [
       "trained \(summary["epochs"]?.integerValue ?? 0) epoch(s), \(summary["steps"]?.integerValue ?? 0) steps"
     ]
+    if let epoch = summary["best_epoch"]?.integerValue { parts.append("kept the weights of epoch \(epoch)") }
     if let loss = summary["train_loss"]?.doubleValue { parts.append("train loss \(fixed(loss, 4))") }
+    if let loss = summary["val_loss"]?.doubleValue { parts.append("val loss \(fixed(loss, 4))") }
+    if let accuracy = summary["val_accuracy"]?.doubleValue { parts.append("val accuracy \(fixed(accuracy, 4))") }
     if let loss = summary["test_loss"]?.doubleValue { parts.append("test loss \(fixed(loss, 4))") }
     if let accuracy = summary["test_accuracy"]?.doubleValue { parts.append("test accuracy \(fixed(accuracy, 4))") }
     if let rate = summary["samples_per_second"]?.doubleValue { parts.append("\(grouped(rate)) samples/s") }

@@ -47,6 +47,13 @@ struct TrainingRun {
     }
     let clock = ContinuousClock()
     let progress = ProgressLine()
+    // Long runs print about twenty evenly spaced epochs, and the last; said once.
+    let lineEvery = max(1, options.epochs / 20)
+    if lineEvery > 1 && !command.quiet {
+      writeStandardError(
+        "showing every \(lineEvery)th epoch's line and the last\(command.metrics == nil ? " (--metrics FILE records every epoch)" : "")\n"
+      )
+    }
     var metricsLines = (resumed?.checkpoint.history ?? []).map {
       Report.metricsJSON($0, evaluationName: evaluationName).serialized()
     }
@@ -64,9 +71,7 @@ struct TrainingRun {
         progress: progress.enabled ? { progress.update($0) } : nil,
         epochEnd: { metrics in
           progress.clear()
-          // Long runs print about twenty evenly spaced epochs, and the last.
-          let every = max(1, options.epochs / 20)
-          if !quiet && (metrics.epoch % every == 0 || metrics.epoch == options.epochs) {
+          if !quiet && (metrics.epoch % lineEvery == 0 || metrics.epoch == options.epochs) {
             writeStandardError(Report.epochLine(metrics, evaluationName: evaluationName) + "\n")
           }
           if metrics.skippedBatches > 0 {
@@ -123,17 +128,17 @@ struct TrainingRun {
         model, to: path, option: "--save",
         metadata: ["backprop.version": BackpropVersion.string, "backprop.seed": String(options.seed)])
     }
+    // The summary describes the weights that were kept: with early stopping
+    // the best epoch's, scored again on the validation split.
+    let validation =
+      trainer.bestEpoch != nil
+      ? session.validation.map { model.evaluate($0, threads: options.threads) }
+      : evaluationName == "val" ? history.last?.evaluation : nil
     var summary = Report.summary(
-      history: history, options: options, test: testResult,
-      validation: evaluationName == "val" ? history.last?.evaluation : nil,
-      wallSeconds: wall, model: model)
-    if let epoch = trainer.bestEpoch, case .object(var members) = summary {
-      // Early stopping: the saved weights and test scores are the best epoch's.
-      members.append(("best_epoch", .integer(epoch)))
-      summary = .object(members)
-      if !command.quiet {
-        writeStandardError("early stopping: the weights of epoch \(epoch), the lowest val_loss, are kept\n")
-      }
+      history: history, options: options, test: testResult, validation: validation, wallSeconds: wall, model: model,
+      keptEpoch: trainer.bestEpoch)
+    if let epoch = trainer.bestEpoch, !command.quiet {
+      writeStandardError("early stopping: the weights of epoch \(epoch), the lowest val_loss, are kept\n")
     }
     if command.profile {
       writeStandardError(Threads.profileText(trainer))

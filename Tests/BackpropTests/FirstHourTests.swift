@@ -1,0 +1,71 @@
+import Backprop
+import Foundation
+import Testing
+import _BackpropTestSupport
+
+/// A user's first hour on data of their own (part 8): what the commands
+/// report must describe what they saved, and say what they leave out.
+@Suite struct FirstHourTests {
+  /// A 3-class problem whose columns have different scales, as CSV.
+  static func threeClassCSV(in scratch: ScratchFolder, rows: Int = 300) -> String {
+    var data = TestData(seed: 8)
+    var text = "width,height,weight,age,label\n"
+    for _ in 0..<rows {
+      let x = data.uniform(4)
+      let label = x[0] + x[1] > 0.3 ? 2 : x[2] > 0 ? 1 : 0
+      let shifted: Double = 0.3 * Double(label)
+      let scaled: [Double] = [x[0], 10 * x[1] + shifted, 100 * x[2], 0.01 * x[3]]
+      text += scaled.map { String($0) }.joined(separator: ",") + ",\(label)\n"
+    }
+    let path = scratch.file("three.csv")
+    try! text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
+  /// Early stopping keeps the best epoch's weights: the summary's train and
+  /// validation figures are that epoch's, and the validation figures are
+  /// what the saved weights score on the same split.
+  @Test func theSummaryDescribesTheKeptWeights() throws {
+    let scratch = ScratchFolder()
+    let data = Self.threeClassCSV(in: scratch)
+    let weights = scratch.file("w.safetensors")
+    let metrics = scratch.file("m.jsonl")
+    let run = try CommandRun([
+      "train", "--data", data, "--model", "4-16-relu-3", "--scale", "standard", "--validation-split", "0.3",
+      "--early-stopping", "3", "--epochs", "400", "--lr", "0.5", "--save", weights, "--metrics", metrics, "--json",
+    ])
+    #expect(run.status == 0, "\(run.errors)")
+    let summary = try run.json()
+    let best = try #require(summary["best_epoch"]?.integerValue)
+    let epochs = try #require(summary["epochs"]?.integerValue)
+    #expect(best < epochs, "early stopping should have ended the run after a worse epoch")
+    let lines = try String(contentsOfFile: metrics, encoding: .utf8).split(separator: "\n")
+      .map { try JSONValue.parse(Array($0.utf8)) }
+    let kept = try #require(lines.first { $0["epoch"]?.integerValue == best })
+    let last = try #require(lines.last)
+    #expect(summary["train_loss"] == kept["train_loss"])
+    let valLoss = try #require(summary["val_loss"]?.doubleValue)
+    #expect(abs(valLoss - (kept["val_loss"]?.doubleValue ?? 0)) <= 1e-9 * valLoss)
+    #expect(valLoss != last["val_loss"]?.doubleValue)
+    #expect(summary["steps"] == last["steps"])
+
+    // The saved weights on the same split (the session's seeded split).
+    var settings = SessionOptions()
+    settings.data = data
+    settings.model = "4-16-relu-3"
+    settings.validationSplit = 0.3
+    settings.scaling = .standard  // fitted on the same training split: the split is scaled as in the run
+    let validation = try #require(try TrainingSession(settings, threads: 1).validation)
+    let scored = try Model.load(from: weights).evaluate(validation)
+    #expect(abs(scored.loss - valLoss) <= 1e-6 * valLoss)
+    #expect(scored.accuracy == summary["val_accuracy"]?.doubleValue)
+
+    // Epoch lines are thinned on long runs, and the run says so.
+    #expect(run.errors.contains("showing every 20th epoch's line and the last"), "\(run.errors)")
+    let text = try CommandRun([
+      "train", "--data", data, "--model", "4-16-relu-3", "--scale", "standard", "--validation-split", "0.3",
+      "--early-stopping", "3", "--epochs", "400", "--lr", "0.5",
+    ])
+    #expect(text.output.contains("kept the weights of epoch \(best)"), "\(text.output)")
+  }
+}
