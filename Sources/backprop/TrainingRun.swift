@@ -24,7 +24,10 @@ struct TrainingRun {
       }
       if let warning { writeStandardError("backprop: warning: \(warning)\n") }
     }
-    for warning in Threads.warnings(threads: options.threads, batchSize: min(options.batchSize, training.count)) {
+    for warning in session.warnings
+      + Threads.warnings(
+        threads: options.threads, batchSize: min(options.batchSize, training.count))
+    {
       writeStandardError("backprop: warning: \(warning)\n")
     }
     let every = command.checkpointEvery ?? resumed?.checkpointEvery

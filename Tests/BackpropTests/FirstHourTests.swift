@@ -68,4 +68,28 @@ import _BackpropTestSupport
     ])
     #expect(text.output.contains("kept the weights of epoch \(best)"), "\(text.output)")
   }
+
+  /// Model-spec pitfalls are warned about, naming the widths or the layer.
+  @Test func aModelThatDoesNotFitItsLabelsIsWarnedAbout() throws {
+    let scratch = ScratchFolder()
+    let data = Self.threeClassCSV(in: scratch)
+    let wide = try CommandRun(["train", "--data", data, "--model", "4-16-relu", "--scale", "standard", "--epochs", "1"])
+    #expect(wide.status == 0, "\(wide.errors)")
+    #expect(
+      wide.errors.contains(
+        "backprop: warning: --model: 4-16-relu has 16 outputs but the labels of \(data) have 3 classes (0-2)"),
+      "\(wide.errors)")
+    let after = try CommandRun([
+      "cv", "--data", data, "--model", "4-16-relu-3-relu", "--scale", "standard", "--epochs", "1", "--folds", "2",
+    ])
+    #expect(after.status == 0, "\(after.errors)")
+    #expect(
+      after.errors.contains(
+        "backprop: warning: --model: 'relu' after the output layer of 4-16-relu-3-relu: cross-entropy applies softmax itself"
+      ), "\(after.errors)")
+    let fine = try CommandRun([
+      "train", "--data", data, "--model", "4-16-relu-3", "--scale", "standard", "--epochs", "1",
+    ])
+    #expect(fine.status == 0 && !fine.errors.contains("warning"), "\(fine.errors)")
+  }
 }

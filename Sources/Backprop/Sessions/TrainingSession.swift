@@ -19,6 +19,10 @@ public struct TrainingSession {
   public let test: Dataset?
   /// The model, initialised or loaded.
   public let model: Model
+  /// Likely mistakes in the setup that do not stop it (a model wider than
+  /// the labels' classes, an activation after the output layer), one line
+  /// each, naming the option.
+  public let warnings: [String]
 
   /// Sets up a session.
   ///
@@ -124,6 +128,28 @@ public struct TrainingSession {
     self.training = training
     self.validation = validation
     self.test = test
+    warnings = TrainingSession.warnings(spec: spec, loss: loss, training: training)
+  }
+
+  /// The likely mistakes of a model for `training` (see ``warnings``).
+  static func warnings(spec: ModelSpec, loss: Loss, training: Dataset) -> [String] {
+    var warnings: [String] = []
+    if loss == .softmaxCrossEntropy, training.targetWidth == 1, spec.outputWidth > 1 {
+      let classes = Int(training.targets.max() ?? 0) + 1
+      if classes < spec.outputWidth {
+        warnings.append(
+          "--model: \(spec) has \(spec.outputWidth) outputs but the labels of \(training.labelSource ?? training.source) have \(classes) classes (0-\(classes - 1)); the last layer's width is usually the number of classes"
+        )
+      }
+    }
+    let lastIndex = spec.layers.count - 1
+    if loss != .meanSquaredError, !spec.layers[lastIndex].hasParameters(input: spec.shapes[lastIndex]) {
+      let function = loss == .softmaxCrossEntropy ? "softmax" : "a sigmoid"
+      warnings.append(
+        "--model: '\(spec.layers[lastIndex])' after the output layer of \(spec): \(loss.rawValue) applies \(function) itself, so the model should end at its output layer (drop '\(spec.layers[lastIndex])')"
+      )
+    }
+    return warnings
   }
 
   /// The data the settings name, large files converted on all cores.
