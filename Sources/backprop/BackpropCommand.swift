@@ -40,6 +40,16 @@ struct BackpropCommand: ParsableCommand {
       AtomicFile.abandonWriteInProgress()
       terminate(1)
     }
+    // `help NAME` for a command that does not exist is an error, not the overview.
+    let arguments = CommandLine.arguments.dropFirst()
+    if arguments.first == "help", let name = arguments.dropFirst().first,
+      !configuration.subcommands.contains(where: { $0._commandName == name })
+    {
+      let names = configuration.subcommands.map { $0._commandName }.joined(separator: ", ")
+      writeStandardError(
+        "backprop: error: help: there is no command '\(FilePath.printable(name))' (commands: \(names))\n")
+      terminate(64)
+    }
     do {
       var command = try parseAsRoot()
       try command.run()

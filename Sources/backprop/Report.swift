@@ -40,15 +40,19 @@ enum Report {
   ///   run kept: the train figures are that epoch's, and `best_epoch` names it
   ///   (the caller scores `validation` and `test` with those weights).
   static func summary(
-    history: [EpochMetrics], options: TrainingOptions, test: Evaluation?, validation: Evaluation?,
+    history: [EpochMetrics], options: TrainingOptions, samples: Int, test: Evaluation?, validation: Evaluation?,
     wallSeconds: Double, model: Model, keptEpoch: Int? = nil
   ) -> JSONValue {
     let last = history.last
+    let steps = last?.steps ?? 0
+    let stepsPerEpoch = Swift.max(1, options.stepsPerEpoch(samples: samples))
     let kept = keptEpoch.flatMap { epoch in history.first { $0.epoch == epoch } } ?? last
     let trainingSeconds = history.reduce(0) { $0 + $1.seconds }
     let samples = history.reduce(0.0) { $0 + $1.samplesPerSecond * $1.seconds }
     var members: [(String, JSONValue)] = [
-      ("epochs", .integer(history.count)), ("steps", .integer(last?.steps ?? 0)),
+      ("epochs", .integer(history.count)), ("steps", .integer(steps)),
+      // The passes over the data those steps make (a run cut short by --steps ends mid-epoch).
+      ("epochs_trained", .number(Double(steps) / Double(stepsPerEpoch))),
       ("threads", .integer(options.threads)), ("model", .string(model.spec.description)),
       ("parameters", .integer(model.network.layout.parameterCount)),
       ("loss_function", .string(model.loss.rawValue)),
@@ -75,8 +79,12 @@ enum Report {
 
   /// The human-readable last line of a run.
   static func summaryLine(_ summary: JSONValue) -> String {
+    let steps = summary["steps"]?.integerValue ?? 0
+    let passes = summary["epochs_trained"]?.doubleValue ?? 0
     var parts = [
-      "trained \(summary["epochs"]?.integerValue ?? 0) epoch(s), \(summary["steps"]?.integerValue ?? 0) steps"
+      passes.rounded() == passes
+        ? "trained \(summary["epochs"]?.integerValue ?? 0) epoch(s), \(steps) steps"
+        : "trained \(steps) steps (\(fixed(passes, passes < 1 ? 2 : 1)) epochs)"
     ]
     if let epoch = summary["best_epoch"]?.integerValue { parts.append("kept the weights of epoch \(epoch)") }
     if let loss = summary["train_loss"]?.doubleValue { parts.append("train loss \(fixed(loss, 4))") }

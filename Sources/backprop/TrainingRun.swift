@@ -138,7 +138,8 @@ struct TrainingRun {
       ? session.validation.map { model.evaluate($0, threads: options.threads) }
       : evaluationName == "val" ? history.last?.evaluation : nil
     var summary = Report.summary(
-      history: history, options: options, test: testResult, validation: validation, wallSeconds: wall, model: model,
+      history: history, options: options, samples: training.count, test: testResult, validation: validation,
+      wallSeconds: wall, model: model,
       keptEpoch: trainer.bestEpoch)
     if let epoch = trainer.bestEpoch, !command.quiet {
       writeStandardError("early stopping: the weights of epoch \(epoch), the lowest val_loss, are kept\n")

@@ -92,4 +92,31 @@ import _BackpropTestSupport
     ])
     #expect(fine.status == 0 && !fine.errors.contains("warning"), "\(fine.errors)")
   }
+
+  /// A run cut short by --steps says how much of an epoch it made.
+  @Test func stepsAreReportedAsTheShareOfAnEpochTheyMake() throws {
+    let scratch = ScratchFolder()
+    let data = Self.threeClassCSV(in: scratch)  // 300 samples: 10 steps of 32 an epoch
+    let text = try CommandRun([
+      "train", "--data", data, "--model", "4-16-relu-3", "--scale", "standard", "--steps", "3",
+    ])
+    #expect(text.status == 0, "\(text.errors)")
+    #expect(text.output.hasPrefix("trained 3 steps (0.30 epochs)"), "\(text.output)")
+    let json = try CommandRun([
+      "train", "--data", data, "--model", "4-16-relu-3", "--scale", "standard", "--steps", "25", "--json",
+    ])
+    #expect(try json.json()["epochs_trained"]?.doubleValue == 2.5)
+    #expect(try json.json()["steps"] == .integer(25))
+  }
+
+  /// `help` for a command that does not exist is an error naming the commands.
+  @Test func helpForAnUnknownCommandIsAnError() throws {
+    let run = try CommandRun(["help", "bogus"])
+    #expect(run.status == 64)
+    #expect(
+      run.errors
+        == "backprop: error: help: there is no command 'bogus' (commands: train, evaluate, predict, scale, cv, search, topology)\n"
+    )
+    #expect(try CommandRun(["help", "train"]).status == 0)
+  }
 }
