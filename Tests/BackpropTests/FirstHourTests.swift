@@ -119,4 +119,14 @@ import _BackpropTestSupport
     )
     #expect(try CommandRun(["help", "train"]).status == 0)
   }
+
+  /// A data name that is neither a file nor a named set lists the named sets.
+  @Test func anUnknownDataNameListsTheNamedSets() throws {
+    let run = try CommandRun(["train", "--data", "fashion", "--model", "784-10"])
+    #expect(run.status == 1)
+    #expect(
+      run.errors
+        == "backprop: error: --data: 'fashion' is not a file, nor one of the named sets (fashion-mnist, xor)\n",
+      "\(run.errors)")
+  }
 }

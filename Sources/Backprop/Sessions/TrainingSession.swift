@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// A training run set up from ``SessionOptions``: the defaults of the data
 /// set's recipe filled in, the data loaded, split and scaled, everything
 /// checked against the model, and the model built.
@@ -164,6 +170,14 @@ public struct TrainingSession {
         data: data, labels: settings.labels, labelColumn: settings.labelColumn ?? "label",
         fashionMNISTDirectory: settings.fashionMNISTDirectory, requireLabels: requireLabels, loop: .allCores)
     } catch {
+      // A bare name (no folder, no extension) that is not a file is most
+      // likely a named set misspelt.
+      if !data.contains("/") && !data.contains(".") && access(data, F_OK) != 0 {
+        throw SessionError(
+          option: "--data",
+          message:
+            "'\(data)' is not a file, nor one of the named sets (\(DatasetLoader.namedSets.joined(separator: ", ")))")
+      }
       throw SessionError(option: "--data", line: "\(error)")
     }
   }

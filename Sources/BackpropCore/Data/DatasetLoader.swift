@@ -33,6 +33,9 @@ public enum DatasetLoader {
   /// The names of the built-in sets.
   public static let names = ["fashion-mnist", "xor"]
 
+  /// The names of the built-in sets.
+  public static let namedSets = ["fashion-mnist", "xor"]
+
   /// Whether `data` names a built-in set (`xor`, `fashion-mnist`) rather
   /// than a file.
   public static func isNamedSet(_ data: String) -> Bool {
