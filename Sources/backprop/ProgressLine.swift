@@ -7,14 +7,20 @@ import Backprop
 #endif
 
 /// A progress line on standard error, redrawn in place, shown only when
-/// standard error is a terminal and at most ten times a second.
+/// standard error is a terminal (and `--quiet` is not given), at most ten
+/// times a second.
 final class ProgressLine {
-  /// Whether standard error is a terminal (otherwise nothing is drawn).
-  let enabled = isatty(2) == 1
+  /// Whether the line is drawn.
+  let enabled: Bool
   private let clock = ContinuousClock()
   private var lastDrawn: ContinuousClock.Instant? = nil
   private var visible = false
   private var firstSeen: (instant: ContinuousClock.Instant, step: Int)? = nil
+
+  /// A line drawn unless `quiet` or standard error is not a terminal.
+  init(quiet: Bool) {
+    enabled = !quiet && isatty(2) == 1
+  }
 
   /// Redraws the line for `progress` (throttled).
   func update(_ progress: TrainingProgress) {

@@ -30,7 +30,7 @@ struct TrainCommand: ParsableCommand {
   var metrics: String?
   @Flag(help: "Print one JSON summary object on standard output at the end.")
   var json = false
-  @Flag(help: "Print no per-epoch lines on standard error.")
+  @Flag(help: "Print no progress line and no per-epoch lines on standard error.")
   var quiet = false
 
   @Option(

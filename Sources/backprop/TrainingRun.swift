@@ -49,7 +49,7 @@ struct TrainingRun {
       terminate(Interruption.exitStatus)
     }
     let clock = ContinuousClock()
-    let progress = ProgressLine()
+    let progress = ProgressLine(quiet: command.quiet)
     // Long runs print about twenty evenly spaced epochs, and the last; said once.
     let lineEvery = max(1, options.epochs / 20)
     if lineEvery > 1 && !command.quiet {

@@ -129,4 +129,23 @@ import _BackpropTestSupport
         == "backprop: error: --data: 'fashion' is not a file, nor one of the named sets (fashion-mnist, xor)\n",
       "\(run.errors)")
   }
+
+  /// `--quiet` leaves out the progress line on a terminal too (run under
+  /// `script`, which gives the command a pseudo-terminal).
+  @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "no script(1) for a terminal"))
+  func quietLeavesOutTheProgressLine() throws {
+    let scratch = ScratchFolder()
+    let data = Self.threeClassCSV(in: scratch)
+    func onTerminal(_ extra: String) throws -> String {
+      let command =
+        "\(CommandRun.binary) train --data \(data) --model 4-16-relu-3 --scale standard --epochs 3000 \(extra)"
+      let run = try CommandRun(["-qec", command, "/dev/null"], executable: "/usr/bin/script")
+      #expect(run.status == 0, "\(run.errors)")
+      return run.output
+    }
+    #expect(try onTerminal("").contains("  batch "))
+    let quiet = try onTerminal("--quiet")
+    #expect(!quiet.contains("  batch "), "\(quiet)")
+    #expect(quiet.contains("trained 3000 epoch(s)"))
+  }
 }
