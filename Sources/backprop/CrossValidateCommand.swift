@@ -72,7 +72,7 @@ struct CrossValidationRun {
     }
     requestedThreads = threads
     do { _ = try validation.split(session.training) } catch { throw CommandFailure(error) }
-    for warning in session.warnings { writeStandardError("backprop: warning: \(warning)\n") }
+    session.report()
   }
 
   /// The schedule: as asked, or chosen (`parallel` nil).

@@ -9,8 +9,24 @@ struct DataOptions: ParsableArguments {
   @Option(help: "The labels file for IDX or .npy features.")
   var labels: String?
 
-  @Option(help: "The CSV column that holds the labels.")
-  var labelColumn: String = "label"
+  @Option(help: "The CSV column that holds the labels (default: label, or the one the weights were trained with).")
+  var labelColumn: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "The CSV feature columns by name, comma-separated, in the model's input order (default: every column but the label's, or the weights' features).",
+      valueName: "names"))
+  var featureColumns: String?
+
+  @Option(
+    help: ArgumentHelp("CSV columns to leave out of the features, comma-separated (an id, say).", valueName: "names"))
+  var dropColumns: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "The classes' names, comma-separated, in the order of their indices: CSV text labels are looked up here (default: the sorted distinct labels, or the weights' names); predictions name them.",
+      valueName: "names"))
+  var classNames: String?
 
   @Option(
     help: ArgumentHelp(
@@ -24,13 +40,23 @@ struct DataOptions: ParsableArguments {
   var settings: SessionOptions {
     var settings = SessionOptions()
     (settings.data, settings.labels, settings.fashionMNISTDirectory) = (data, labels, fashionMnistDir)
-    if labelColumn != "label" { settings.labelColumn = labelColumn }
+    settings.labelColumn = labelColumn
+    settings.featureColumns = featureColumns.map { ColumnSelection.names($0) }
+    settings.dropColumns = dropColumns.map { ColumnSelection.names($0) }
+    settings.classNames = classNames.map { ColumnSelection.names($0) }
     return settings
   }
 
-  /// Loads the data named by the options (large files on all cores).
-  func load(requireLabels: Bool = true) throws(CommandFailure) -> DatasetLoader.Loaded {
-    do { return try TrainingSession.load(settings, requireLabels: requireLabels) } catch {
+  /// Loads the data named by the options (large files on all cores), CSV
+  /// columns read as `model` (saved in `weights`) was trained on when it knows them.
+  func load(for model: Model? = nil, weights: String = "", requireLabels: Bool = true) throws(CommandFailure)
+    -> DatasetLoader.Loaded
+  {
+    do {
+      try settings.validate()
+      let columns = TrainingSession.columns(settings, schema: model?.dataSchema, savedIn: weights)
+      return try TrainingSession.load(settings, columns: columns, requireLabels: requireLabels)
+    } catch {
       throw CommandFailure(error.description)
     }
   }

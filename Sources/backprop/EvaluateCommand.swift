@@ -16,7 +16,7 @@ struct EvaluateCommand: ParsableCommand {
 
   func run() throws {
     let model = try weights.load()
-    let loaded = try source.load()
+    let loaded = try source.load(for: model, weights: weights.weights)
     var data = loaded.test ?? loaded.training
     guard data.featureWidth == model.spec.inputWidth else {
       throw CommandFailure(
@@ -25,6 +25,7 @@ struct EvaluateCommand: ParsableCommand {
     }
     model.featureScaler?.apply(to: &data)
     try reporting {
+      data = try data.classIndices(for: model.loss, outputs: model.spec.outputWidth)
       try data.validate(inputWidth: model.spec.inputWidth, outputs: model.spec.outputWidth, loss: model.loss)
     }
     let result = model.evaluate(data, threads: threads.count)

@@ -17,18 +17,20 @@ struct PredictCommand: ParsableCommand {
   @OptionGroup var source: DataOptions
   @OptionGroup var resources: ResourceOptions
   @OptionGroup var threads: ThreadOptions
-  @Option(help: "The predictions file: .csv or .npy.")
+  @Option(help: "The predictions file: .csv or .npy, or - for CSV on standard output.")
   var output: String
 
   func run() throws {
     let lowered = output.lowercased()
-    guard lowered.hasSuffix(".csv") || lowered.hasSuffix(".npy") else {
-      throw CommandFailure("--output \(output): the name must end in .csv or .npy")
+    let toStandardOutput = output == "-"
+    guard toStandardOutput || lowered.hasSuffix(".csv") || lowered.hasSuffix(".npy") else {
+      throw CommandFailure("--output \(output): the name must end in .csv or .npy (or be - for standard output)")
     }
-    let outputs = try claimOutputs([named("--output", output)], inputs: weights.inputs + source.inputs)
+    let outputs = try claimOutputs(
+      toStandardOutput ? [] : [named("--output", output)], inputs: weights.inputs + source.inputs)
     defer { outputs.release() }
     let model = try weights.load()
-    let loaded = try source.load(requireLabels: false)
+    let loaded = try source.load(for: model, weights: weights.weights, requireLabels: false)
     var data = loaded.test ?? loaded.training
     guard data.featureWidth == model.spec.inputWidth else {
       throw CommandFailure(
@@ -38,20 +40,22 @@ struct PredictCommand: ParsableCommand {
     model.featureScaler?.apply(to: &data)
     if let index = data.features.firstIndex(where: { !$0.isFinite }) {
       throw CommandFailure(
-        "\(data.source): feature \(index % data.featureWidth) of sample \(index / data.featureWidth) is \(data.features[index])"
+        "\(data.source): feature \(index % data.featureWidth) of sample \(index / data.featureWidth) (both 0-based) is \(data.features[index])"
       )
     }
     let width = model.spec.outputWidth
     let scores = Predictions.scores(
       logits: model.outputs(for: data, threads: threads.count), width: width, loss: model.loss
     )
-    let bytes: [UInt8]
-    if lowered.hasSuffix(".npy") {
-      bytes = NPYFile.encode(values: scores, shape: [data.count, width])
+    if toStandardOutput || !lowered.hasSuffix(".npy") {
+      let text = Predictions.csv(
+        scores: scores, rows: data.count, width: width, loss: model.loss, classNames: model.dataSchema?.classNames)
+      if toStandardOutput { return writeStandardOutput(text) }
+      try reporting { try AtomicFile.write(Array(text.utf8), to: output) }
     } else {
-      bytes = Array(Predictions.csv(scores: scores, rows: data.count, width: width, loss: model.loss).utf8)
+      try reporting { try AtomicFile.write(NPYFile.encode(values: scores, shape: [data.count, width]), to: output) }
     }
-    try reporting { try AtomicFile.write(bytes, to: output) }
+    writeStandardError("wrote \(data.count) predictions to \(output)\n")
   }
 }
 
@@ -78,12 +82,17 @@ enum Predictions {
     return scores
   }
 
-  /// CSV text: `prediction` then one column per output.
-  static func csv(scores: [Float], rows: Int, width: Int, loss: Loss) -> String {
+  /// CSV text: `prediction` then one column per output. With
+  /// `classNames` (one per class), the prediction is the class's name and
+  /// the probability columns are named after the classes.
+  static func csv(scores: [Float], rows: Int, width: Int, loss: Loss, classNames: [String]? = nil) -> String {
     let classifies = loss != .meanSquaredError || width > 1
+    let classes = loss == .binaryCrossEntropy && width == 1 ? 2 : width
+    let names = classNames.flatMap { $0.count == classes && loss != .meanSquaredError ? $0 : nil }
+    func name(_ index: Int) -> String { names.map { field($0[index]) } ?? String(index) }
     var columns = classifies ? ["prediction"] : []
-    columns += (0..<width).map { loss == .meanSquaredError ? "output_\($0)" : "p_\($0)" }
-    if loss == .binaryCrossEntropy && width == 1 { columns = ["prediction", "p_1"] }
+    columns += (0..<width).map { loss == .meanSquaredError ? "output_\($0)" : field("p_\(names?[$0] ?? String($0))") }
+    if loss == .binaryCrossEntropy && width == 1 { columns = ["prediction", field("p_\(names?[1] ?? "1")")] }
     var text = columns.joined(separator: ",") + "\n"
     for row in 0..<rows {
       let line = scores[(row * width)..<((row + 1) * width)]
@@ -91,13 +100,19 @@ enum Predictions {
       if classifies {
         let predicted =
           loss == .binaryCrossEntropy
-          ? (width == 1 ? (line.first! > 0.5 ? "1" : "0") : line.map { $0 > 0.5 ? "1" : "0" }.joined(separator: " "))
-          : String(line.indices.max { line[$0] < line[$1] }! - row * width)
+          ? (width == 1 ? name(line.first! > 0.5 ? 1 : 0) : line.map { $0 > 0.5 ? "1" : "0" }.joined(separator: " "))
+          : name(line.indices.max { line[$0] < line[$1] }! - row * width)
         fields.append(predicted)
       }
       fields += line.map { "\($0)" }
       text += fields.joined(separator: ",") + "\n"
     }
     return text
+  }
+
+  /// A CSV field: quoted when it holds a comma, quote or line end.
+  static func field(_ text: String) -> String {
+    guard text.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return text }
+    return "\"" + text.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
   }
 }

@@ -92,9 +92,11 @@ struct SearchCommand: ParsableCommand {
     // The first trial's data, unscaled (each fold fits its own scaling).
     let data: Dataset
     do {
-      data = try CrossValidation.prepare(
+      let session = try CrossValidation.prepare(
         try setting(settings[first]), folds: folds, stratified: schedule.stratified, data: loaded
-      ).session.training
+      ).session
+      session.report()
+      data = session.training
     } catch {
       throw CommandFailure(error.description)
     }

@@ -14,8 +14,11 @@ struct TrainingArguments: ParsableArguments {
   @Option(
     parsing: .unconditional, help: "Hold out this fraction of the training data (seeded) and report it each epoch.")
   var validationSplit: Double?
-  @Option(help: "Feature scaling fitted on the training split: none, unit ([0,1]) or standard.")
-  var scale: FeatureScaling = .none
+  @Option(
+    help:
+      "Feature scaling fitted on the training split: none, unit ([0,1]) or standard (default: none, or the scaling saved with --init weights)."
+  )
+  var scale: FeatureScaling?
 
   @Option(help: "The model spec, such as 784-256-relu-128-relu-10, or a .json file (taken from --init when omitted).")
   var model: String?
@@ -90,7 +93,7 @@ struct TrainingArguments: ParsableArguments {
     settings.testData = testData
     settings.testLabels = testLabels
     settings.validationSplit = validationSplit
-    if scale != .none { settings.scaling = scale }
+    settings.scaling = scale
     settings.model = model
     settings.loss = loss
     if initializer != .pytorch { settings.initializer = initializer }

@@ -24,12 +24,8 @@ struct TrainingRun {
       }
       if let warning { writeStandardError("backprop: warning: \(warning)\n") }
     }
-    for warning in session.warnings
-      + Threads.warnings(
-        threads: options.threads, batchSize: min(options.batchSize, training.count))
-    {
-      writeStandardError("backprop: warning: \(warning)\n")
-    }
+    session.report(
+      extraWarnings: Threads.warnings(threads: options.threads, batchSize: min(options.batchSize, training.count)))
     let every = command.checkpointEvery ?? resumed?.checkpointEvery
     var files: CheckpointRotation? = nil
     if let path = checkpointPath {
@@ -162,5 +158,14 @@ struct TrainingRun {
       writeStandardOutput(Report.summaryLine(summary) + "\n")
     }
     if let metricsFailure { throw CommandFailure("--metrics \(metricsFailure)") }
+  }
+}
+
+extension TrainingSession {
+  /// Prints the session's notes and warnings (and `extraWarnings`) to
+  /// standard error, one line each.
+  func report(extraWarnings: [String] = []) {
+    for note in notes { writeStandardError("backprop: note: \(note)\n") }
+    for warning in warnings + extraWarnings { writeStandardError("backprop: warning: \(warning)\n") }
   }
 }

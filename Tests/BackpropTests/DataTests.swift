@@ -173,7 +173,10 @@ func npyBytes(header: String, data: [UInt8]) -> [UInt8] {
   @Test(arguments: [
     ("a,b\n1,2\n", "no column named 'label'"),
     ("a,label\n1,2\n3\n", "line 3 has 1 fields"),
-    ("a,label\n1,x\n", "line 2, column 'label': 'x' is not a number"),
+    ("a,label\n1,2\n3,x\n", "line 3, column 'label': 'x' is not a number, while line 2's label is"),
+    ("a,label\ny,1\n", "line 2, column 'a': 'y' is not a number (leave the column out with --drop-columns"),
+    ("a,a,label\n1,2,3\n", "columns 1 and 2 are both named 'a'"),
+    ("a,label\n1, \n", "line 2, column 'label': the label is empty"),
     ("a,label\n", "no data rows"),
     ("", "empty CSV"),
   ])

@@ -121,10 +121,12 @@ import Testing
     let outOfRange = try CommandRun([
       "train", "--data", x, "--labels", try labels(values, "l10.npy"), "--model", "4-8-3",
     ])
-    #expect(outOfRange.errors.contains("l10.npy: label 10.0 of sample 3 is out of range"), "\(outOfRange.errors)")
+    #expect(
+      outOfRange.errors.contains("l10.npy: label 10 of sample 3 (0-based) is out of range"), "\(outOfRange.errors)")
     values[3] = 9.5
     let fraction = try CommandRun(["train", "--data", x, "--labels", try labels(values, "l95.npy"), "--model", "4-8-3"])
-    #expect(fraction.errors.contains("l95.npy: label 9.5 of sample 3 is not a whole number"), "\(fraction.errors)")
+    #expect(
+      fraction.errors.contains("l95.npy: label 9.5 of sample 3 (0-based) is not a whole number"), "\(fraction.errors)")
     // A file named .npy that is not one.
     let fake = scratch.file("fake.npy")
     try "not numpy".write(toFile: fake, atomically: true, encoding: .utf8)

@@ -14,7 +14,8 @@ extension CrossValidation {
       throw SessionError(option: "--init", message: "every fold trains from a fresh initialisation (seeded by --seed)")
     }
     var unscaled = settings
-    unscaled.scaling = nil
+    // Given as none rather than left out, so that the session does not warn of unscaled features.
+    unscaled.scaling = settings.scaling.map { _ in FeatureScaling.none }
     let session = try TrainingSession(unscaled, threads: 1, data: data)
     var validation = CrossValidation(
       spec: session.model.spec, loss: session.model.loss, options: session.options, folds: folds,

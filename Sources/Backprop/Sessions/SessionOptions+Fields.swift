@@ -55,6 +55,18 @@ extension SessionOptions {
       name, path, kind: "a whole number", parse: { Int($0) }, encode: { .integer($0) }, decode: \.integerValue)
   }
 
+  /// A comma-separated list of names (`a,b,c`), a JSON array of strings.
+  static func names(_ name: String, _ path: WritableKeyPath<SessionOptions, [String]?>) -> Field {
+    field(
+      name, path, kind: "a comma-separated list of names", parse: { ColumnSelection.names($0) },
+      encode: { .array($0.map { .string($0) }) },
+      decode: { json in
+        guard case .array(let items) = json else { return nil }
+        let names = items.compactMap(\.stringValue)
+        return names.count == items.count ? names : nil
+      })
+  }
+
   /// A choice among names, read with `parse` and written as `name`.
   static func choice<Value>(
     _ name: String, _ path: WritableKeyPath<SessionOptions, Value?>, parse: @escaping (String) -> Value?,
@@ -78,6 +90,8 @@ extension SessionOptions {
   static var fields: [Field] {
     [
       text("data", \.data), text("labels", \.labels), text("label-column", \.labelColumn),
+      names("feature-columns", \.featureColumns), names("drop-columns", \.dropColumns),
+      names("class-names", \.classNames),
       text("fashion-mnist-dir", \.fashionMNISTDirectory), text("test-data", \.testData),
       text("test-labels", \.testLabels), number("validation-split", \.validationSplit),
       choice(

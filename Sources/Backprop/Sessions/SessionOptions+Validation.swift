@@ -45,6 +45,22 @@ extension SessionOptions {
       try check(split > 0 && split < 1, "--validation-split", "must be in (0, 1), got \(split)")
     }
     try check(testLabels == nil || testData != nil, "--test-labels", "needs --test-data")
+    try check(
+      featureColumns == nil || dropColumns == nil, "--drop-columns",
+      "cannot be given with --feature-columns (which names every feature column)")
+    for (option, names) in [
+      ("--feature-columns", featureColumns), ("--drop-columns", dropColumns), ("--class-names", classNames),
+    ] {
+      guard let names else { continue }
+      try check(
+        !names.contains(where: \.isEmpty), option, "has an empty name (give names separated by commas)")
+      if let repeated = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+        try check(false, option, "names '\(repeated)' twice")
+      }
+    }
+    if let classNames {
+      try check(classNames.count >= 2, "--class-names", "needs at least two classes, got \(classNames.count)")
+    }
     if let patience = earlyStoppingPatience {
       try check(patience >= 1, "--early-stopping", "must be at least 1 epoch, got \(patience)")
     }

@@ -12,8 +12,17 @@ public struct SessionOptions: Sendable, Hashable {
   public var data: String?
   /// The labels file of IDX or `.npy` features.
   public var labels: String?
-  /// The CSV column that holds the labels (`label`).
+  /// The CSV column that holds the labels (`label`, or the one the
+  /// initial weights were trained with).
   public var labelColumn: String?
+  /// The CSV feature columns by name, in the model's input order (every
+  /// column but the label's, or the initial weights' features).
+  public var featureColumns: [String]?
+  /// CSV columns left out of the features.
+  public var dropColumns: [String]?
+  /// The classes' names in the order of their indices: CSV text labels are
+  /// looked up here, and predictions name them.
+  public var classNames: [String]?
   /// A folder that overrides where Fashion-MNIST is read.
   public var fashionMNISTDirectory: String?
   /// Test features, and their labels.

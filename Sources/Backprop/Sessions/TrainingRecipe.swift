@@ -9,16 +9,19 @@ public struct TrainingRecipe: Sendable, Hashable {
   /// SGD's momentum.
   public var momentum = 0.0
 
-  /// The recipe of the data set named `name`: fashion-mnist trains with SGD,
-  /// learning rate 0.05, momentum 0.9, batches of 128 for 10 epochs; xor with
-  /// learning rate 0.5, momentum 0.9, batches of 4 for 500 epochs; files with
-  /// learning rate 0.01, batches of 32 for 10 epochs.
-  public static func forData(_ name: String) -> TrainingRecipe {
-    switch name.lowercased() {
-    case "xor": TrainingRecipe(epochs: 500, batchSize: 4, learningRate: 0.5, momentum: 0.9)
-    case "fashion-mnist", "fashion_mnist", "fashionmnist":
-      TrainingRecipe(epochs: 10, batchSize: 128, learningRate: 0.05, momentum: 0.9)
-    default: TrainingRecipe()
-    }
+  /// The recipe of the data: 8-bit image data (Fashion-MNIST by name, or
+  /// any IDX or `.npy` features of unsigned bytes, read into [0, 1]) trains
+  /// with SGD, learning rate 0.05, momentum 0.9, batches of 128 for 10
+  /// epochs, whatever the files are called; the named toy set xor with
+  /// learning rate 0.5, momentum 0.9, batches of 4 for 500 epochs; other
+  /// data with learning rate 0.01, batches of 32 for 10 epochs.
+  ///
+  /// - Parameters:
+  ///   - name: the `--data` value.
+  ///   - bytes: whether the features were 8-bit values scaled as they were read.
+  public static func forData(_ name: String, bytes: Bool) -> TrainingRecipe {
+    if name.lowercased() == "xor" { return TrainingRecipe(epochs: 500, batchSize: 4, learningRate: 0.5, momentum: 0.9) }
+    if bytes { return TrainingRecipe(epochs: 10, batchSize: 128, learningRate: 0.05, momentum: 0.9) }
+    return TrainingRecipe()
   }
 }

@@ -29,6 +29,11 @@ public struct TrainingSession {
   /// the labels' classes, an activation after the output layer), one line
   /// each, naming the option.
   public let warnings: [String]
+  /// What the session did that a user should know of (8-bit features
+  /// divided by 255, the initial weights' scaling reused), one line each.
+  public let notes: [String]
+  /// Whether the features are scaled by the initial weights' saved scaling.
+  let scalesAsInitialWeights: Bool
 
   /// Sets up a session.
   ///
@@ -44,47 +49,40 @@ public struct TrainingSession {
   {
     try settings.validate()
     self.settings = settings
-    let recipe = TrainingRecipe.forData(settings.data ?? "")
-    options = try TrainingSession.options(settings, recipe: recipe, threads: threads)
 
-    // Model: from the spec, or from the initial weights' metadata.
-    let spec: ModelSpec
+    // Model: from the spec, or from the initial weights' metadata, which
+    // also bring the training data's columns and feature scaling.
     var initial: Model? = nil
+    var givenSpec: ModelSpec? = nil
     if let text = settings.model {
       do {
-        spec =
+        givenSpec =
           text.lowercased().hasSuffix(".json") ? try ModelSpec(contentsOfJSONFile: text) : try ModelSpec(parsing: text)
       } catch {
         throw SessionError(option: "--model", message: error.description)
       }
-    } else if let path = settings.initialWeights {
-      do { initial = try Model.load(from: path) } catch { throw SessionError(option: "--init", line: "\(error)") }
-      spec = initial!.spec
-    } else {
+    }
+    if let path = settings.initialWeights {
+      do { initial = try Model.load(from: path, spec: givenSpec) } catch {
+        throw SessionError(option: "--init", line: "--init \(error)")
+      }
+    }
+    guard let spec = givenSpec ?? initial?.spec else {
       throw SessionError(
         option: "--model",
         message: "missing (give a spec such as 784-256-relu-128-relu-10, or --init weights.safetensors)")
     }
     let loss = settings.loss ?? initial?.loss ?? .defaultLoss(outputs: spec.outputWidth)
-    // Before anything of the model is allocated: refused with the estimate
-    // when it cannot fit (the data is checked as it is read).
-    do {
-      try MemoryBudget.check(
-        Trainer.estimatedBytes(spec: spec, options: options),
-        for: "model \(spec) (batch \(options.batchSize), \(threads) thread(s))")
-    } catch {
-      throw SessionError(option: "--model", message: "\(error)")
-    }
-    let seed = settings.seed ?? 0
-    model = Model(spec: spec, loss: loss, initializer: settings.initializer ?? .pytorch, seed: seed)
-    if let path = settings.initialWeights {
-      do { try model.loadParameters(from: path) } catch { throw SessionError(option: "--init", line: "\(error)") }
-    }
 
-    // Data: training, then validation and test splits, all checked against the model.
+    // Data: training, then validation and test splits.
+    let columns = TrainingSession.columns(
+      settings, schema: initial?.dataSchema, savedIn: "--init \(settings.initialWeights ?? "")")
     let loaded: DatasetLoader.Loaded
-    if let preloaded { loaded = preloaded } else { loaded = try TrainingSession.load(settings) }
+    if let preloaded { loaded = preloaded } else { loaded = try TrainingSession.load(settings, columns: columns) }
     var training = loaded.training
+    let recipe = TrainingRecipe.forData(settings.data ?? "", bytes: training.scaledFromBytes)
+    options = try TrainingSession.options(settings, recipe: recipe, threads: threads)
+    let seed = settings.seed ?? 0
     var validation: Dataset? = nil
     if let fraction = settings.validationSplit {
       do {
@@ -99,24 +97,73 @@ public struct TrainingSession {
         throw SessionError(
           option: "--test-data", message: "the named set '\(settings.data ?? "")' brings its own test split")
       }
+      // The test file's columns are matched to the training file's by name.
+      var testColumns = columns
+      testColumns.featureColumns = training.featureNames
+      testColumns.dropColumns = []
+      testColumns.classNames = training.classNames
       do {
-        test = try DatasetLoader.file(
-          path, labels: settings.testLabels, labelColumn: settings.labelColumn ?? "label", loop: .allCores)
+        test = try DatasetLoader.file(path, labels: settings.testLabels, columns: testColumns, loop: .allCores)
       } catch {
         throw SessionError(option: "--test-data", line: "\(error)")
       }
     }
-    if let scaling = settings.scaling, scaling != .none {
-      let scaler = FeatureScaler(fitting: scaling, to: training)
+
+    // Before anything of the model is allocated: refused with the estimate
+    // when it cannot fit.
+    do {
+      try MemoryBudget.check(
+        Trainer.estimatedBytes(spec: spec, options: options),
+        for: "model \(spec) (batch \(options.batchSize), \(threads) thread(s))")
+    } catch {
+      throw SessionError(option: "--model", message: "\(error)")
+    }
+    if let initial {
+      model = Model(spec: spec, loss: loss, parameters: Array(initial.parameters.pointer))
+    } else {
+      model = Model(spec: spec, loss: loss, initializer: settings.initializer ?? .pytorch, seed: seed)
+    }
+    model.dataSchema = DataSchema(of: training)
+
+    // Scaling: fitted on the training split, or the initial weights' own
+    // unless --scale is given.
+    var notes: [String] = []
+    let scaler: FeatureScaler?
+    var scalesAsInitialWeights = false
+    if let scaling = settings.scaling {
+      scaler = scaling == .none ? nil : FeatureScaler(fitting: scaling, to: training)
+      if let path = settings.initialWeights, initial?.featureScaler != nil {
+        notes.append(
+          "--scale \(scaling.rawValue): the feature scaling saved in --init \(path) is replaced by one fitted on this training data"
+        )
+      }
+    } else if let saved = initial?.featureScaler, saved.shift.count == training.featureWidth {
+      scaler = saved
+      scalesAsInitialWeights = true
+      notes.append("--init: features scaled as saved in \(settings.initialWeights ?? "") (give --scale to refit)")
+    } else {
+      scaler = nil
+    }
+    if let scaler {
       model.featureScaler = scaler
       scaler.apply(to: &training)
       if validation != nil { scaler.apply(to: &validation!) }
       if test != nil { scaler.apply(to: &test!) }
     }
-    for data in [training, validation, test].compactMap({ $0 }) {
-      do { try data.validate(inputWidth: spec.inputWidth, outputs: spec.outputWidth, loss: loss) } catch {
-        throw SessionError(option: "--data", line: "\(error)")
+    if training.scaledFromBytes && !loaded.isNamed {
+      notes.append(
+        "--data: the 8-bit features of \(loaded.training.source) are divided by 255 to [0, 1] as they are read, as the named sets' are"
+      )
+    }
+    do {
+      training = try training.classIndices(for: loss, outputs: spec.outputWidth)
+      validation = try validation?.classIndices(for: loss, outputs: spec.outputWidth)
+      test = try test?.classIndices(for: loss, outputs: spec.outputWidth)
+      for data in [training, validation, test].compactMap({ $0 }) {
+        try data.validate(inputWidth: spec.inputWidth, outputs: spec.outputWidth, loss: loss)
       }
+    } catch {
+      throw SessionError(option: "--data", line: "\(error)")
     }
 
     // Steps alone set the run's length: as many epochs as those steps need.
@@ -134,19 +181,52 @@ public struct TrainingSession {
     self.training = training
     self.validation = validation
     self.test = test
-    warnings = TrainingSession.warnings(spec: spec, loss: loss, training: training)
+    self.notes = notes
+    self.scalesAsInitialWeights = scalesAsInitialWeights
+    warnings = TrainingSession.warnings(
+      spec: spec, loss: loss, training: training, scaled: settings.scaling != nil || scaler != nil)
+  }
+
+  /// How the settings' CSV columns are read: as given, else as `schema`
+  /// (the data a model was saved with, in `weights`) says.
+  public static func columns(_ settings: SessionOptions, schema: DataSchema?, savedIn weights: String)
+    -> ColumnSelection
+  {
+    var columns = ColumnSelection(
+      labelColumn: settings.labelColumn ?? schema?.labelColumn ?? "label", featureColumns: settings.featureColumns,
+      dropColumns: settings.dropColumns ?? [], classNames: settings.classNames ?? schema?.classNames)
+    if settings.featureColumns == nil, settings.dropColumns == nil, let names = schema?.featureNames {
+      columns.featureColumns = names
+      columns.featuresNamedBy = "one of the features \(weights) was trained on"
+    }
+    return columns
   }
 
   /// The likely mistakes of a model for `training` (see ``warnings``).
-  static func warnings(spec: ModelSpec, loss: Loss, training: Dataset) -> [String] {
+  ///
+  /// - Parameter scaled: whether the features were scaled (by `--scale` or
+  ///   the initial weights' scaling); if not, features far outside [-1, 1]
+  ///   are warned about.
+  static func warnings(spec: ModelSpec, loss: Loss, training: Dataset, scaled: Bool) -> [String] {
     var warnings: [String] = []
     if loss == .softmaxCrossEntropy, training.targetWidth == 1, spec.outputWidth > 1 {
-      let classes = Int(training.targets.max() ?? 0) + 1
+      let classes = training.classNames?.count ?? Int(training.targets.max() ?? 0) + 1
       if classes < spec.outputWidth {
+        let named = training.classNames.map { " (\($0.joined(separator: ", ")))" } ?? " (0-\(classes - 1))"
         warnings.append(
-          "--model: \(spec) has \(spec.outputWidth) outputs but the labels of \(training.labelSource ?? training.source) have \(classes) classes (0-\(classes - 1)); the last layer's width is usually the number of classes"
+          "--model: \(spec) has \(spec.outputWidth) outputs but the labels of \(training.labelSource ?? training.source) have \(classes) classes\(named); the last layer's width is usually the number of classes"
         )
       }
+    }
+    if !scaled,
+      let largest = training.features.indices.max(by: { abs(training.features[$0]) < abs(training.features[$1]) }),
+      abs(training.features[largest]) > 10
+    {
+      let column = largest % training.featureWidth
+      let name = training.featureNames.map { "column '\($0[column])'" } ?? "feature \(column)"
+      warnings.append(
+        "--scale: the features of \(training.source) are not scaled and reach \(training.features[largest].messageText) (\(name)); networks train best on features near [-1, 1]: give --scale standard or --scale unit"
+      )
     }
     let lastIndex = spec.layers.count - 1
     if loss != .meanSquaredError, !spec.layers[lastIndex].hasParameters(input: spec.shapes[lastIndex]) {
@@ -159,15 +239,20 @@ public struct TrainingSession {
   }
 
   /// The data the settings name, large files converted on all cores.
-  public static func load(_ settings: SessionOptions, requireLabels: Bool = true) throws(SessionError)
-    -> DatasetLoader.Loaded
-  {
+  ///
+  /// - Parameter columns: how CSV files are read (by default as the
+  ///   settings' `label-column`, `feature-columns`, `drop-columns` and
+  ///   `class-names` say).
+  public static func load(
+    _ settings: SessionOptions, columns: ColumnSelection? = nil, requireLabels: Bool = true
+  ) throws(SessionError) -> DatasetLoader.Loaded {
     guard let data = settings.data else {
       throw SessionError(option: "--data", message: "missing (give a named set such as fashion-mnist, or a file)")
     }
     do {
       return try DatasetLoader.load(
-        data: data, labels: settings.labels, labelColumn: settings.labelColumn ?? "label",
+        data: data, labels: settings.labels,
+        columns: columns ?? TrainingSession.columns(settings, schema: nil, savedIn: ""),
         fashionMNISTDirectory: settings.fashionMNISTDirectory, requireLabels: requireLabels, loop: .allCores)
     } catch {
       // A bare name (no folder, no extension) that is not a file is most
@@ -228,15 +313,22 @@ public struct TrainingSession {
   public var evaluationName: String { validation != nil ? "val" : "test" }
 
   /// The options to keep with a checkpoint: the settings with paths made
-  /// absolute and the model given by its spec and loss (so that neither a
-  /// JSON spec file nor the initial weights are needed again; the weights
-  /// come from the checkpoint).
+  /// absolute, the model given by its spec and loss, and the CSV columns by
+  /// the names read (so that neither a JSON spec file nor the initial
+  /// weights are needed again; the weights come from the checkpoint). Only
+  /// when the features are scaled as the initial weights were is their file
+  /// kept, for that scaling.
   public var savedSettings: SessionOptions {
     var saved = settings.withAbsolutePaths()
     saved.model = model.spec.description
     saved.loss = model.loss
     saved.initializer = nil
-    saved.initialWeights = nil
+    if !scalesAsInitialWeights { saved.initialWeights = nil }
+    if let schema = model.dataSchema {
+      if let names = schema.featureNames { (saved.featureColumns, saved.dropColumns) = (names, nil) }
+      saved.labelColumn = schema.labelColumn ?? saved.labelColumn
+      saved.classNames = schema.classNames
+    }
     return saved
   }
 }

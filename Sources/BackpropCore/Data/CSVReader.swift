@@ -1,10 +1,12 @@
 /// Reads CSV files with a header line: one column holds the label (chosen by
-/// name), every other column is a numeric feature.
+/// name), the feature columns are chosen by name (by default every other
+/// column) and hold numbers.
 ///
 /// Fields may be quoted with `"`; the separator is a comma; `\r\n` line ends
 /// and a final line without an end are accepted.
 public enum CSVReader {
-  /// Reads `path`, taking the labels from the column named `labelColumn`.
+  /// Reads `path`, taking the labels from the column named `labelColumn`
+  /// and every other column as a feature.
   ///
   /// With `requireLabels` false, a file without that column is read as
   /// features only, with zero targets (for prediction).
@@ -14,40 +16,41 @@ public enum CSVReader {
   public static func read(_ path: String, labelColumn: String, requireLabels: Bool = true) throws(DatasetError)
     -> Dataset
   {
-    try parse(try FileBytes.read(path), path: path, labelColumn: labelColumn, requireLabels: requireLabels)
+    try parse(
+      try FileBytes.read(path), path: path, columns: ColumnSelection(labelColumn: labelColumn),
+      requireLabels: requireLabels)
   }
 
-  /// Parses CSV `bytes` that came from `path` (used in messages); see
-  /// ``read(_:labelColumn:requireLabels:)``.
+  /// Parses CSV `bytes` that came from `path` (used in messages), reading
+  /// the columns `columns` selects.
+  ///
+  /// Features are found by name, so a file whose columns come in another
+  /// order gives the same samples. Labels are numbers, or text: then each
+  /// is looked up in ``ColumnSelection/classNames``, or the sorted distinct
+  /// labels become the classes. With `requireLabels` false the label column
+  /// is not read (it may be missing) and the targets are zero.
   ///
   /// Splitting and converting takes up to about three times the file's size
   /// again (line and field views, then the floats): refused up front, with
   /// the figures, when that is more than ``MemoryBudget`` allows.
-  public static func parse(_ bytes: [UInt8], path: String, labelColumn: String, requireLabels: Bool = true)
-    throws(DatasetError) -> Dataset
-  {
+  /// - Throws: ``DatasetError`` naming the file, and the line and column of
+  ///   the first problem.
+  public static func parse(
+    _ bytes: [UInt8], path: String, columns: ColumnSelection = ColumnSelection(), requireLabels: Bool = true
+  ) throws(DatasetError) -> Dataset {
     do { try MemoryBudget.check(checkedProduct([bytes.count, 3]), for: "parsing it as CSV") } catch {
       throw .unreadable(path: path, reason: error.description)
     }
     var lines = splitLines(bytes)
     guard !lines.isEmpty else { throw .malformed(path: path, reason: "empty CSV file (a header line is needed)") }
-    let header = fields(of: lines.removeFirst())
-    let labelIndex = header.firstIndex { $0 == labelColumn } ?? (requireLabels ? nil : -1)
-    guard let labelIndex else {
-      throw .malformed(
-        path: path,
-        reason:
-          "no column named '\(quoted(labelColumn))' for the labels (columns: \(header.prefix(12).map(quoted).joined(separator: ", "))\(header.count > 12 ? ", …" : "")); choose one with --label-column"
-      )
-    }
-    let width = labelIndex < 0 ? header.count : header.count - 1
-    guard width > 0 else {
-      throw .malformed(path: path, reason: "the CSV file has a label column but no feature columns")
-    }
+    let header = fields(of: lines.removeFirst()).map { $0.trimmingWhitespace() }
+    let layout = try Layout(header: header, columns: columns, requireLabels: requireLabels, path: path)
+    let width = layout.features.count
     var features: [Float] = []
-    var labels: [Float] = []
+    var labelTexts: [Substring] = []
     features.reserveCapacity(lines.count * width)
-    labels.reserveCapacity(lines.count)
+    labelTexts.reserveCapacity(lines.count)
+    var labelLines: [Int] = []
     for (number, line) in lines.enumerated() {
       let row = fields(of: line)
       let lineNumber = number + 2
@@ -56,24 +59,151 @@ public enum CSVReader {
         throw .malformed(
           path: path, reason: "line \(lineNumber) has \(row.count) fields, the header has \(header.count)")
       }
-      for (column, text) in row.enumerated() {
-        guard let value = Float(text.trimmingWhitespace()) else {
+      for column in layout.features {
+        guard let value = Float(row[column].trimmingWhitespace()) else {
           throw .malformed(
             path: path,
-            reason: "line \(lineNumber), column '\(quoted(header[column]))': '\(quoted(text))' is not a number")
+            reason:
+              "line \(lineNumber), column '\(quoted(header[column]))': '\(quoted(row[column]))' is not a number (leave the column out with --drop-columns, or read it as the labels with --label-column)"
+          )
         }
-        if column == labelIndex { labels.append(value) } else { features.append(value) }
+        features.append(value)
+      }
+      if let label = layout.label {
+        labelTexts.append(row[label])
+        labelLines.append(lineNumber)
       }
     }
-    let rows = features.count / width
+    let rows = width > 0 ? features.count / width : 0
     guard rows > 0 else { throw .mismatch(source: path, reason: "no data rows after the header") }
-    if labelIndex < 0 { labels = [Float](repeating: 0, count: rows) }
-    return Dataset(
-      features: features, featureWidth: width, targets: labels, targetWidth: 1, source: path)
+    var set: Dataset
+    if let label = layout.label {
+      let (targets, classNames) = try labels(
+        labelTexts, lines: labelLines, column: header[label], classNames: columns.classNames, path: path)
+      set = Dataset(features: features, featureWidth: width, targets: targets, targetWidth: 1, source: path)
+      set.classNames = classNames
+      set.labelColumn = header[label]
+    } else {
+      set = Dataset(
+        features: features, featureWidth: width, targets: [Float](repeating: 0, count: rows), targetWidth: 1,
+        source: path)
+      set.classNames = columns.classNames
+      set.labelColumn = columns.labelColumn
+    }
+    set.featureNames = layout.features.map { header[$0] }
+    return set
+  }
+
+  /// Where the features and the label are in a file's columns.
+  private struct Layout {
+    /// The feature columns' indices, in the order of the features.
+    var features: [Int]
+    /// The label column's index, if read.
+    var label: Int?
+
+    init(header: [String], columns: ColumnSelection, requireLabels: Bool, path: String) throws(DatasetError) {
+      func listed(_ names: [String]) -> String {
+        names.prefix(12).map { "'\(quoted($0))'" }.joined(separator: ", ") + (names.count > 12 ? ", …" : "")
+      }
+      func index(of name: String, for purpose: String) throws(DatasetError) -> Int {
+        let found = header.indices.filter { header[$0] == name }
+        guard let first = found.first else {
+          throw .malformed(
+            path: path, reason: "no column named '\(quoted(name))' \(purpose); its columns: \(listed(header))")
+        }
+        guard found.count == 1 else {
+          throw .malformed(
+            path: path,
+            reason: "columns \(found[0] + 1) and \(found[1] + 1) are both named '\(quoted(name))' \(purpose)")
+        }
+        return first
+      }
+      let labelIndex = header.firstIndex(of: columns.labelColumn)
+      if requireLabels {
+        guard labelIndex != nil else {
+          throw .malformed(
+            path: path,
+            reason:
+              "no column named '\(quoted(columns.labelColumn))' for the labels (columns: \(listed(header))); choose one with --label-column"
+          )
+        }
+        label = try index(of: columns.labelColumn, for: "for the labels")
+      }
+      if let names = columns.featureColumns {
+        features = []
+        for name in names {
+          if name == columns.labelColumn {
+            throw .malformed(
+              path: path,
+              reason: "column '\(quoted(name))' (\(columns.featuresNamedBy)) is also the label column (--label-column)")
+          }
+          features.append(try index(of: name, for: "(\(columns.featuresNamedBy))"))
+        }
+      } else {
+        var dropped = Set<Int>()
+        for name in columns.dropColumns { dropped.insert(try index(of: name, for: "(named by --drop-columns)")) }
+        features = header.indices.filter { $0 != labelIndex && !dropped.contains($0) }
+        var seen: [String: Int] = [:]
+        for column in features {
+          if let earlier = seen[header[column]] {
+            throw .malformed(
+              path: path,
+              reason:
+                "columns \(earlier + 1) and \(column + 1) are both named '\(quoted(header[column]))' (give each feature column its own name, or leave one out with --drop-columns)"
+            )
+          }
+          seen[header[column]] = column
+        }
+      }
+      guard !features.isEmpty else {
+        throw .malformed(path: path, reason: "no feature columns (columns: \(listed(header)))")
+      }
+    }
+  }
+
+  /// The labels as class indices (numbers, or text looked up in
+  /// `classNames` or in the sorted distinct labels) and the class names, if text.
+  private static func labels(
+    _ texts: [Substring], lines: [Int], column: String, classNames given: [String]?, path: String
+  ) throws(DatasetError) -> ([Float], [String]?) {
+    let trimmed = texts.map { $0.trimmingWhitespace() }
+    if let empty = trimmed.firstIndex(where: \.isEmpty) {
+      throw .malformed(path: path, reason: "line \(lines[empty]), column '\(quoted(column))': the label is empty")
+    }
+    if given == nil {
+      let numbers = trimmed.map { Float($0) }
+      if let text = numbers.firstIndex(where: { $0 == nil }) {
+        // Text labels are classes; a column mostly of numbers with some text is more likely a typo.
+        if let number = numbers.firstIndex(where: { $0 != nil }) {
+          throw .malformed(
+            path: path,
+            reason:
+              "line \(lines[text]), column '\(quoted(column))': '\(quoted(trimmed[text]))' is not a number, while line \(lines[number])'s label is (give --class-names to read every label as a class name)"
+          )
+        }
+      } else {
+        return (numbers.map { $0! }, nil)
+      }
+    }
+    let names = given ?? Array(Set(trimmed)).sorted()
+    let index = Dictionary(names.enumerated().map { ($1, Float($0)) }, uniquingKeysWith: { first, _ in first })
+    var targets: [Float] = []
+    targets.reserveCapacity(trimmed.count)
+    for (row, label) in trimmed.enumerated() {
+      guard let value = index[label] else {
+        throw .malformed(
+          path: path,
+          reason:
+            "line \(lines[row]), column '\(quoted(column))': '\(quoted(label))' is not one of the class names (\(names.prefix(12).joined(separator: ", "))\(names.count > 12 ? ", …" : ""))"
+        )
+      }
+      targets.append(value)
+    }
+    return (targets, names)
   }
 
   /// A cell as a message may echo it: control characters escaped, at most 40 characters.
-  private static func quoted(_ text: some StringProtocol) -> String {
+  fileprivate static func quoted(_ text: some StringProtocol) -> String {
     let printable = FilePath.printable(String(text))
     return printable.count > 40 ? printable.prefix(40) + "…" : printable
   }

@@ -8,12 +8,23 @@ public struct Dataset: Sendable {
   /// `count × targetWidth` targets; class labels are stored as whole numbers.
   public var targets: [Float]
   /// The number of targets per sample (1 for class labels).
-  public let targetWidth: Int
+  public private(set) var targetWidth: Int
   /// Where the data came from (a path or a set's name), for messages.
   public var source: String
   /// Where the targets came from when not from ``source`` (a separate
   /// labels file), so that messages about labels name it.
   public var labelSource: String? = nil
+  /// The features' names (a CSV file's columns, in the order of the
+  /// features), so that other files can be matched to them by name.
+  public var featureNames: [String]? = nil
+  /// The CSV column the labels came from.
+  public var labelColumn: String? = nil
+  /// The classes' names when the labels were text (label `i` is
+  /// `classNames[i]`), or as given by `--class-names`.
+  public var classNames: [String]? = nil
+  /// Whether the features were 8-bit values divided by 255 as they were
+  /// read (IDX or `.npy` files of unsigned bytes, such as images).
+  public var scaledFromBytes = false
 
   /// Creates a data set, checking that features and targets agree in count.
   public init(features: [Float], featureWidth: Int, targets: [Float], targetWidth: Int, source: String) {
@@ -44,10 +55,9 @@ public struct Dataset: Sendable {
       features.append(contentsOf: self.features[(i * featureWidth)..<((i + 1) * featureWidth)])
       targets.append(contentsOf: self.targets[(i * targetWidth)..<((i + 1) * targetWidth)])
     }
-    var subset = Dataset(
-      features: features, featureWidth: featureWidth, targets: targets, targetWidth: targetWidth,
-      source: source)
-    subset.labelSource = labelSource
+    var subset = self
+    subset.features = features
+    subset.targets = targets
     return subset
   }
 
@@ -80,6 +90,33 @@ public struct Dataset: Sendable {
     return (trainingPart, validationPart)
   }
 
+  /// The data with one-hot targets (one row of 0s and a single 1 per
+  /// sample) turned into class indices, as `loss` takes them: for
+  /// cross-entropy, targets as wide as the model's outputs; else unchanged.
+  ///
+  /// - Throws: ``DatasetError/mismatch(source:reason:)`` naming the first
+  ///   row that is not one-hot.
+  public func classIndices(for loss: Loss, outputs: Int) throws(DatasetError) -> Dataset {
+    guard loss == .softmaxCrossEntropy, targetWidth > 1, targetWidth == outputs else { return self }
+    var indices: [Float] = []
+    indices.reserveCapacity(count)
+    for row in 0..<count {
+      let line = targets[(row * targetWidth)..<((row + 1) * targetWidth)]
+      guard line.allSatisfy({ $0 == 0 || $0 == 1 }), line.filter({ $0 == 1 }).count == 1 else {
+        throw .mismatch(
+          source: labelSource ?? source,
+          reason:
+            "the targets of sample \(row) (0-based) are \(targetWidth) values but not one-hot (a single 1): give class indices 0...\(outputs - 1), one per sample"
+        )
+      }
+      indices.append(Float(line.firstIndex(of: 1)! - row * targetWidth))
+    }
+    var converted = self
+    converted.targets = indices
+    converted.targetWidth = 1
+    return converted
+  }
+
   /// Checks that the data suits a model with `inputWidth` inputs and
   /// `outputs` outputs trained with `loss`.
   ///
@@ -96,13 +133,15 @@ public struct Dataset: Sendable {
       throw .mismatch(
         source: source,
         reason:
-          "feature \(index % featureWidth) of sample \(index / featureWidth) is \(features[index]) (NaN and infinite values are not allowed)"
+          "feature \(index % featureWidth) of sample \(index / featureWidth) (both 0-based) is \(features[index]) (NaN and infinite values are not allowed)"
       )
     }
     guard loss.accepts(outputs: outputs, targetWidth: targetWidth) else {
+      let hint = loss == .softmaxCrossEntropy ? " (give class indices 0...\(outputs - 1), one per sample)" : ""
       throw .mismatch(
-        source: source,
-        reason: "\(targetWidth) target value(s) per sample do not fit loss \(loss.rawValue) with \(outputs) outputs")
+        source: labelSource ?? source,
+        reason:
+          "\(targetWidth) target value(s) per sample do not fit loss \(loss.rawValue) with \(outputs) outputs\(hint)")
     }
     let labels = labelSource ?? source
     if let bound = loss.labelBound(outputs: outputs, targetWidth: targetWidth) {
@@ -110,18 +149,19 @@ public struct Dataset: Sendable {
         throw .mismatch(
           source: labels,
           reason:
-            "label \(targets[index]) of sample \(index / targetWidth) is not a whole number (class labels are 0...\(bound - 1))"
+            "label \(targets[index].messageText) of sample \(index / targetWidth) (0-based) is not a whole number: loss \(loss.rawValue) takes class labels 0...\(bound - 1) (for regression targets, give --loss mse)"
         )
       }
       if let index = targets.firstIndex(where: { !($0 >= 0 && $0 < Float(bound)) }) {
         throw .mismatch(
           source: labels,
           reason:
-            "label \(targets[index]) of sample \(index / targetWidth) is out of range: the model's \(outputs) output(s) with loss \(loss.rawValue) take labels 0...\(bound - 1)"
+            "label \(targets[index].messageText) of sample \(index / targetWidth) (0-based) is out of range: the model's \(outputs) output(s) with loss \(loss.rawValue) take labels 0...\(bound - 1)"
         )
       }
     } else if let index = targets.firstIndex(where: { !$0.isFinite }) {
-      throw .mismatch(source: labels, reason: "target of sample \(index / targetWidth) is \(targets[index])")
+      throw .mismatch(
+        source: labels, reason: "target of sample \(index / targetWidth) (0-based) is \(targets[index])")
     }
   }
 }

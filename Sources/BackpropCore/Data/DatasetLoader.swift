@@ -31,9 +31,6 @@ public enum DatasetLoader {
   }
 
   /// The names of the built-in sets.
-  public static let names = ["fashion-mnist", "xor"]
-
-  /// The names of the built-in sets.
   public static let namedSets = ["fashion-mnist", "xor"]
 
   /// Whether `data` names a built-in set (`xor`, `fashion-mnist`) rather
@@ -56,15 +53,16 @@ public enum DatasetLoader {
   /// - Parameters:
   ///   - labels: the labels file for IDX and `.npy` features (`nil` for CSV,
   ///     which holds its labels, and for named sets).
-  ///   - labelColumn: the CSV column that holds the labels.
+  ///   - columns: the CSV columns to read (by default the labels from
+  ///     `label` and every other column as a feature).
   ///   - fashionMNISTDirectory: a folder that overrides where Fashion-MNIST is read.
-  /// - Throws: ``DatasetError`` naming the file or option and what is wrong.
   ///   - requireLabels: whether files must come with labels; when `false`
   ///     (prediction), features alone are read and targets are zero.
   ///   - loop: how large IDX files are converted (``ParallelLoop/allCores``
   ///     from the engine spreads them over the cores).
+  /// - Throws: ``DatasetError`` naming the file or option and what is wrong.
   public static func load(
-    data: String, labels: String?, labelColumn: String = "label", fashionMNISTDirectory: String? = nil,
+    data: String, labels: String?, columns: ColumnSelection = ColumnSelection(), fashionMNISTDirectory: String? = nil,
     requireLabels: Bool = true, loop: ParallelLoop = .serial
   ) throws(DatasetError) -> Loaded {
     switch data.lowercased() {
@@ -85,7 +83,7 @@ public enum DatasetLoader {
         name: "fashion-mnist test", loop: loop)
       return Loaded(training: training, test: test, isNamed: true)
     default:
-      let set = try file(data, labels: labels, labelColumn: labelColumn, requireLabels: requireLabels, loop: loop)
+      let set = try file(data, labels: labels, columns: columns, requireLabels: requireLabels, loop: loop)
       return Loaded(training: set, test: nil, isNamed: false)
     }
   }
@@ -93,19 +91,14 @@ public enum DatasetLoader {
   /// Reads a data set from files: features from `path`, labels from `labels`
   /// (required unless `path` is a CSV file, which must not have one, or
   /// `requireLabels` is `false`).
+  ///
+  /// Features of unsigned bytes (IDX type `0x08`, `.npy` dtype `|u1`), such
+  /// as images, are divided by 255 into [0, 1] as they are read, exactly as
+  /// the named sets are (and as torchvision's `ToTensor` does); the set's
+  /// ``Dataset/scaledFromBytes`` says so.
   public static func file(
-    _ path: String, labels: String?, labelColumn: String = "label", requireLabels: Bool = true,
+    _ path: String, labels: String?, columns: ColumnSelection = ColumnSelection(), requireLabels: Bool = true,
     loop: ParallelLoop = .serial
-  ) throws(DatasetError) -> Dataset {
-    try file(
-      path, labels: labels, labelColumn: labelColumn, requireLabels: requireLabels, featureDivisor: 1, loop: loop)
-  }
-
-  /// ``file(_:labels:labelColumn:requireLabels:)`` with IDX or `.npy`
-  /// features divided by `featureDivisor` as they are converted.
-  static func file(
-    _ path: String, labels: String?, labelColumn: String, requireLabels: Bool, featureDivisor: Float,
-    loop: ParallelLoop
   ) throws(DatasetError) -> Dataset {
     let name = path.lowercased().replacingSuffix(".gz", with: "")
     let bytes = try FileBytes.read(
@@ -115,7 +108,7 @@ public enum DatasetLoader {
     // checks then say what is wrong with it.
     let isCSV = name.hasSuffix(".csv") || (labels == nil && !bytes.starts(with: [0, 0]) && !isNPY(bytes))
     if !isCSV {
-      let features = try array(bytes, path: path, dividingBy: featureDivisor, loop: loop)
+      let features = try array(bytes, path: path, scalingBytes: true, loop: loop)
       guard let rows = features.shape.first, rows > 0, features.values.count > 0 else {
         throw .mismatch(source: path, reason: "the data set is empty")
       }
@@ -123,15 +116,18 @@ public enum DatasetLoader {
         guard !requireLabels else {
           throw .badOption(option: "--labels", reason: "required with the features file \(path) (IDX or .npy)")
         }
-        return Dataset(
+        var set = Dataset(
           features: features.values, featureWidth: features.values.count / rows,
           targets: [Float](repeating: 0, count: rows), targetWidth: 1, source: path)
+        set.scaledFromBytes = features.scaledFromBytes
+        set.classNames = columns.classNames
+        return set
       }
       let labelName = labels.lowercased().replacingSuffix(".gz", with: "")
       let labelBytes = try FileBytes.read(
         labels, announcedSize: { (head) throws(DatasetError) in try announcedSize(head, name: labelName, path: labels) }
       )
-      let targets = try array(labelBytes, path: labels, dividingBy: 1, loop: loop)
+      let targets = try array(labelBytes, path: labels, scalingBytes: false, loop: loop)
       let width = features.values.count / rows
       let targetRows = targets.shape.first ?? 0
       guard targetRows == rows else {
@@ -142,13 +138,15 @@ public enum DatasetLoader {
         features: features.values, featureWidth: width, targets: targets.values,
         targetWidth: targets.values.count / rows, source: path)
       set.labelSource = labels
+      set.scaledFromBytes = features.scaledFromBytes
+      set.classNames = columns.classNames
       return set
     }
     if let labels {
       throw .badOption(
         option: "--labels", reason: "\(labels) given, but \(path) is CSV, which holds its labels (see --label-column)")
     }
-    return try CSVReader.parse(bytes, path: path, labelColumn: labelColumn, requireLabels: requireLabels)
+    return try CSVReader.parse(bytes, path: path, columns: columns, requireLabels: requireLabels)
   }
 
   /// The four points of XOR: inputs {0,1}², label 1 when exactly one is 1.
@@ -170,22 +168,25 @@ public enum DatasetLoader {
     return nil
   }
 
+  /// The array in `bytes` (`.npy` or IDX), unsigned bytes divided by 255
+  /// when `scalingBytes`.
   private static func array(
-    _ bytes: [UInt8], path: String, dividingBy divisor: Float, loop: ParallelLoop
-  ) throws(DatasetError) -> (
-    shape: [Int], values: [Float]
-  ) {
+    _ bytes: [UInt8], path: String, scalingBytes: Bool, loop: ParallelLoop
+  ) throws(DatasetError) -> (shape: [Int], values: [Float], scaledFromBytes: Bool) {
     if isNPY(bytes) {
       var contents = try NPYFile.parse(bytes, path: path)
-      if divisor != 1 {
+      let scaled = scalingBytes && contents.isUnsignedBytes
+      if scaled {
         contents.values.withUnsafeMutableBufferPointer { values in
-          for i in values.indices { values[i] /= divisor }
+          for i in values.indices { values[i] /= 255 }
         }
       }
-      return (contents.shape.isEmpty ? [1] : contents.shape, contents.values)
+      return (contents.shape.isEmpty ? [1] : contents.shape, contents.values, scaled)
     }
-    let contents = try IDXReader.parse(bytes, path: path, dividingBy: divisor, loop: loop)
-    return (contents.shape, contents.values)
+    // IDX's third byte is its element type; 0x08 is unsigned bytes.
+    let scaled = scalingBytes && bytes.count > 2 && bytes[2] == 0x08
+    let contents = try IDXReader.parse(bytes, path: path, dividingBy: scaled ? 255 : 1, loop: loop)
+    return (contents.shape, contents.values, scaled)
   }
 
   private static func imageSet(directory: String, images: String, labels: String, name: String, loop: ParallelLoop)
@@ -193,10 +194,9 @@ public enum DatasetLoader {
   {
     let imagePath = try locate(directory: directory, stem: images)
     let labelPath = try locate(directory: directory, stem: labels)
-    // Pixels are bytes: divide by 255, exactly as torchvision's ToTensor does
-    // (while converting them, to spare a pass over the whole set).
-    var data = try file(
-      imagePath, labels: labelPath, labelColumn: "label", requireLabels: true, featureDivisor: 255, loop: loop)
+    // Pixels are bytes: divided by 255 as any byte features are (while
+    // converting them, to spare a pass over the whole set).
+    var data = try file(imagePath, labels: labelPath, loop: loop)
     data.source = name
     return data
   }

@@ -13,6 +13,8 @@ public enum NPYFile {
     public var values: [Float]
     /// Whether the stored type was an integer (or boolean) type.
     public var isInteger: Bool
+    /// Whether the stored type was unsigned bytes (`|u1`), such as pixels.
+    public var isUnsignedBytes: Bool = false
   }
 
   private static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // "\x93NUMPY"
@@ -134,7 +136,8 @@ public enum NPYFile {
         type.convert(source.baseAddress! + dataStart, into: target.baseAddress!, count: total)
       }
     }
-    return Contents(shape: shape, values: values, isInteger: type.kind != "f")
+    return Contents(
+      shape: shape, values: values, isInteger: type.kind != "f", isUnsignedBytes: type.kind == "u" && type.size == 1)
   }
 
   /// The bytes of a little-endian float32 `.npy` file of `shape` holding `values`.

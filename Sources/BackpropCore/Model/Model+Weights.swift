@@ -14,6 +14,8 @@ extension Model {
   package static let lossKey = "backprop.loss"
   /// The metadata key holding the feature scaling, as JSON.
   package static let scalingKey = "backprop.feature_scaling"
+  /// The metadata key holding the data schema (feature, label and class names), as JSON.
+  package static let schemaKey = "backprop.data"
   /// The metadata key saying what a file is (`"checkpoint"` for a training checkpoint).
   package static let kindKey = "backprop.kind"
 
@@ -27,11 +29,12 @@ extension Model {
     }
   }
 
-  /// The metadata a weights file carries: the model spec, loss and feature
-  /// scaling, in the keys ``load(from:)`` reads.
+  /// The metadata a weights file carries: the model spec, loss, feature
+  /// scaling and data schema, in the keys ``load(from:)`` reads.
   package func weightsMetadata() -> [String: String] {
     var metadata = ["format": "pt", Model.specKey: spec.description, Model.lossKey: loss.rawValue]
     if let featureScaler { metadata[Model.scalingKey] = featureScaler.json.serialized() }
+    if let dataSchema { metadata[Model.schemaKey] = dataSchema.json.serialized() }
     return metadata
   }
 
@@ -91,6 +94,14 @@ extension Model {
         throw WeightsError(path: path, reason: "the feature scaling in its metadata ('\(scalingKey)') is damaged")
       }
       model.featureScaler = scaler
+    }
+    if let text = contents.metadata[schemaKey] {
+      guard let json = try? JSONValue.parse(Array(text.utf8)), let schema = DataSchema(json: json),
+        schema.featureNames.map({ $0.count == spec.inputWidth }) ?? true
+      else {
+        throw WeightsError(path: path, reason: "the data schema in its metadata ('\(schemaKey)') is damaged")
+      }
+      model.dataSchema = schema
     }
     return model
   }

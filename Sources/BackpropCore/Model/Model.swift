@@ -15,6 +15,9 @@ public final class Model: @unchecked Sendable {
   /// The feature scaling fitted on the training data, applied to any data
   /// the model sees after training; saved with the weights.
   public var featureScaler: FeatureScaler? = nil
+  /// The training data's feature names, label column and class names,
+  /// saved with the weights so that other files are read the same way.
+  public var dataSchema: DataSchema? = nil
 
   /// Creates a model with freshly initialised parameters.
   ///
