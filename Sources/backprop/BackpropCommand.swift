@@ -60,13 +60,31 @@ struct BackpropCommand: ParsableCommand {
       }
       // A failure of ours is one line whatever it quotes (paths, cells): its
       // control characters are escaped; the parser's own text keeps its first line.
-      let line =
+      var line =
         (error as? CommandFailure).map { FilePath.printable($0.description) }
         ?? FilePath.printable(
           BackpropCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "")
+      if line.hasPrefix("Unknown option '"), let hint = unknownOptionHint(line) {
+        // Ours replaces the parser's own guess, which knows no other tools' names.
+        if let guess = line.firstRange(of: ". Did you mean") { line = String(line[..<guess.lowerBound]) }
+        line += " (\(hint))"
+      }
       writeStandardError("backprop: error: \(line)\n")
       terminate(code.rawValue == 0 ? 1 : code.rawValue)
     }
+  }
+}
+
+extension BackpropCommand {
+  /// The hint for the parser's "Unknown option '--name'" line: the command
+  /// is the first argument that names one.
+  static func unknownOptionHint(_ line: String) -> String? {
+    let unknown = line.dropFirst("Unknown option '".count).prefix { $0 != "'" }
+    let subcommands = configuration.subcommands
+    guard let name = CommandLine.arguments.dropFirst().first(where: { !$0.hasPrefix("-") }),
+      let command = subcommands.first(where: { $0._commandName == name })
+    else { return nil }
+    return OptionSuggestion.hint(for: String(unknown), in: command, among: subcommands)
   }
 }
 

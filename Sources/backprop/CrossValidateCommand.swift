@@ -6,6 +6,7 @@ struct CrossValidateCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "cv",
     abstract: "Cross-validate a model: k folds, run side by side on their own cores or one after another.",
+    usage: "backprop cv --data <name|file> --model <spec> [--folds <k>] [<options>]",
     discussion: """
       Every fold trains the model from the same initial weights on the other folds' samples and is \
       scored on its own (loss, accuracy, per-class precision, recall and F1, the epoch of the \
@@ -13,47 +14,58 @@ struct CrossValidateCommand: ParsableCommand {
       stratified by class for classification unless --no-stratified. --threads counts each fold's \
       threads. A fold's result does not depend on the schedule: folds side by side or one after \
       another give bitwise-equal folds for the same threads per fold.
+
+      Examples:
+        backprop cv --data fashion-mnist --model 784-256-relu-128-relu-10 --folds 5
+        backprop cv --data my.csv --label-column species --model 4-16-relu-3 \\
+          --scale standard --folds 10 --epochs 50 --output folds.csv
       """)
 
   @OptionGroup var arguments: TrainingArguments
+  @OptionGroup var length: RunLengthOptions
   @OptionGroup var resources: ResourceOptions
 
   @Option(parsing: .unconditional, help: "The number of folds.")
   var folds: Int = 5
   @OptionGroup var schedule: FoldScheduleOptions
-  @Option(help: "Also write one row per fold to this CSV file.")
+  @Option(
+    help:
+      "Also write the report: one row per fold to R.csv, the whole report to R.json, or both for a name without either extension."
+  )
   var output: String?
   @Flag(help: "Print one JSON object instead of the table.")
   var json = false
 
   func validate() throws {
     if folds < 2 { throw ValidationError("--folds must be at least 2, got \(folds)") }
-    if arguments.validationSplit != nil {
-      throw ValidationError("--validation-split: cv holds out each fold in turn instead")
-    }
     if arguments.source.data == nil { throw ValidationError("--data: missing") }
   }
 
+  /// The options given on the command line.
+  var settings: SessionOptions { arguments.session(adding: [length.settings]) }
+
   func run() throws {
     Interruption.stopsCleanly()
-    let outputs = try claimOutputs([named("--output", output)], inputs: arguments.inputs)
+    let files = ReportOutput(output)
+    let outputs = try claimOutputs(files.claims, inputs: TrainingArguments.inputs(of: settings))
     defer { outputs.release() }
     let run = try CrossValidationRun(
-      arguments: arguments, folds: folds, stratified: schedule.stratified, threads: schedule.threadsPerFold)
+      settings: settings, folds: folds, stratified: schedule.stratified, threads: schedule.threadsPerFold)
     let plan = try run.plan(parallel: schedule.parallel)
     if !json { writeStandardError("plan: \(plan.reason)\n") }
     var report = try run.execute(plan: plan, pinning: schedule.pin, quiet: json)
     // Stopped by a signal: what finished is reported and written all the same.
     let interrupted = Interruption.stop.isRequested
     if interrupted { report = report.finishedFolds }
-    if let output { try reporting { try AtomicFile.write(report.csv, to: output) } }
+    try files.write(csv: report.csv, json: report.json(model: run.session.model))
     if json {
       writeStandardOutput(report.json(model: run.session.model).serialized() + "\n")
     } else {
       writeStandardOutput(CrossValidationReportFormat.table(report))
     }
     if interrupted {
-      Interruption.exitAfterPartialRun(finished: report.folds.count, of: folds, parts: "fold(s)", output: output)
+      Interruption.exitAfterPartialRun(
+        finished: report.folds.count, of: folds, parts: "fold(s)", output: files.description)
     }
   }
 }
@@ -64,9 +76,9 @@ struct CrossValidationRun {
   let validation: CrossValidation
   let requestedThreads: Int?
 
-  init(arguments: TrainingArguments, folds: Int, stratified: Bool, threads: Int?) throws(CommandFailure) {
+  init(settings: SessionOptions, folds: Int, stratified: Bool, threads: Int?) throws(CommandFailure) {
     do {
-      (validation, session) = try CrossValidation.prepare(arguments.session, folds: folds, stratified: stratified)
+      (validation, session) = try CrossValidation.prepare(settings, folds: folds, stratified: stratified)
     } catch {
       throw CommandFailure(error.description)
     }

@@ -5,7 +5,16 @@ import Backprop
 struct EvaluateCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "evaluate",
-    abstract: "Score saved weights on a data set (a named set is scored on its test split).")
+    abstract: "Score saved weights on a data set (a named set is scored on its test split).",
+    usage: "backprop evaluate --weights <file> --data <name|file> [<options>]",
+    discussion: """
+      CSV files are read as the weights' training data was: features by name, the same label \
+      column and class names, and the saved feature scaling applied.
+
+      Examples:
+        backprop evaluate --weights fashion.safetensors --data fashion-mnist
+        backprop evaluate --weights my.safetensors --data my-test.csv --json
+      """)
 
   @OptionGroup var weights: WeightsOptions
   @OptionGroup var source: DataOptions

@@ -6,11 +6,19 @@ struct PredictCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "predict",
     abstract: "Write predictions of saved weights to a CSV or .npy file.",
+    usage: "backprop predict --weights <file> --data <name|file> --output <file.csv|file.npy|-> [<options>]",
     discussion: """
       CSV: a header, then one row per sample with the predicted class and the probability of \
       each class (for regression, the outputs). .npy: a float32 array of the probabilities \
       (softmax, or sigmoid for binary cross-entropy; raw outputs for mse), one row per sample. \
-      A named set is predicted on its test split. Labels are not needed.
+      A named set is predicted on its test split. Labels are not needed; CSV features are \
+      matched to the weights' by name.
+
+      Examples:
+        backprop predict --weights my.safetensors --data new.csv \\
+          --output predictions.csv
+        backprop predict --weights fashion.safetensors --data fashion-mnist \\
+          --output - | head
       """)
 
   @OptionGroup var weights: WeightsOptions

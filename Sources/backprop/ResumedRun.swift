@@ -11,11 +11,11 @@ struct ResumedRun {
   /// The checkpoint interval the saved run used, if any.
   let checkpointEvery: Int?
 
-  init(path: String, given: TrainingArguments) throws(CommandFailure) {
+  init(path: String, given: SessionOptions) throws(CommandFailure) {
     self.path = path
     do { checkpoint = try Checkpoint.read(path) } catch { throw CommandFailure("--resume \(error)") }
     do {
-      settings = given.session.overlaid(on: try SessionOptions(savedIn: checkpoint, path: path))
+      settings = given.overlaid(on: try SessionOptions(savedIn: checkpoint, path: path))
       try settings.validate()
     } catch {
       throw CommandFailure(error.description)

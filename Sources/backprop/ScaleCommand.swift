@@ -6,15 +6,23 @@ struct ScaleCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "scale",
     abstract: "Measure how training scales across thread counts.",
+    usage: "backprop scale --data <name|file> --model <spec> [--threads <1,2,4>] [<options>]",
     discussion: """
       For each thread count, trains the same model from the same initial weights for --warm-up \
       steps, then measures --measure steps: samples/s, speedup over the first thread count, \
       parallel efficiency, the serial fraction estimated from each point (Karp–Flatt), and where \
-      the time of a step went. Writes the table to BASE.csv and BASE.json (--output BASE); \
-      tools/plot-scaling.sh BASE.json draws it.
+      the time of a step went. --output writes the table: T.csv or T.json, or both for a bare \
+      base name (--output BASE); tools/plot-scaling.sh BASE.json draws it.
+
+      Examples:
+        backprop scale --data fashion-mnist --model 784-256-relu-128-relu-10 \\
+          --threads 1,2,4,8
+        backprop scale --data fashion-mnist --model 784-256-relu-10 \\
+          --compare-pinning --output scaling
       """)
 
   @OptionGroup var arguments: TrainingArguments
+  @OptionGroup var initial: InitialWeightsOption
   @OptionGroup var resources: ResourceOptions
 
   @Option(
@@ -32,8 +40,8 @@ struct ScaleCommand: ParsableCommand {
   @Option(
     parsing: .unconditional, help: "Measure every thread count this many times, interleaved, and report the median.")
   var repeats: Int = 3
-  @Option(help: "Write the table to BASE.csv and BASE.json.")
-  var output: String = "scaling"
+  @Option(help: "Write the table to T.csv or T.json, or to BASE.csv and BASE.json for a name without either extension.")
+  var output: String?
   @Flag(help: "Print the table as one JSON object instead of text.")
   var json = false
 
@@ -53,16 +61,19 @@ struct ScaleCommand: ParsableCommand {
     return counts.map { $0! }
   }
 
+  /// The options given on the command line.
+  var settings: SessionOptions { arguments.session(adding: [initial.settings]) }
+
   func run() throws {
-    let outputs = try claimOutputs(
-      [named("--output", output + ".csv"), named("--output", output + ".json")], inputs: arguments.inputs)
+    let report = ReportOutput(output)
+    let outputs = try claimOutputs(report.claims, inputs: TrainingArguments.inputs(of: settings))
     defer { outputs.release() }
     var study = ScalingStudy()
     if let counts = threadList.flatMap(ScaleCommand.parseThreads) { study.threadCounts = counts }
     study.pinnings = comparePinning && pin != .none ? [pin, .none] : [pin]
     (study.warmUpSteps, study.measuredSteps, study.repeats) = (warmUp, measure, repeats)
     let session: TrainingSession
-    do { session = try TrainingSession(arguments.session, threads: 1) } catch {
+    do { session = try TrainingSession(settings, threads: 1) } catch {
       throw CommandFailure(error.description)
     }
     if !json { writeStandardError("threads     pin  samples/s  (each round)\n") }
@@ -72,10 +83,7 @@ struct ScaleCommand: ParsableCommand {
         if !quiet { writeStandardError(measurement.line + "\n") }
       }
     }
-    try reporting {
-      try AtomicFile.write(table.csv, to: output + ".csv")
-      try AtomicFile.write(table.json.serialized() + "\n", to: output + ".json")
-    }
+    try report.write(csv: table.csv, json: table.json)
     writeStandardOutput(json ? table.json.serialized() + "\n" : "median of \(repeats):\n" + table.text)
   }
 }

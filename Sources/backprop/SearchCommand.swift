@@ -8,15 +8,28 @@ struct SearchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "search",
     abstract: "Search hyperparameters: a grid or random settings, each scored by cross-validation.",
+    usage: """
+      backprop search --data <name|file> --model <spec> --grid <space> [<options>]
+      backprop search --data <name|file> --model <spec> --random <n> --space <space> [<options>]
+      """,
     discussion: """
       NAME is any option of train (lr, momentum, weight-decay, batch-size, epochs, optimizer, \
       schedule, …) or a {NAME} placeholder in --model, as in --model '784-{hidden}-relu-10' \
       --grid 'lr=0.1,0.01 hidden=128,256'. Random search draws --random N settings from --space: \
       lists are chosen from uniformly; ranges LOW:HIGH are sampled uniformly, log-uniformly for \
       lr, weight-decay and eps (or with log:LOW:HIGH), and as whole numbers when both bounds are.
+
+      Examples:
+        backprop search --data fashion-mnist --model '784-{hidden}-relu-10' \\
+          --grid 'lr=0.1,0.01 hidden=128,256'
+        backprop search --data my.csv --model 4-16-relu-3 --scale standard \\
+          --random 20 --space 'lr=1e-4:1e-1 momentum=0.8:0.99' --holdout 0.2 \\
+          --refit --save best.safetensors
       """)
 
   @OptionGroup var arguments: TrainingArguments
+  @OptionGroup var length: RunLengthOptions
+  @OptionGroup var test: TestDataOptions
   @OptionGroup var resources: ResourceOptions
 
   @Option(help: "Grid search over every combination: 'lr=0.1,0.03,0.01 hidden=128,256'.")
@@ -33,7 +46,8 @@ struct SearchCommand: ParsableCommand {
   @OptionGroup var schedule: FoldScheduleOptions
   @Option(help: "Rank by val_accuracy (default for classification) or val_loss.")
   var metric: String?
-  @Option(help: "Write the leaderboard to this .csv or .json file.")
+  @Option(
+    help: "Write the leaderboard to L.csv or L.json, or to both for a name without either extension.")
   var output: String?
   @Flag(help: "Print one JSON object instead of the leaderboard.")
   var json = false
@@ -60,18 +74,16 @@ struct SearchCommand: ParsableCommand {
       throw ValidationError("--metric must be val_accuracy or val_loss, got '\(metric)'")
     }
     if save != nil && !refit { throw ValidationError("--save: needs --refit (it saves the refitted weights)") }
-    if arguments.validationSplit != nil { throw ValidationError("--validation-split: use --holdout or --folds") }
     if arguments.source.data == nil { throw ValidationError("--data: missing") }
   }
 
+  /// The options given on the command line.
+  var given: SessionOptions { arguments.session(adding: [length.settings, test.settings]) }
+
   func run() throws {
     Interruption.stopsCleanly()
-    if let output {
-      guard output.lowercased().hasSuffix(".csv") || output.lowercased().hasSuffix(".json") else {
-        throw CommandFailure("--output \(output): the name must end in .csv or .json")
-      }
-    }
-    let outputs = try claimOutputs([named("--output", output), named("--save", save)], inputs: arguments.inputs)
+    let files = ReportOutput(output)
+    let outputs = try claimOutputs(files.claims + [named("--save", save)], inputs: TrainingArguments.inputs(of: given))
     defer { outputs.release() }
     let settings: [[(name: String, value: String)]]
     do {
@@ -124,11 +136,7 @@ struct SearchCommand: ParsableCommand {
     let classifies = base.loss.reportsAccuracy(outputs: base.spec.outputWidth, targetWidth: data.targetWidth)
     let board = Leaderboard(
       results: results, byAccuracy: (metric ?? (classifies ? "val_accuracy" : "val_loss")) == "val_accuracy")
-    if let output {
-      let text =
-        output.lowercased().hasSuffix(".csv") ? board.csv : board.json(plan: plan, wall: wall).serialized() + "\n"
-      try reporting { try AtomicFile.write(text, to: output) }
-    }
+    try files.write(csv: board.csv, json: board.json(plan: plan, wall: wall))
     var summary = board.json(plan: plan, wall: wall)
     if refit, !interrupted, let best = board.ranked.first(where: { $0.failure == nil }) {
       let refitted = try refitBest(best, loaded: loaded)
@@ -152,13 +160,14 @@ struct SearchCommand: ParsableCommand {
     }
     if interrupted {
       Interruption.exitAfterPartialRun(
-        finished: results.count, of: trials.count, parts: "trial(s)", output: output, note: refit ? "; no refit" : "")
+        finished: results.count, of: trials.count, parts: "trial(s)", output: files.description,
+        note: refit ? "; no refit" : "")
     }
   }
 
   /// The options of one setting: the command's own, with the setting applied.
   func setting(_ setting: [(name: String, value: String)]) throws(SessionError) -> SessionOptions {
-    try arguments.session.applying(setting)
+    try given.applying(setting)
   }
 
   /// The trial of one setting, or its failure to set up.

@@ -5,7 +5,12 @@ import Backprop
 struct TopologyCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "topology",
-    abstract: "Show the machine's topology (as hwloc sees it) and where workers would run.")
+    abstract: "Show the machine's topology (as hwloc sees it) and where workers would run.",
+    discussion: """
+      Examples:
+        backprop topology
+        backprop topology --threads 8 --pin spread --json
+      """)
 
   @OptionGroup var threads: ThreadOptions
   @Option(help: "Worker placement: compact, spread or none.")

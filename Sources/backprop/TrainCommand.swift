@@ -6,16 +6,34 @@ struct TrainCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "train",
     abstract: "Train a model on a data set.",
+    usage: """
+      backprop train --data <name|file> --model <spec> [<options>]
+      backprop train --resume <checkpoint> [--epochs <n>] [<options>]
+      """,
     discussion: """
       The model spec lists layer widths with the activation after each layer, for example \
       784-256-relu-128-relu-10 (activations: sigmoid, tanh, relu, leakyrelu, gelu, identity; \
-      dropout0.2 adds dropout). Named data sets bring their own test split and default recipe \
-      (fashion-mnist: SGD, lr 0.05, momentum 0.9, batch 128, 10 epochs; xor: SGD, lr 0.5, \
-      momentum 0.9, batch 4, 500 epochs); files default to SGD, lr 0.01, batch 32, 10 epochs.
+      dropout0.2 adds dropout). The data brings defaults for options not given: 8-bit images \
+      (fashion-mnist, or IDX/.npy files of bytes): SGD, lr 0.05, momentum 0.9, batch 128, 10 \
+      epochs; xor: SGD, lr 0.5, momentum 0.9, batch 4, 500 epochs; other files: SGD, lr 0.01, \
+      batch 32, 10 epochs.
+
+      Examples:
+        backprop train --data fashion-mnist --model 784-256-relu-128-relu-10 \\
+          --save fashion.safetensors
+        backprop train --data my.csv --label-column species --drop-columns id \\
+          --model 4-16-relu-3 --scale standard --validation-split 0.2 \\
+          --early-stopping 5 --epochs 200 --save my.safetensors
       """
   )
 
   @OptionGroup var arguments: TrainingArguments
+  @OptionGroup var initial: InitialWeightsOption
+  @OptionGroup var length: RunLengthOptions
+  @OptionGroup var test: TestDataOptions
+  @Option(
+    parsing: .unconditional, help: "Hold out this fraction of the training data (seeded) and report it each epoch.")
+  var validationSplit: Double?
   @OptionGroup var resources: ResourceOptions
 
   @OptionGroup var threads: ThreadOptions
@@ -61,23 +79,33 @@ struct TrainCommand: ParsableCommand {
     if resume == nil && checkpoint == nil && (checkpointEvery != nil || keepCheckpoints != 1) {
       throw ValidationError("--checkpoint-every/--keep-checkpoints: need --checkpoint PATH")
     }
-    if resume != nil && arguments.initialWeights != nil {
+    if resume != nil && initial.initialWeights != nil {
       throw ValidationError("--init: cannot be used with --resume, whose checkpoint holds the weights")
     }
     if resume == nil && arguments.source.data == nil { throw ValidationError("--data: missing (or give --resume)") }
-    if resume == nil && arguments.earlyStopping != nil && arguments.validationSplit == nil {
+    if let validationSplit, !(validationSplit > 0 && validationSplit < 1) {
+      throw ValidationError("--validation-split must be in (0, 1), got \(validationSplit)")
+    }
+    if resume == nil && length.earlyStopping != nil && validationSplit == nil {
       throw ValidationError("--early-stopping: needs --validation-split (stopping on the test set would tune on it)")
     }
+  }
+
+  /// The options given on the command line.
+  var given: SessionOptions {
+    var split = SessionOptions()
+    split.validationSplit = validationSplit
+    return arguments.session(adding: [initial.settings, length.settings, test.settings, split])
   }
 
   func run() throws {
     let started = ContinuousClock.now
     Interruption.stopsCleanly()
-    let resumed = try resume.map { path throws(CommandFailure) in try ResumedRun(path: path, given: arguments) }
+    let resumed = try resume.map { path throws(CommandFailure) in try ResumedRun(path: path, given: given) }
     let checkpointPath = checkpoint ?? resume
     // Outputs are checked and locked first so a long run never ends in an
     // error about them, never writes an input, and never shares an output.
-    let settings = resumed?.settings ?? arguments.session
+    let settings = resumed?.settings ?? given
     let outputs = try claimOutputs(
       [named("--save", save), named("--metrics", metrics), named("--checkpoint", checkpointPath)],
       inputs: TrainingArguments.inputs(of: settings) + [named("--resume", resume)],

@@ -15,8 +15,12 @@ struct CommandRun {
     return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("backprop").path
   }()
 
-  init(_ arguments: [String], environment: [String: String] = [:], executable: String = CommandRun.binary) throws {
+  init(
+    _ arguments: [String], environment: [String: String] = [:], executable: String = CommandRun.binary,
+    in folder: String? = nil
+  ) throws {
     let process = Process()
+    if let folder { process.currentDirectoryURL = URL(fileURLWithPath: folder) }
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }

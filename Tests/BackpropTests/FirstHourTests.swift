@@ -148,4 +148,109 @@ import _BackpropTestSupport
     #expect(!quiet.contains("  batch "), "\(quiet)")
     #expect(quiet.contains("trained 3000 epoch(s)"))
   }
+
+  /// `--output` follows one rule in scale, cv and search: the extension
+  /// chooses the format, a bare base name gets both, nothing is written
+  /// without it, and the files written are named.
+  @Test func outputMeansTheSameInEveryCommand() throws {
+    let scratch = ScratchFolder()
+    let data = Self.threeClassCSV(in: scratch)
+    let (work, out) = (scratch.file("work"), scratch.file("out"))
+    for folder in [work, out] {
+      try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    }
+    let train = ["--data", data, "--model", "4-8-relu-3", "--scale", "standard", "--batch-size", "16"]
+    let scale = ["scale"] + train + ["--threads", "1", "--warm-up", "1", "--measure", "2", "--repeats", "1"]
+    let cv = ["cv"] + train + ["--folds", "2", "--epochs", "1"]
+    let search = ["search"] + train + ["--grid", "lr=0.1,0.2", "--folds", "2", "--epochs", "1"]
+
+    for command in [scale, cv, search] {
+      let none = try CommandRun(command, in: work)
+      #expect(none.status == 0, "\(none.errors)")
+      #expect(try FileManager.default.contentsOfDirectory(atPath: work).isEmpty, "\(command[0]) wrote a file unasked")
+
+      let csv = try CommandRun(command + ["--output", "\(out)/\(command[0]).csv"])
+      #expect(csv.errors.contains("wrote \(out)/\(command[0]).csv\n"), "\(csv.errors)")
+      let json = try CommandRun(command + ["--output", "\(out)/\(command[0]).json"])
+      #expect(json.status == 0, "\(json.errors)")
+      let parsed = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: "\(out)/\(command[0]).json"))))
+      guard case .object = parsed else {
+        Issue.record("\(command[0]) --output x.json did not write a JSON object")
+        continue
+      }
+      let both = try CommandRun(command + ["--output", "\(out)/\(command[0])-both"])
+      #expect(both.errors.contains("wrote \(out)/\(command[0])-both.csv\nwrote \(out)/\(command[0])-both.json\n"))
+      let header = try String(contentsOfFile: "\(out)/\(command[0])-both.csv", encoding: .utf8).prefix(1)
+      #expect(header != "{", "the CSV file holds CSV")
+    }
+  }
+
+  /// Each command's help lists only the options it takes, shows defaults
+  /// (integers as integers) and required options as required, and has
+  /// copyable examples.
+  @Test func helpMatchesWhatEachCommandDoes() throws {
+    func help(_ command: String) throws -> String {
+      let run = try CommandRun(["help", command])
+      #expect(run.status == 0, "\(run.errors)")
+      return run.output
+    }
+    for command in ["train", "evaluate", "predict", "scale", "cv", "search", "topology"] {
+      #expect(try help(command).contains("Examples:\n  backprop \(command)"), "\(command)")
+    }
+    /// The options a help text lists, by the names that start its lines.
+    func options(_ text: String) -> [String] {
+      text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.hasPrefix("--") }
+    }
+    let cv = options(try help("cv"))
+    for refused in ["--validation-split", "--test-data", "--test-labels", "--init "] {
+      #expect(!cv.contains { $0.hasPrefix(refused) }, "cv lists \(refused)")
+    }
+    let scale = options(try help("scale"))
+    for ignored in ["--epochs", "--steps", "--early-stopping", "--test-data"] {
+      #expect(!scale.contains { $0.hasPrefix(ignored) }, "scale lists \(ignored)")
+    }
+    let train = try help("train")
+    #expect(!train.contains("1000000.0"))
+    // Each option's entry: from its name to the next option's.
+    let flat = train.components(separatedBy: "OPTIONS:").last!.split(separator: "\n")
+      .map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+    let entries = flat.components(separatedBy: " --")
+    #expect(entries.contains { $0.hasPrefix("min-work-per-thread ") && $0.contains("(default: 1000000)") })
+    for option in ["optimizer", "momentum", "epochs", "batch-size", "lr", "seed"] {
+      let entry = try #require(entries.first { $0.hasPrefix(option + " <") }, "\(option)")
+      #expect(entry.contains("default"), "\(option): \(entry)")
+    }
+    let search = try help("search").split(separator: "\n").joined(separator: " ")
+    #expect(search.contains("--metric") && search.contains("(default for classification)"))
+    #expect(try help("evaluate").contains("USAGE: backprop evaluate --weights <file> --data <name|file>"))
+    #expect(try help("predict").contains("USAGE: backprop predict --weights <file> --data <name|file> --output"))
+  }
+
+  /// An option a command does not have gets the nearest it has, or the
+  /// commands that take it; a mismatched --model names the file's model.
+  @Test func messagesPointToWhatWasMeant() throws {
+    let cases: [([String], String)] = [
+      (["train", "--data", "xor", "--learning-rate", "0.1"], "Unknown option '--learning-rate' (did you mean --lr?)"),
+      (["train", "--data", "xor", "--batch_size", "8"], "Unknown option '--batch_size' (did you mean --batch-size?)"),
+      (["train", "--data", "xor", "--patience", "3"], "Unknown option '--patience' (did you mean --early-stopping?)"),
+      (
+        ["cv", "--data", "xor", "--model", "2-2-1", "--validation-split", "0.2"],
+        "Unknown option '--validation-split' (it is an option of train, not of cv)"
+      ),
+    ]
+    for (arguments, expected) in cases {
+      let run = try CommandRun(arguments)
+      #expect(run.status == 64)
+      #expect(run.errors == "backprop: error: \(expected)\n", "\(arguments)")
+    }
+    let scratch = ScratchFolder()
+    let weights = scratch.file("xor.safetensors")
+    let trained = try CommandRun([
+      "train", "--data", "xor", "--model", "2-4-tanh-1", "--epochs", "1", "--save", weights,
+    ])
+    #expect(trained.status == 0, "\(trained.errors)")
+    let mismatched = try CommandRun(["evaluate", "--weights", weights, "--model", "2-8-tanh-1", "--data", "xor"])
+    #expect(mismatched.status == 1)
+    #expect(mismatched.errors.hasSuffix("; the file holds model 2-4-tanh-1\n"), "\(mismatched.errors)")
+  }
 }

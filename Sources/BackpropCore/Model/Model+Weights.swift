@@ -84,7 +84,14 @@ extension Model {
     }
     let loss = givenLoss ?? contents.metadata[lossKey].flatMap(Loss.init(name:))
     let network = Network(spec: spec)
-    let found = try matching(contents, layout: network.layout, spec: spec, path: path)
+    let found: [(ParameterLayout.Entry, Safetensors.Tensor)]
+    do { found = try matching(contents, layout: network.layout, spec: spec, path: path) } catch {
+      // A spec given that is not the one saved: say which model the file holds.
+      if given != nil, let saved = contents.metadata[specKey], saved != spec.description {
+        throw WeightsError(path: path, reason: "\(error.reason); the file holds model \(saved)")
+      }
+      throw error
+    }
     let model = Model(spec: spec, loss: loss, parameters: [Float](repeating: 0, count: network.layout.totalCount))
     model.copy(found)
     if let text = contents.metadata[scalingKey] {
