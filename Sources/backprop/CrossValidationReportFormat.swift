@@ -43,10 +43,22 @@ enum CrossValidationReportFormat {
     lines.append(
       "mean ± std over \(report.succeeded.count) fold(s)\(failed > 0 ? " (\(failed) failed)" : ""): "
         + summary.joined(separator: "  "))
-    lines.append(
-      "\(report.plan.parallelFolds) fold(s) side by side, \(report.plan.threadsPerFold) thread(s) each; wall \(Report.fixed(report.wallSeconds, 2)) s"
-    )
+    lines.append(ranLine(report))
     return lines.joined(separator: "\n") + "\n"
+  }
+
+  /// How the folds ran: how many trained at once at most (against the
+  /// plan's), their workers and the CPUs they were seen on, and the wall time.
+  static func ranLine(_ report: CrossValidationReport) -> String {
+    let plan = report.plan
+    let workers = Set(report.succeeded.map(\.workers)).sorted().map(String.init).joined(separator: "/")
+    var line = "ran \(report.folds.count) fold(s), at most \(report.mostFoldsAtOnce) at once"
+    if report.mostFoldsAtOnce < min(plan.parallelFolds, report.succeeded.count) {
+      line += " (planned \(plan.parallelFolds) side by side; the folds were too short to overlap)"
+    }
+    line += ", \(workers.isEmpty ? "-" : workers) worker(s) each (of \(plan.threadsPerFold) thread(s) per fold)"
+    line += ", on CPUs \(cpuList(report.cpusUsed)); wall \(Report.fixed(report.wallSeconds, 2)) s"
+    return line
   }
 
   private static func pad(_ text: String, _ width: Int) -> String {

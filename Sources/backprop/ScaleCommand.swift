@@ -76,12 +76,16 @@ struct ScaleCommand: ParsableCommand {
     do { session = try TrainingSession(settings, threads: 1) } catch {
       throw CommandFailure(error.description)
     }
+    let load = ScalingTable.loadAverage()
     if !json { writeStandardError("threads     pin  samples/s  (each round)\n") }
     let quiet = json
     let table = try reporting {
       try study.run(session) { measurement in
         if !quiet { writeStandardError(measurement.line + "\n") }
       }
+    }
+    for warning in table.warnings(loadAverage: load, cores: Topology.shared.allowedCores) {
+      writeStandardError("backprop: warning: \(warning)\n")
     }
     try report.write(csv: table.csv, json: table.json)
     writeStandardOutput(json ? table.json.serialized() + "\n" : "median of \(repeats):\n" + table.text)

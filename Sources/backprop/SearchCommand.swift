@@ -153,9 +153,15 @@ struct SearchCommand: ParsableCommand {
         "\(plan.parallelFolds) fold(s) side by side, \(plan.threadsPerFold) thread(s) each; wall \(Report.fixed(wall, 2)) s\n"
       )
       if let refit = summary["refit"] {
-        writeStandardOutput(
-          "refit of the best setting: test accuracy \(refit["test_accuracy"]?.doubleValue.map { Report.fixed($0, 4) } ?? "-")\n"
-        )
+        var line = "refit of the best setting (\(refit["setting"]?.stringValue ?? "")) on all the training data"
+        if let loss = refit["test_loss"]?.doubleValue {
+          line += ": test loss \(Report.fixed(loss, 4))"
+          if let accuracy = refit["test_accuracy"]?.doubleValue { line += ", accuracy \(Report.fixed(accuracy, 4))" }
+        } else {
+          line += " (no test data to score it on: give --test-data, or use a named set)"
+        }
+        if let saved = refit["saved"]?.stringValue { line += "; saved to \(saved)" }
+        writeStandardOutput(line + "\n")
       }
     }
     if interrupted {

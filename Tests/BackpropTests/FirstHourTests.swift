@@ -253,4 +253,55 @@ import _BackpropTestSupport
     #expect(mismatched.status == 1)
     #expect(mismatched.errors.hasSuffix("; the file holds model 2-4-tanh-1\n"), "\(mismatched.errors)")
   }
+
+  /// A scaling study warns when its figures cannot be trusted: a busy
+  /// machine, or a Karp–Flatt serial fraction above 1.
+  @Test func scalingFiguresFromABusyMachineAreWarnedAbout() {
+    func measurement(_ threads: Int, _ rate: Double) -> ScalingMeasurement {
+      ScalingMeasurement(threads: threads, pinning: .compact, samplesPerSecond: rate, profile: StepProfile(), mode: "")
+    }
+    let one = measurement(1, 1000)
+    let table = ScalingTable(
+      rows: [ScalingRow(one, baseline: one), ScalingRow(measurement(2, 400), baseline: one)], model: "2-1", batchSize: 4
+    )
+    // 400 samples/s on two threads against 1000 on one: speedup 0.4, serial fraction (1/0.4 − 1/2)/(1/2) = 4.
+    let warnings = table.warnings(loadAverage: 3.2, cores: 4)
+    #expect(warnings.count == 2, "\(warnings)")
+    #expect(warnings.first?.hasPrefix("the machine was busy: a load average of 3.20 with 4 core(s)") == true)
+    #expect(warnings.last?.hasPrefix("Karp-Flatt's serial fraction at 2 thread(s) (compact) is 4.00, above 1") == true)
+    let idle = ScalingTable(
+      rows: [ScalingRow(one, baseline: one), ScalingRow(measurement(2, 1900), baseline: one)], model: "2-1",
+      batchSize: 4)
+    #expect(idle.warnings(loadAverage: 0.3, cores: 4).isEmpty)
+  }
+
+  /// Search gives numbers as numbers and a refit without test data says
+  /// so; cv says how its folds actually ran.
+  @Test func summariesSayWhatHappened() throws {
+    let scratch = ScratchFolder()
+    let data = Self.threeClassCSV(in: scratch)
+    let train = ["--data", data, "--model", "4-8-relu-3", "--scale", "standard", "--batch-size", "16", "--epochs", "1"]
+    let search = try CommandRun(
+      ["search"] + train + ["--grid", "lr=0.1,0.2 optimizer=sgd", "--folds", "2", "--refit", "--json"])
+    #expect(search.status == 0, "\(search.errors)")
+    let board = try search.json()
+    guard case .array(let trials)? = board["trials"] else { Issue.record("no trials"); return }
+    let setting = trials.first?["setting"]
+    #expect(setting?["lr"]?.doubleValue != nil && setting?["lr"]?.stringValue == nil)
+    #expect(setting?["optimizer"]?.stringValue == "sgd")
+    #expect(board["refit"]?["test_accuracy"] == .null)
+    let text = try CommandRun(["search"] + train + ["--grid", "lr=0.1,0.2", "--folds", "2", "--refit"])
+    #expect(
+      text.output.contains("on all the training data (no test data to score it on: give --test-data"), "\(text.output)")
+    #expect(!text.output.contains("test accuracy -"))
+
+    let cv = try CommandRun(["cv"] + train + ["--folds", "3"])
+    #expect(cv.status == 0, "\(cv.errors)")
+    let last = cv.output.split(separator: "\n").last.map(String.init) ?? ""
+    #expect(last.hasPrefix("ran 3 fold(s), at most "), "\(last)")
+    #expect(last.contains(" worker(s) each (of ") && last.contains(", on CPUs "), "\(last)")
+    let json = try CommandRun(["cv"] + train + ["--folds", "3", "--json"]).json()
+    let most = try #require(json["most_folds_at_once"]?.integerValue)
+    #expect(most >= 1 && most <= 3)
+  }
 }

@@ -52,7 +52,7 @@ import Testing
       return
     }
     // The trial that cannot fit ranks last, with the reason.
-    #expect(trials[0]["setting"]?["h"]?.stringValue == "8")
+    #expect(trials[0]["setting"]?["h"]?.integerValue == 8)
     #expect(trials[1]["failure"]?.stringValue?.contains("needs about") == true, "\(trials[1].serialized())")
   }
 

@@ -74,7 +74,7 @@ import _BackpropTestSupport
     #expect(trials.count == 4)
     // The diverging settings rank last, with their reason.
     #expect(trials[0]["failure"] == .null && trials[3]["failure"]?.stringValue?.contains("diverged") == true)
-    #expect(trials[0]["setting"]?["lr"]?.stringValue == "0.3")
+    #expect(trials[0]["setting"]?["lr"]?.doubleValue == 0.3)
     #expect(summary["refit"]?["setting"]?.stringValue?.hasPrefix("lr=0.3") == true)
     let csv = try String(contentsOfFile: board, encoding: .utf8)
     #expect(csv.split(separator: "\n").count == 5 && csv.hasPrefix("rank,trial,lr,hidden,mean_val_accuracy"))

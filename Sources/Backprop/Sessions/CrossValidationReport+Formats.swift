@@ -97,7 +97,8 @@ extension CrossValidationReport {
       ("failed_folds", .integer(report.folds.count - report.succeeded.count)),
       ("parallel_folds", .integer(report.plan.parallelFolds)),
       ("threads_per_fold", .integer(report.plan.threadsPerFold)),
-      ("plan", .string(report.plan.reason)), ("wall_seconds", .number(report.wallSeconds)),
+      ("plan", .string(report.plan.reason)), ("most_folds_at_once", .integer(report.mostFoldsAtOnce)),
+      ("cpus_used", .array(report.cpusUsed.map { .integer($0) })), ("wall_seconds", .number(report.wallSeconds)),
     ]
     return .object(members)
   }

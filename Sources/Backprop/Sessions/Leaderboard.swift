@@ -56,9 +56,10 @@ public struct Leaderboard: Sendable {
           ranked.enumerated().map { rank, result in
             let accuracy = result.summary { $0.validationAccuracy }
             let loss = result.summary { $0.validationLoss }
+            let setting: [(String, JSONValue)] = result.values.map { ($0.name, Search.TrialResult.jsonValue($0.value)) }
             return .object([
               ("rank", .integer(rank + 1)), ("trial", .integer(result.trial)),
-              ("setting", .object(result.values.map { ($0.name, .string($0.value)) })),
+              ("setting", .object(setting)),
               ("mean_val_accuracy", accuracy.map { .number($0.mean) } ?? .null),
               ("std_val_accuracy", accuracy.map { .number($0.std) } ?? .null),
               ("mean_val_loss", loss.map { .number($0.mean) } ?? .null),
@@ -76,6 +77,14 @@ public struct Leaderboard: Sendable {
 }
 
 extension Search.TrialResult {
+  /// A setting's value as JSON: a number when it reads as one (`0.1`,
+  /// `128`), else text (`adam`, `step:5:0.5`).
+  static func jsonValue(_ text: String) -> JSONValue {
+    if let whole = Int(text) { return .integer(whole) }
+    if let number = Double(text), number.isFinite { return .number(number) }
+    return .string(text)
+  }
+
   /// The setting as `name=value` pairs.
   public var label: String { values.map { "\($0.name)=\($0.value)" }.joined(separator: " ") }
 }

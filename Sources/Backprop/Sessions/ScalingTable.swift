@@ -10,6 +10,12 @@ public struct ScalingMeasurement: Sendable {
   public let profile: StepProfile
   /// How the workers ran (and why fewer ran, if they did).
   public let mode: String
+
+  /// A measurement (a study makes them; a test or a saved table may too).
+  public init(threads: Int, pinning: PinningPolicy, samplesPerSecond: Double, profile: StepProfile, mode: String) {
+    (self.threads, self.pinning, self.samplesPerSecond) = (threads, pinning, samplesPerSecond)
+    (self.profile, self.mode) = (profile, mode)
+  }
 }
 
 /// One thread count's row in a scaling study, relative to the study's first count.
@@ -52,6 +58,11 @@ public struct ScalingTable: Sendable {
   /// The batch size.
   public let batchSize: Int
 
+  /// A table of `rows` for `model` trained with batches of `batchSize`.
+  public init(rows: [ScalingRow], model: String, batchSize: Int) {
+    (self.rows, self.model, self.batchSize) = (rows, model, batchSize)
+  }
+
   /// One line per row, with a header.
   public var csv: String {
     var text =
@@ -89,5 +100,43 @@ public struct ScalingTable: Sendable {
           })
       ),
     ])
+  }
+
+  /// Why the figures may not be trusted, one line each: a machine busy with
+  /// other work when the study began (a 1-minute load average above the
+  /// cores the largest thread count leaves free, with half a core of
+  /// slack), or a Karp–Flatt serial fraction above 1 (more threads ran
+  /// slower than one, which only competition for the cores explains).
+  ///
+  /// - Parameters:
+  ///   - loadAverage: the machine's 1-minute load average before the study.
+  ///   - cores: the cores this process may use.
+  public func warnings(loadAverage: Double?, cores: Int) -> [String] {
+    var warnings: [String] = []
+    let most = rows.map(\.threads).max() ?? 1
+    if let loadAverage, loadAverage > Double(cores - most) + 0.5 {
+      warnings.append(
+        "the machine was busy: a load average of \(ScalingTable.twoDecimals(loadAverage)) with \(cores) core(s), so up to \(most) thread(s) shared cores with other work and the figures are unreliable; measure on an idle machine"
+      )
+    }
+    for row in rows {
+      guard let fraction = row.serialFraction, fraction > 1 else { continue }
+      warnings.append(
+        "Karp-Flatt's serial fraction at \(row.threads) thread(s) (\(row.pinning.rawValue)) is \(ScalingTable.twoDecimals(fraction)), above 1: more threads ran slower than one, so other work competed for the cores; measure again on an idle machine"
+      )
+    }
+    return warnings
+  }
+
+  /// The machine's 1-minute load average (`/proc/loadavg`), or `nil` where
+  /// there is none.
+  public static func loadAverage() -> Double? {
+    ProcFile.text("/proc/loadavg").split(separator: " ").first.flatMap { Double($0) }
+  }
+
+  private static func twoDecimals(_ value: Double) -> String {
+    let hundredths = Int((value * 100).rounded())
+    let fraction = hundredths % 100
+    return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
   }
 }

@@ -255,6 +255,29 @@ public struct CrossValidationReport: Sendable {
     return report
   }
 
+  /// The most folds that were training at the same moment, from their
+  /// start times and durations: how the schedule actually ran (folds too
+  /// short to overlap run one after another whatever the plan).
+  public var mostFoldsAtOnce: Int {
+    var events: [(time: Double, change: Int)] = []
+    for fold in succeeded {
+      events.append((fold.startedAt, 1))
+      events.append((fold.startedAt + fold.seconds, -1))
+    }
+    // Ends before starts at the same moment: touching folds did not overlap.
+    events.sort { $0.time != $1.time ? $0.time < $1.time : $0.change < $1.change }
+    var running = 0
+    var most = 0
+    for (_, change) in events {
+      running += change
+      most = max(most, running)
+    }
+    return most
+  }
+
+  /// The CPUs the folds' workers were seen on, over all folds.
+  public var cpusUsed: [Int] { Array(Set(folds.flatMap(\.cpus))).sorted() }
+
   /// Mean and sample standard deviation (n − 1, as `numpy.std(ddof=1)`) of
   /// `value` over the folds that succeeded; `nil` when none did.
   public func summary(_ value: (FoldResult) -> Double?) -> (mean: Double, std: Double)? {

@@ -6,10 +6,10 @@
 
 /// Files of the kernel's `/proc` and `/sys`, whose size `stat` reports as 0:
 /// read until their end instead.
-enum ProcFile {
+package enum ProcFile {
   /// The text of the file at `path` (at most `limit` bytes), or empty where
   /// there is none.
-  static func text(_ path: String, limit: Int = 1 << 22) -> String {
+  package static func text(_ path: String, limit: Int = 1 << 22) -> String {
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else { return "" }
     defer { close(descriptor) }
