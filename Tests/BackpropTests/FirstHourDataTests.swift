@@ -269,4 +269,33 @@ import _BackpropTestSupport
     #expect(fromNPY.status == 0, "\(fromNPY.errors)")
     #expect(try fromNPY.json()["train_loss"] == run.json()["train_loss"])
   }
+
+  /// The README's quick start on a user's own CSV runs as it stands: it
+  /// trains, evaluates on a file with its columns in another order, and
+  /// predicts names for a file without labels.
+  @Test func theReadmeQuickStartOnACSVRuns() throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent()
+    let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+    let blocks = readme.components(separatedBy: "```sh\n").dropFirst().map { $0.components(separatedBy: "```")[0] }
+    let example = try #require(blocks.first { $0.contains("--data my.csv") })
+    let scratch = ScratchFolder()
+    let folder = scratch.file("quick-start")
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    let rows = Self.rows(400)
+    Self.csv(Array(rows[..<300]), columns: ["id", "width", "height", "weight", "age", "species"], to: "\(folder)/my.csv")
+    Self.csv(Array(rows[300...]), columns: ["species", "age", "weight", "height", "width"], to: "\(folder)/my-test.csv")
+    Self.csv(Array(rows[300...]), columns: ["id", "weight", "age", "width", "height"], to: "\(folder)/new.csv")
+    let run = try CommandRun(
+      ["-e", "-c", example], environment: ["B": CommandRun.binary], executable: "/bin/sh", in: folder)
+    #expect(run.status == 0, "\(run.errors)")
+    // evaluate's line: the held-out rows, well above chance.
+    let line = try #require(run.output.split(separator: "\n").first { $0.hasPrefix("100 samples") })
+    let accuracy = try #require(line.components(separatedBy: "accuracy ").last.flatMap { Double($0) })
+    #expect(accuracy > 0.8, "\(line)")
+    let predictions = try String(contentsOfFile: "\(folder)/predictions.csv", encoding: .utf8).split(separator: "\n")
+    #expect(predictions.first == "prediction,p_setosa,p_versicolor,p_virginica")
+    #expect(predictions.count == 101)
+    #expect(predictions.dropFirst().allSatisfy { Self.classNames.contains(String($0.split(separator: ",")[0])) })
+  }
 }
