@@ -29,6 +29,7 @@ struct SearchCommand: ParsableCommand {
 
   @OptionGroup var arguments: TrainingArguments
   @OptionGroup var length: RunLengthOptions
+  /// Scored by the refit only.
   @OptionGroup var test: TestDataOptions
   @OptionGroup var resources: ResourceOptions
 
@@ -74,6 +75,10 @@ struct SearchCommand: ParsableCommand {
       throw ValidationError("--metric must be val_accuracy or val_loss, got '\(metric)'")
     }
     if save != nil && !refit { throw ValidationError("--save: needs --refit (it saves the refitted weights)") }
+    if test.testData != nil && !refit {
+      throw ValidationError(
+        "--test-data: needs --refit (the trials are scored on validation folds, never on test data)")
+    }
     if arguments.source.data == nil { throw ValidationError("--data: missing") }
   }
 

@@ -91,6 +91,27 @@ import _BackpropTestSupport
       "train", "--data", data, "--model", "4-16-relu-3", "--scale", "standard", "--epochs", "1",
     ])
     #expect(fine.status == 0 && !fine.errors.contains("warning"), "\(fine.errors)")
+
+    // The same from a .npy pair (the warning names the labels file), and
+    // with text labels (it names the classes).
+    let rows = FirstHourDataTests.rows()
+    let (x, y) = (scratch.file("x.npy"), scratch.file("y.npy"))
+    FirstHourDataTests.npy(
+      rows.flatMap { row in ["width", "height", "weight", "age"].map { Float(row.values[$0]!) } },
+      shape: [rows.count, 4], to: x)
+    FirstHourDataTests.npy(rows.map { Float($0.label) }, shape: [rows.count], to: y)
+    let fromNPY = try CommandRun([
+      "train", "--data", x, "--labels", y, "--model", "4-5", "--scale", "standard", "--epochs", "1",
+    ])
+    #expect(
+      fromNPY.errors.contains("4-5 has 5 outputs but the labels of \(y) have 3 classes (0-2)"), "\(fromNPY.errors)")
+    let named = scratch.file("named.csv")
+    FirstHourDataTests.csv(rows, columns: ["width", "height", "weight", "age", "species"], to: named)
+    let byName = try CommandRun([
+      "train", "--data", named, "--label-column", "species", "--model", "4-4", "--scale", "standard", "--epochs", "1",
+    ])
+    #expect(
+      byName.errors.contains("have 3 classes (setosa, versicolor, virginica)"), "\(byName.errors)")
   }
 
   /// A run cut short by --steps says how much of an epoch it made.
@@ -229,7 +250,7 @@ import _BackpropTestSupport
   /// An option a command does not have gets the nearest it has, or the
   /// commands that take it; a mismatched --model names the file's model.
   @Test func messagesPointToWhatWasMeant() throws {
-    let cases: [([String], String)] = [
+    var cases: [([String], String)] = [
       (["train", "--data", "xor", "--learning-rate", "0.1"], "Unknown option '--learning-rate' (did you mean --lr?)"),
       (["train", "--data", "xor", "--batch_size", "8"], "Unknown option '--batch_size' (did you mean --batch-size?)"),
       (["train", "--data", "xor", "--patience", "3"], "Unknown option '--patience' (did you mean --early-stopping?)"),
@@ -238,6 +259,11 @@ import _BackpropTestSupport
         "Unknown option '--validation-split' (it is an option of train, not of cv)"
       ),
     ]
+    cases.append(
+      (
+        ["search", "--data", "xor", "--model", "2-2-1", "--grid", "lr=0.1", "--test-data", "t.csv"],
+        "--test-data: needs --refit (the trials are scored on validation folds, never on test data)"
+      ))
     for (arguments, expected) in cases {
       let run = try CommandRun(arguments)
       #expect(run.status == 64)
