@@ -52,13 +52,21 @@ struct DataOptions: ParsableArguments {
   func load(for model: Model? = nil, weights: String = "", requireLabels: Bool = true) throws(CommandFailure)
     -> DatasetLoader.Loaded
   {
+    let loaded: DatasetLoader.Loaded
+    let columns = TrainingSession.columns(settings, schema: model?.dataSchema, savedIn: weights)
     do {
       try settings.validate()
-      let columns = TrainingSession.columns(settings, schema: model?.dataSchema, savedIn: weights)
-      return try TrainingSession.load(settings, columns: columns, requireLabels: requireLabels)
+      loaded = try TrainingSession.load(settings, columns: columns, requireLabels: requireLabels)
     } catch {
       throw CommandFailure(error.description)
     }
+    // Text labels sorted afresh may not be the classes the model learnt.
+    if model != nil, columns.classNames == nil, let names = (loaded.test ?? loaded.training).classNames {
+      throw CommandFailure(
+        "\(settings.data ?? ""): the labels are text (\(names.prefix(5).joined(separator: ", "))\(names.count > 5 ? ", …" : "")) but \(weights) names no classes: give --class-names in the order of the model's outputs"
+      )
+    }
+    return loaded
   }
 
   /// The files the options name, for the check that no output is one of them.

@@ -214,6 +214,26 @@ import _BackpropTestSupport
     #expect(
       soft.errors.contains("not one-hot (a single 1): give class indices 0...2, one per sample"), "\(soft.errors)")
 
+    // Weights that name no classes are not guessed at with text labels.
+    let unnamed = scratch.file("unnamed.safetensors")
+    let fromArrays = try CommandRun(["train", "--data", x, "--labels", indices, "--save", unnamed] + common)
+    #expect(fromArrays.status == 0, "\(fromArrays.errors)")
+    let guessed = try CommandRun(["evaluate", "--weights", unnamed, "--data", named, "--label-column", "species"])
+    #expect(guessed.status == 1)
+    #expect(
+      guessed.errors.contains(
+        "the labels are text (setosa, versicolor, virginica) but \(unnamed) names no classes: give --class-names"),
+      "\(guessed.errors)")
+    let told = try CommandRun([
+      "evaluate", "--weights", unnamed, "--data", named, "--label-column", "species", "--class-names",
+      "setosa,versicolor,virginica",
+    ])
+    #expect(told.status == 0, "\(told.errors)")
+    let mse = try CommandRun(
+      ["train", "--data", named, "--label-column", "species", "--model", "4-1", "--loss", "mse", "--epochs", "1"])
+    #expect(mse.status == 1)
+    #expect(mse.errors.contains("but loss mse with one output is regression"), "\(mse.errors)")
+
     // A regression target with a classification loss hints at --loss mse.
     let target = scratch.file("target.npy")
     Self.npy(rows.map { Float($0.values["width"]! * 2 + 0.25) }, shape: [rows.count], to: target)
@@ -283,8 +303,10 @@ import _BackpropTestSupport
     let folder = scratch.file("quick-start")
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     let rows = Self.rows(400)
-    Self.csv(Array(rows[..<300]), columns: ["id", "width", "height", "weight", "age", "species"], to: "\(folder)/my.csv")
-    Self.csv(Array(rows[300...]), columns: ["species", "age", "weight", "height", "width"], to: "\(folder)/my-test.csv")
+    Self.csv(
+      Array(rows[..<300]), columns: ["id", "width", "height", "weight", "age", "species"], to: "\(folder)/my.csv")
+    Self.csv(
+      Array(rows[300...]), columns: ["species", "age", "weight", "height", "width"], to: "\(folder)/my-test.csv")
     Self.csv(Array(rows[300...]), columns: ["id", "weight", "age", "width", "height"], to: "\(folder)/new.csv")
     let run = try CommandRun(
       ["-e", "-c", example], environment: ["B": CommandRun.binary], executable: "/bin/sh", in: folder)

@@ -155,6 +155,13 @@ public struct TrainingSession {
         "--data: the 8-bit features of \(loaded.training.source) are divided by 255 to [0, 1] as they are read, as the named sets' are"
       )
     }
+    if loss == .meanSquaredError && spec.outputWidth == 1, let names = training.classNames {
+      throw SessionError(
+        option: settings.classNames != nil ? "--class-names" : "--data",
+        message:
+          "the labels are classes (\(names.prefix(5).joined(separator: ", "))\(names.count > 5 ? ", …" : "")) but loss mse with one output is regression: give a model with one output per class, or another loss"
+      )
+    }
     do {
       training = try training.classIndices(for: loss, outputs: spec.outputWidth)
       validation = try validation?.classIndices(for: loss, outputs: spec.outputWidth)
@@ -223,7 +230,7 @@ public struct TrainingSession {
       abs(training.features[largest]) > 10
     {
       let column = largest % training.featureWidth
-      let name = training.featureNames.map { "column '\($0[column])'" } ?? "feature \(column)"
+      let name = training.featureNames.map { "column '\(FilePath.printable($0[column]))'" } ?? "feature \(column)"
       warnings.append(
         "--scale: the features of \(training.source) are not scaled and reach \(training.features[largest].messageText) (\(name)); networks train best on features near [-1, 1]: give --scale standard or --scale unit"
       )

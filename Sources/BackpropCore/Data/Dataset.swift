@@ -153,10 +153,15 @@ public struct Dataset: Sendable {
         )
       }
       if let index = targets.firstIndex(where: { !($0 >= 0 && $0 < Float(bound)) }) {
+        let value = targets[index]
+        let label =
+          classNames.flatMap { names in Int(exactly: value).flatMap { names.indices.contains($0) ? names[$0] : nil } }
+          .map { "'\(FilePath.printable($0))' (class \(value.messageText) of \(classNames!.count))" }
+          ?? value.messageText
         throw .mismatch(
           source: labels,
           reason:
-            "label \(targets[index].messageText) of sample \(index / targetWidth) (0-based) is out of range: the model's \(outputs) output(s) with loss \(loss.rawValue) take labels 0...\(bound - 1)"
+            "label \(label) of sample \(index / targetWidth) (0-based) is out of range: the model's \(outputs) output(s) with loss \(loss.rawValue) take labels 0...\(bound - 1)"
         )
       }
     } else if let index = targets.firstIndex(where: { !$0.isFinite }) {
