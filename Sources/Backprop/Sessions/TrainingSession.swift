@@ -134,8 +134,8 @@ public struct TrainingSession {
       scaler = scaling == .none ? nil : FeatureScaler(fitting: scaling, to: training)
       if let path = settings.initialWeights, initial?.featureScaler != nil {
         notes.append(
-          "--scale \(scaling.rawValue): the feature scaling saved in --init \(path) is replaced by one fitted on this training data"
-        )
+          "--scale \(scaling.rawValue): the feature scaling saved in --init \(path) is "
+            + (scaling == .none ? "not applied" : "replaced by one fitted on this training data"))
       }
     } else if let saved = initial?.featureScaler, saved.shift.count == training.featureWidth {
       scaler = saved

@@ -105,8 +105,11 @@ public enum CSVReader {
       func listed(_ names: [String]) -> String {
         names.prefix(12).map { "'\(quoted($0))'" }.joined(separator: ", ") + (names.count > 12 ? ", …" : "")
       }
+      // Each name's columns, looked up once per name asked for (files may have thousands).
+      var positions: [String: [Int]] = [:]
+      for (column, name) in header.enumerated() { positions[name, default: []].append(column) }
       func index(of name: String, for purpose: String) throws(DatasetError) -> Int {
-        let found = header.indices.filter { header[$0] == name }
+        let found = positions[name] ?? []
         guard let first = found.first else {
           throw .malformed(
             path: path, reason: "no column named '\(quoted(name))' \(purpose); its columns: \(listed(header))")
@@ -194,7 +197,7 @@ public enum CSVReader {
         throw .malformed(
           path: path,
           reason:
-            "line \(lines[row]), column '\(quoted(column))': '\(quoted(label))' is not one of the class names (\(names.prefix(12).joined(separator: ", "))\(names.count > 12 ? ", …" : ""))"
+            "line \(lines[row]), column '\(quoted(column))': '\(quoted(label))' is not one of the class names (\(names.prefix(12).map { quoted($0) }.joined(separator: ", "))\(names.count > 12 ? ", …" : ""))"
         )
       }
       targets.append(value)
