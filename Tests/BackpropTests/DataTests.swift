@@ -170,6 +170,17 @@ func npyBytes(header: String, data: [UInt8]) -> [UInt8] {
     #expect(data.targets == [2, 0])
   }
 
+  /// A spreadsheet's UTF-8 byte-order mark is not part of the first column's name.
+  @Test func aByteOrderMarkIsNotPartOfTheFirstName() throws {
+    let scratch = ScratchFolder()
+    let path = scratch.file("bom.csv")
+    writeFile([0xEF, 0xBB, 0xBF] + Array("id,a,label\n1,2,0\n".utf8), to: path)
+    let data = try CSVReader.parse(
+      try FileBytes.read(path), path: path, columns: ColumnSelection(dropColumns: ["id"]))
+    #expect(data.featureNames == ["a"])
+    #expect(data.features == [2])
+  }
+
   @Test(arguments: [
     ("a,b\n1,2\n", "no column named 'label'"),
     ("a,label\n1,2\n3\n", "line 3 has 1 fields"),
@@ -177,6 +188,8 @@ func npyBytes(header: String, data: [UInt8]) -> [UInt8] {
     ("a,label\ny,1\n", "line 2, column 'a': 'y' is not a number (leave the column out with --drop-columns"),
     ("a,a,label\n1,2,3\n", "columns 1 and 2 are both named 'a'"),
     ("a,label\n1, \n", "line 2, column 'label': the label is empty"),
+    ("a,label\n,1\n", "line 2, column 'a': the field is empty (fill in or remove the rows with missing values)"),
+    ("a;b;label\n1;2;0\n", "the file seems separated by ';', but CSV files are read with commas"),
     ("a,label\n", "no data rows"),
     ("", "empty CSV"),
   ])

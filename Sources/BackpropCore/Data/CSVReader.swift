@@ -43,7 +43,16 @@ public enum CSVReader {
     }
     var lines = splitLines(bytes)
     guard !lines.isEmpty else { throw .malformed(path: path, reason: "empty CSV file (a header line is needed)") }
+    // A UTF-8 byte-order mark (as spreadsheets write) is not part of the first name.
+    if lines[0].starts(with: [0xEF, 0xBB, 0xBF]) { lines[0] = lines[0].dropFirst(3) }
     let header = fields(of: lines.removeFirst()).map { $0.trimmingWhitespace() }
+    if header.count == 1, let separator = [";", "\t", "|"].first(where: { header[0].contains(Character($0)) }) {
+      throw .malformed(
+        path: path,
+        reason:
+          "the header line has one column, '\(quoted(header[0]))': the file seems separated by '\(separator == "\t" ? "\\t" : separator)', but CSV files are read with commas"
+      )
+    }
     let layout = try Layout(header: header, columns: columns, requireLabels: requireLabels, path: path)
     let width = layout.features.count
     var features: [Float] = []
@@ -61,10 +70,13 @@ public enum CSVReader {
       }
       for column in layout.features {
         guard let value = Float(row[column].trimmingWhitespace()) else {
+          let field = row[column].trimmingWhitespace()
           throw .malformed(
             path: path,
-            reason:
-              "line \(lineNumber), column '\(quoted(header[column]))': '\(quoted(row[column]))' is not a number (leave the column out with --drop-columns, or read it as the labels with --label-column)"
+            reason: "line \(lineNumber), column '\(quoted(header[column]))': "
+              + (field.isEmpty
+                ? "the field is empty (fill in or remove the rows with missing values)"
+                : "'\(quoted(row[column]))' is not a number (leave the column out with --drop-columns, or read it as the labels with --label-column)")
           )
         }
         features.append(value)

@@ -133,7 +133,7 @@ public struct Dataset: Sendable {
       throw .mismatch(
         source: source,
         reason:
-          "feature \(index % featureWidth) of sample \(index / featureWidth) (both 0-based) is \(features[index]) (NaN and infinite values are not allowed)"
+          "feature \(featureNames.map { "'\(FilePath.printable($0[index % featureWidth]))'" } ?? "\(index % featureWidth) (0-based)") of sample \(index / featureWidth) (0-based) is \(features[index]) (NaN and infinite values are not allowed)"
       )
     }
     guard loss.accepts(outputs: outputs, targetWidth: targetWidth) else {
