@@ -78,6 +78,9 @@ import _BackpropTestSupport
     let moved = try CommandRun(["evaluate", "--weights", weights, "--data", reordered])
     #expect(original.status == 0 && moved.status == 0, "\(original.errors)\(moved.errors)")
     #expect(original.output == moved.output)
+    // Dropping a column the model does not use changes nothing: features are still found by name.
+    let dropped = try CommandRun(["evaluate", "--weights", weights, "--data", reordered, "--drop-columns", "id"])
+    #expect(dropped.output == original.output, "\(dropped.errors)")
     let first = try CommandRun(["predict", "--weights", weights, "--data", train, "--output", "-"])
     let second = try CommandRun(["predict", "--weights", weights, "--data", reordered, "--output", "-"])
     #expect(first.status == 0 && first.output.hasPrefix("prediction,p_0,p_1,p_2\n"), "\(first.errors)")

@@ -195,15 +195,18 @@ public struct TrainingSession {
   }
 
   /// How the settings' CSV columns are read: as given, else as `schema`
-  /// (the data a model was saved with, in `weights`) says.
+  /// (the data a model was saved with, in `weights`) says. The schema's
+  /// feature names win over `drop-columns`: columns found by name need
+  /// nothing dropped, and dropping would fall back to their positions.
   public static func columns(_ settings: SessionOptions, schema: DataSchema?, savedIn weights: String)
     -> ColumnSelection
   {
     var columns = ColumnSelection(
       labelColumn: settings.labelColumn ?? schema?.labelColumn ?? "label", featureColumns: settings.featureColumns,
       dropColumns: settings.dropColumns ?? [], classNames: settings.classNames ?? schema?.classNames)
-    if settings.featureColumns == nil, settings.dropColumns == nil, let names = schema?.featureNames {
+    if settings.featureColumns == nil, let names = schema?.featureNames {
       columns.featureColumns = names
+      columns.dropColumns = []
       columns.featuresNamedBy = "one of the features \(weights) was trained on"
     }
     return columns
