@@ -22,12 +22,13 @@ enum OptionSuggestion {
     // Initials of a spelt-out name (learning-rate → lr), then the closest spelling.
     let initials = String(given.split(separator: "-").compactMap(\.first))
     if initials.count > 1, own.contains(initials) { return "did you mean --\(initials)?" }
-    let scored = own.map { (name: $0, distance: distance(given, $0)) }.min { $0.distance < $1.distance }
-    if let scored, scored.distance <= max(1, given.count / 4) { return "did you mean --\(scored.name)?" }
     let others = commands.filter { $0 != command && options(of: $0).contains(given) }.map { $0._commandName }
     if !others.isEmpty {
       return "it is an option of \(others.joined(separator: ", ")), not of \(command._commandName)"
     }
+    // Sorted, so that of two names equally near the first alphabetically is suggested.
+    let nearest = own.sorted().map { (name: $0, distance: distance(given, $0)) }.min { $0.distance < $1.distance }
+    if let nearest, nearest.distance <= max(1, given.count / 4) { return "did you mean --\(nearest.name)?" }
     return nil
   }
 
@@ -55,14 +56,15 @@ enum OptionSuggestion {
   /// The edit distance between two names.
   static func distance(_ a: String, _ b: String) -> Int {
     let (a, b) = (Array(a), Array(b))
+    // previous[j]: the distance between the first i − 1 characters of a and the first j of b.
     var previous = Array(0...b.count)
-    for i in 1...max(a.count, 1) where !a.isEmpty {
-      var current = [i] + [Int](repeating: 0, count: b.count)
-      for j in 1...max(b.count, 1) where !b.isEmpty {
-        current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+    for (i, x) in a.enumerated() {
+      var current = [i + 1]
+      for (j, y) in b.enumerated() {
+        current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1)))
       }
       previous = current
     }
-    return a.isEmpty ? b.count : previous[b.count]
+    return previous[b.count]
   }
 }

@@ -46,11 +46,7 @@ struct PredictCommand: ParsableCommand {
       )
     }
     model.featureScaler?.apply(to: &data)
-    if let index = data.features.firstIndex(where: { !$0.isFinite }) {
-      throw CommandFailure(
-        "\(data.source): feature \(index % data.featureWidth) of sample \(index / data.featureWidth) (both 0-based) is \(data.features[index])"
-      )
-    }
+    try reporting { try data.checkFeaturesAreFinite() }
     let width = model.spec.outputWidth
     let scores = Predictions.scores(
       logits: model.outputs(for: data, threads: threads.count), width: width, loss: model.loss
@@ -63,7 +59,7 @@ struct PredictCommand: ParsableCommand {
     } else {
       try reporting { try AtomicFile.write(NPYFile.encode(values: scores, shape: [data.count, width]), to: output) }
     }
-    writeStandardError("wrote \(data.count) predictions to \(output)\n")
+    writeStandardError("wrote \(data.count) predictions to \(FilePath.printable(output))\n")
   }
 }
 

@@ -117,6 +117,21 @@ public struct Dataset: Sendable {
     return converted
   }
 
+  /// Checks that every feature is finite.
+  ///
+  /// - Throws: ``DatasetError/mismatch(source:reason:)`` naming the first
+  ///   NaN or infinite feature (by its column's name when known) and its sample.
+  public func checkFeaturesAreFinite() throws(DatasetError) {
+    guard let index = features.firstIndex(where: { !$0.isFinite }) else { return }
+    let feature =
+      featureNames.map { "'\(FilePath.printable($0[index % featureWidth]))'" } ?? "\(index % featureWidth) (0-based)"
+    throw .mismatch(
+      source: source,
+      reason:
+        "feature \(feature) of sample \(index / featureWidth) (0-based) is \(features[index]) (NaN and infinite values are not allowed)"
+    )
+  }
+
   /// Checks that the data suits a model with `inputWidth` inputs and
   /// `outputs` outputs trained with `loss`.
   ///
@@ -129,13 +144,7 @@ public struct Dataset: Sendable {
       throw .mismatch(
         source: source, reason: "samples have \(featureWidth) features but the model takes \(inputWidth) inputs")
     }
-    if let index = features.firstIndex(where: { !$0.isFinite }) {
-      throw .mismatch(
-        source: source,
-        reason:
-          "feature \(featureNames.map { "'\(FilePath.printable($0[index % featureWidth]))'" } ?? "\(index % featureWidth) (0-based)") of sample \(index / featureWidth) (0-based) is \(features[index]) (NaN and infinite values are not allowed)"
-      )
-    }
+    try checkFeaturesAreFinite()
     guard loss.accepts(outputs: outputs, targetWidth: targetWidth) else {
       let hint = loss == .softmaxCrossEntropy ? " (give class indices 0...\(outputs - 1), one per sample)" : ""
       throw .mismatch(
