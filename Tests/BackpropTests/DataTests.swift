@@ -170,6 +170,17 @@ func npyBytes(header: String, data: [UInt8]) -> [UInt8] {
     #expect(data.targets == [2, 0])
   }
 
+  /// Quoted fields may hold commas, and a doubled quote is one quote (RFC 4180).
+  @Test func quotedFieldsKeepCommasAndQuotes() throws {
+    let scratch = ScratchFolder()
+    let path = scratch.file("quoted.csv")
+    writeFile(Array("\"x, in cm\",label\n1,\"big, \"\"red\"\"\"\n2,small\n".utf8), to: path)
+    let data = try CSVReader.read(path, labelColumn: "label")
+    #expect(data.featureNames == ["x, in cm"])
+    #expect(data.classNames == ["big, \"red\"", "small"])
+    #expect(data.targets == [0, 1])
+  }
+
   /// A spreadsheet's UTF-8 byte-order mark is not part of the first column's name.
   @Test func aByteOrderMarkIsNotPartOfTheFirstName() throws {
     let scratch = ScratchFolder()

@@ -229,14 +229,25 @@ public enum CSVReader {
     return lines.map { $0.last == UInt8(ascii: "\r") ? $0.dropLast() : $0 }
   }
 
+  /// The fields of a line: split at commas outside quotes; inside quotes a
+  /// doubled quote (`""`) is one quote character, as RFC 4180 writes it.
   private static func fields(of line: ArraySlice<UInt8>) -> [Substring] {
     var result: [Substring] = []
     var current: [UInt8] = []
     var quoted = false
-    var iterator = line.makeIterator()
-    while let byte = iterator.next() {
+    var index = line.startIndex
+    while index < line.endIndex {
+      let byte = line[index]
+      index += 1
       if quoted {
-        if byte == UInt8(ascii: "\"") { quoted = false } else { current.append(byte) }
+        if byte != UInt8(ascii: "\"") {
+          current.append(byte)
+        } else if index < line.endIndex && line[index] == UInt8(ascii: "\"") {
+          current.append(byte)
+          index += 1
+        } else {
+          quoted = false
+        }
       } else if byte == UInt8(ascii: "\"") {
         quoted = true
       } else if byte == UInt8(ascii: ",") {
