@@ -22,6 +22,7 @@ struct CrossValidateCommand: ParsableCommand {
       """)
 
   @OptionGroup var arguments: TrainingArguments
+  @OptionGroup var gradients: GradientsOption
   @OptionGroup var length: RunLengthOptions
   @OptionGroup var resources: ResourceOptions
 
@@ -42,7 +43,7 @@ struct CrossValidateCommand: ParsableCommand {
   }
 
   /// The options given on the command line.
-  var settings: SessionOptions { arguments.session(adding: [length.settings]) }
+  var settings: SessionOptions { arguments.session(adding: [gradients.settings, length.settings]) }
 
   func run() throws {
     Interruption.stopsCleanly()

@@ -74,6 +74,7 @@ struct DataOptions: ParsableArguments {
 }
 
 extension FeatureScaling: ExpressibleByArgument {}
+extension GradientChoice: ExpressibleByArgument {}
 extension PinningPolicy: ExpressibleByArgument {}
 extension NonFinitePolicy: ExpressibleByArgument {}
 extension OptimizerSettings.Kind: ExpressibleByArgument {}

@@ -41,7 +41,7 @@ enum Report {
   ///   (the caller scores `validation` and `test` with those weights).
   static func summary(
     history: [EpochMetrics], options: TrainingOptions, samples: Int, test: Evaluation?, validation: Evaluation?,
-    wallSeconds: Double, model: Model, keptEpoch: Int? = nil
+    wallSeconds: Double, model: Model, strategy: GradientStrategy, keptEpoch: Int? = nil
   ) -> JSONValue {
     let last = history.last
     let steps = last?.steps ?? 0
@@ -53,7 +53,8 @@ enum Report {
       ("epochs", .integer(history.count)), ("steps", .integer(steps)),
       // The passes over the data those steps make (a run cut short by --steps ends mid-epoch).
       ("epochs_trained", .number(Double(steps) / Double(stepsPerEpoch))),
-      ("threads", .integer(options.threads)), ("model", .string(model.spec.description)),
+      ("threads", .integer(options.threads)), ("gradient_strategy", .string(strategy.rawValue)),
+      ("model", .string(model.spec.description)),
       ("parameters", .integer(model.network.layout.parameterCount)),
       ("loss_function", .string(model.loss.rawValue)),
       ("optimizer", .string(options.optimizer.kind.rawValue)), ("batch_size", .integer(options.batchSize)),

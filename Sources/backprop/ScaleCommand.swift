@@ -33,6 +33,12 @@ struct ScaleCommand: ParsableCommand {
   var pin: PinningPolicy = .compact
   @Flag(help: "Also measure every thread count with --pin none.")
   var comparePinning = false
+  @Option(
+    name: .customLong("gradients"),
+    help:
+      "Gradient strategies to measure, as all-reduce,unit-slices: a row per strategy and thread count (default: the one auto chooses)."
+  )
+  var strategyList: String?
   @Option(parsing: .unconditional, help: "Steps run before measuring, at each thread count.")
   var warmUp: Int = 20
   @Option(parsing: .unconditional, help: "Steps measured at each thread count.")
@@ -53,6 +59,16 @@ struct ScaleCommand: ParsableCommand {
       throw ValidationError("--threads '\(threadList)' is not a list of positive counts such as 1,2,4")
     }
     for count in threadList.flatMap(ScaleCommand.parseThreads) ?? [] { try Threads.check(count) }
+    if let strategyList, ScaleCommand.parseStrategies(strategyList) == nil {
+      throw ValidationError(
+        "--gradients '\(strategyList)' is not a list of all-reduce and unit-slices, such as all-reduce,unit-slices")
+    }
+  }
+
+  static func parseStrategies(_ text: String) -> [GradientStrategy]? {
+    let strategies = text.split(separator: ",").map { GradientStrategy(rawValue: String($0.filter { $0 != " " })) }
+    guard !strategies.isEmpty, strategies.allSatisfy({ $0 != nil }) else { return nil }
+    return strategies.map { $0! }
   }
 
   static func parseThreads(_ text: String) -> [Int]? {
@@ -71,13 +87,14 @@ struct ScaleCommand: ParsableCommand {
     var study = ScalingStudy()
     if let counts = threadList.flatMap(ScaleCommand.parseThreads) { study.threadCounts = counts }
     study.pinnings = comparePinning && pin != .none ? [pin, .none] : [pin]
+    study.strategies = strategyList.flatMap(ScaleCommand.parseStrategies) ?? []
     (study.warmUpSteps, study.measuredSteps, study.repeats) = (warmUp, measure, repeats)
     let session: TrainingSession
     do { session = try TrainingSession(settings, threads: 1) } catch {
       throw CommandFailure(error.description)
     }
     let load = ScalingTable.loadAverage()
-    if !json { writeStandardError("threads     pin  samples/s  (each round)\n") }
+    if !json { writeStandardError("threads     pin   gradients  samples/s  (each round)\n") }
     let quiet = json
     let table = try reporting {
       try study.run(session) { measurement in

@@ -3,7 +3,8 @@ import Backprop
 extension ScalingMeasurement {
   /// The round's line, printed before the medians are known.
   var line: String {
-    pad(String(threads), 7) + pad(pinning.rawValue, 8) + pad(Report.grouped(samplesPerSecond), 11)
+    pad(String(threads), 7) + pad(pinning.rawValue, 8) + pad(strategy.rawValue, 12)
+      + pad(Report.grouped(samplesPerSecond), 11)
   }
 }
 
@@ -13,7 +14,8 @@ extension ScalingRow {
     let shares = profile.shares
     func percent(_ value: Double) -> String { Report.fixed(100 * value, 1) }
     return [
-      pad(String(threads), 7), pad(pinning.rawValue, 8), pad(Report.grouped(samplesPerSecond), 11),
+      pad(String(threads), 7), pad(pinning.rawValue, 8), pad(strategy.rawValue, 12),
+      pad(Report.grouped(samplesPerSecond), 11),
       pad(Report.fixed(speedup, 2), 7), pad(Report.fixed(efficiency, 2), 10),
       pad(serialFraction.map { Report.fixed($0, 3) } ?? "-", 8), pad(percent(shares.data), 6),
       pad(percent(shares.compute), 8), pad(percent(shares.update), 8), pad(percent(shares.other), 7),
@@ -24,7 +26,7 @@ extension ScalingRow {
 
 extension ScalingTable {
   static let header =
-    "threads     pin  samples/s  speedup efficiency  serial  data%  fwdbwd%  update%  other%  wait µs  execution"
+    "threads     pin   gradients  samples/s  speedup efficiency  serial  data%  fwdbwd%  update%  other%  wait µs  execution"
 
   /// The table as text, with the model and batch above it.
   var text: String {

@@ -28,6 +28,7 @@ struct SearchCommand: ParsableCommand {
       """)
 
   @OptionGroup var arguments: TrainingArguments
+  @OptionGroup var gradients: GradientsOption
   @OptionGroup var length: RunLengthOptions
   /// Scored by the refit only.
   @OptionGroup var test: TestDataOptions
@@ -83,7 +84,7 @@ struct SearchCommand: ParsableCommand {
   }
 
   /// The options given on the command line.
-  var given: SessionOptions { arguments.session(adding: [length.settings, test.settings]) }
+  var given: SessionOptions { arguments.session(adding: [gradients.settings, length.settings, test.settings]) }
 
   func run() throws {
     Interruption.stopsCleanly()

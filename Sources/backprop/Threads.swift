@@ -40,6 +40,7 @@ enum Threads {
     func percent(_ share: Double) -> String { Report.fixed(100 * share, 1) + "%" }
     var text =
       "profile: \(trainer.workerCount) worker(s), \(trainer.executionMode), pinning \(trainer.plan.policy.rawValue)\n"
+    text += "profile: gradients \(trainer.strategy.rawValue) (\(trainer.strategyReason))\n"
     if let reason = trainer.fewerWorkersReason { text += "profile: \(reason) (--min-work-per-thread)\n" }
     text += "profile: BLAS \(BLASKernelChoice.description)\n"
     text +=
@@ -61,6 +62,8 @@ enum Threads {
     let shares = profile.shares
     return .object([
       ("execution", .string(trainer.executionMode.description)), ("pinning", .string(trainer.plan.policy.rawValue)),
+      ("gradient_strategy", .string(trainer.strategy.rawValue)),
+      ("gradient_strategy_reason", .string(trainer.strategyReason)),
       ("workers", .integer(trainer.workerCount)),
       ("fewer_workers_reason", trainer.fewerWorkersReason.map { .string($0) } ?? .null),
       ("blas", .string(BLASKernelChoice.description)),

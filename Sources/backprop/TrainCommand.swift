@@ -29,6 +29,7 @@ struct TrainCommand: ParsableCommand {
 
   @OptionGroup var arguments: TrainingArguments
   @OptionGroup var initial: InitialWeightsOption
+  @OptionGroup var gradients: GradientsOption
   @OptionGroup var length: RunLengthOptions
   @OptionGroup var test: TestDataOptions
   @Option(
@@ -95,7 +96,7 @@ struct TrainCommand: ParsableCommand {
   var given: SessionOptions {
     var split = SessionOptions()
     split.validationSplit = validationSplit
-    return arguments.session(adding: [initial.settings, length.settings, test.settings, split])
+    return arguments.session(adding: [initial.settings, gradients.settings, length.settings, test.settings, split])
   }
 
   func run() throws {

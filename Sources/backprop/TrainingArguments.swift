@@ -179,6 +179,24 @@ struct InitialWeightsOption: ParsableArguments {
   }
 }
 
+/// The gradient strategy of `train`, `cv` and `search` (`scale` takes a list).
+struct GradientsOption: ParsableArguments {
+  @Option(
+    help: ArgumentHelp(
+      "How the workers' shards become the mean gradient: all-reduce (each worker's own gradient buffer, summed by slices), unit-slices (each worker computes whole output units over the batch) or auto.",
+      discussion:
+        "auto chooses by the model, the batch and the workers; --profile says which it chose and why. (default: auto)"
+    ))
+  var gradients: GradientChoice?
+
+  /// This option as a session's.
+  var settings: SessionOptions {
+    var settings = SessionOptions()
+    settings.gradients = gradients
+    return settings
+  }
+}
+
 /// Test files scored after training: `train` and `search --refit`.
 struct TestDataOptions: ParsableArguments {
   @Option(help: "Test features (a file); the named sets bring their own.")

@@ -29,7 +29,10 @@ struct TrainingRun {
     let every = command.checkpointEvery ?? resumed?.checkpointEvery
     var files: CheckpointRotation? = nil
     if let path = checkpointPath {
-      var metadata = [CheckpointRotation.settingsKey: session.savedSettings.json.serialized()]
+      // The strategy the trainer used, not `auto`: a resumed run keeps it.
+      var saved = session.savedSettings
+      saved.gradients = GradientChoice(rawValue: trainer.strategy.rawValue)
+      var metadata = [CheckpointRotation.settingsKey: saved.json.serialized()]
       if let every { metadata[CheckpointRotation.intervalKey] = String(every) }
       // Until this run writes one, the checkpoint it resumed from is the last good one.
       let resumedHere = resumed.flatMap { $0.path == path ? (path, $0.checkpoint.position.steps) : nil }
@@ -135,8 +138,7 @@ struct TrainingRun {
       : evaluationName == "val" ? history.last?.evaluation : nil
     var summary = Report.summary(
       history: history, options: options, samples: training.count, test: testResult, validation: validation,
-      wallSeconds: wall, model: model,
-      keptEpoch: trainer.bestEpoch)
+      wallSeconds: wall, model: model, strategy: trainer.strategy, keptEpoch: trainer.bestEpoch)
     if let epoch = trainer.bestEpoch, !command.quiet {
       writeStandardError("early stopping: the weights of epoch \(epoch), the lowest val_loss, are kept\n")
     }

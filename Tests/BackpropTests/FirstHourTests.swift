@@ -294,7 +294,9 @@ import _BackpropTestSupport
     let warnings = table.warnings(loadAverage: 3.2, cores: 4)
     #expect(warnings.count == 2, "\(warnings)")
     #expect(warnings.first?.hasPrefix("the machine was busy: a load average of 3.20 with 4 core(s)") == true)
-    #expect(warnings.last?.hasPrefix("Karp-Flatt's serial fraction at 2 thread(s) (compact) is 4.00, above 1") == true)
+    #expect(
+      warnings.last?.hasPrefix("Karp-Flatt's serial fraction at 2 thread(s) (compact, unit-slices) is 4.00, above 1")
+        == true)
     let idle = ScalingTable(
       rows: [ScalingRow(one, baseline: one), ScalingRow(measurement(2, 1900), baseline: one)], model: "2-1",
       batchSize: 4)

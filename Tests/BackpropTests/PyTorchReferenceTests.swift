@@ -37,8 +37,10 @@ import _BackpropTestSupport
     }
   }
 
-  @Test(arguments: configurations.map { $0["name"]!.stringValue! })
-  func tenStepsMatchPyTorch(_ name: String) throws {
+  /// Each configuration, under each gradient strategy on two workers (one
+  /// worker reduces nothing, so both strategies would be the same code).
+  @Test(arguments: configurations.map { $0["name"]!.stringValue! }, GradientStrategy.allCases)
+  func tenStepsMatchPyTorch(_ name: String, strategy: GradientStrategy) throws {
     let config = Self.configurations.first { $0["name"]?.stringValue == name }!
     let loss = Loss(name: config["loss"]!.stringValue!)!
     let model = try Self.model(spec: config["model"]!.stringValue!, loss: loss, prefix: "\(name)/initial/")
@@ -57,6 +59,7 @@ import _BackpropTestSupport
     options.schedule = LearningRateSchedule(
       parsing: config["schedule"]?.stringValue ?? "constant", warmupSteps: config["warmup"]?.integerValue ?? 0)!
     options.clipGradientNorm = config["clip"]?.doubleValue
+    (options.gradients, options.threads, options.minimumWorkPerThread) = (strategy, 2, 0)
     let history = try Trainer(model: model, training: Self.data(for: loss), options: options).train()
 
     guard case .array(let losses) = config["losses"]! else { Issue.record("no losses"); return }

@@ -22,6 +22,7 @@ extension TrainingOptions {
       ("clip_grad_norm", clipGradientNorm.map { .number($0) } ?? .null), ("threads", .integer(threads)),
       ("min_work_per_thread", .number(minimumWorkPerThread)), ("on_nan", .string(onNonFinite.rawValue)),
       ("early_stopping", earlyStoppingPatience.map { .integer($0) } ?? .null),
+      ("gradients", .string(gradients?.rawValue ?? "auto")),
     ])
   }
 
@@ -68,6 +69,12 @@ extension TrainingOptions {
     if let patience = json["early_stopping"], patience != .null {
       guard let value = patience.integerValue, value > 0 else { return nil }
       earlyStoppingPatience = value
+    }
+    // Checkpoints written before the strategies were named ran unit slices.
+    gradients = .unitSlices
+    if let strategy = json["gradients"] {
+      guard let choice = strategy.stringValue.flatMap(GradientChoice.init(rawValue:)) else { return nil }
+      gradients = choice.strategy
     }
   }
 }

@@ -8,6 +8,10 @@ public struct ScalingStudy: Sendable {
   public var threadCounts: [Int]
   /// The worker placements measured, each at every thread count.
   public var pinnings: [PinningPolicy] = [.compact]
+  /// The gradient strategies measured, each with every placement and thread
+  /// count; empty measures the session's own (with `auto`, the one chosen
+  /// at each thread count).
+  public var strategies: [GradientStrategy] = []
   /// Steps run before measuring, at each thread count.
   public var warmUpSteps = 20
   /// Steps measured at each thread count.
@@ -45,6 +49,18 @@ public struct ScalingStudy: Sendable {
     options.epochs = Int.max / 2
     let initial = session.model.parameters.array
     var rows: [ScalingRow] = []
+    for strategy in strategies.isEmpty ? [session.options.gradients] : strategies.map(Optional.some) {
+      options.gradients = strategy
+      rows += try measureAll(session, options: options, initial: initial, measured: measured)
+    }
+    return ScalingTable(rows: rows, model: session.model.spec.description, batchSize: options.batchSize)
+  }
+
+  /// The rows of every placement and thread count with `options`' strategy.
+  private func measureAll(
+    _ session: TrainingSession, options: TrainingOptions, initial: [Float], measured: ((ScalingMeasurement) -> Void)?
+  ) throws(TrainingError) -> [ScalingRow] {
+    var rows: [ScalingRow] = []
     for pinning in pinnings {
       var rounds: [Int: [ScalingMeasurement]] = [:]
       for _ in 0..<repeats {
@@ -62,7 +78,7 @@ public struct ScalingStudy: Sendable {
         if baseline == nil { baseline = median }
       }
     }
-    return ScalingTable(rows: rows, model: session.model.spec.description, batchSize: options.batchSize)
+    return rows
   }
 
   /// Trains warm-up plus measured steps at one thread count and measures the latter.
@@ -91,6 +107,7 @@ public struct ScalingStudy: Sendable {
     let rate = Double(samplesSeen - start.samples) / max(end - start.time, 1e-9)
     return ScalingMeasurement(
       threads: threads, pinning: pinning, samplesPerSecond: rate, profile: profile,
-      mode: trainer.executionMode.description + (trainer.fewerWorkersReason.map { " (\($0))" } ?? ""))
+      mode: trainer.executionMode.description + (trainer.fewerWorkersReason.map { " (\($0))" } ?? ""),
+      strategy: trainer.strategy)
   }
 }

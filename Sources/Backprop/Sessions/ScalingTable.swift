@@ -10,11 +10,16 @@ public struct ScalingMeasurement: Sendable {
   public let profile: StepProfile
   /// How the workers ran (and why fewer ran, if they did).
   public let mode: String
+  /// The gradient strategy measured.
+  public let strategy: GradientStrategy
 
   /// A measurement (a study makes them; a test or a saved table may too).
-  public init(threads: Int, pinning: PinningPolicy, samplesPerSecond: Double, profile: StepProfile, mode: String) {
+  public init(
+    threads: Int, pinning: PinningPolicy, samplesPerSecond: Double, profile: StepProfile, mode: String,
+    strategy: GradientStrategy = .unitSlices
+  ) {
     (self.threads, self.pinning, self.samplesPerSecond) = (threads, pinning, samplesPerSecond)
-    (self.profile, self.mode) = (profile, mode)
+    (self.profile, self.mode, self.strategy) = (profile, mode, strategy)
   }
 }
 
@@ -47,6 +52,7 @@ public struct ScalingRow: Sendable {
   public var samplesPerSecond: Double { measurement.samplesPerSecond }
   public var profile: StepProfile { measurement.profile }
   public var mode: String { measurement.mode }
+  public var strategy: GradientStrategy { measurement.strategy }
 }
 
 /// A scaling study's table, as CSV and JSON.
@@ -66,12 +72,13 @@ public struct ScalingTable: Sendable {
   /// One line per row, with a header.
   public var csv: String {
     var text =
-      "threads,pin,samples_per_second,speedup,efficiency,serial_fraction,data_share,forward_backward_share,update_share,other_share,wait_seconds_per_step\n"
+      "threads,pin,gradients,samples_per_second,speedup,efficiency,serial_fraction,data_share,forward_backward_share,update_share,other_share,wait_seconds_per_step\n"
     for row in rows {
       let shares = row.profile.shares
       text +=
         [
-          String(row.threads), row.pinning.rawValue, String(row.samplesPerSecond), String(row.speedup),
+          String(row.threads), row.pinning.rawValue, row.strategy.rawValue, String(row.samplesPerSecond),
+          String(row.speedup),
           String(row.efficiency), row.serialFraction.map { String($0) } ?? "", String(shares.data),
           String(shares.compute), String(shares.update), String(shares.other), String(row.profile.waitPerStep),
         ].joined(separator: ",") + "\n"
@@ -90,6 +97,7 @@ public struct ScalingTable: Sendable {
             let shares = row.profile.shares
             return .object([
               ("threads", .integer(row.threads)), ("pin", .string(row.pinning.rawValue)),
+              ("gradients", .string(row.strategy.rawValue)),
               ("samples_per_second", .number(row.samplesPerSecond)), ("speedup", .number(row.speedup)),
               ("efficiency", .number(row.efficiency)),
               ("serial_fraction", row.serialFraction.map { .number($0) } ?? .null),
@@ -122,7 +130,7 @@ public struct ScalingTable: Sendable {
     for row in rows {
       guard let fraction = row.serialFraction, fraction > 1 else { continue }
       warnings.append(
-        "Karp-Flatt's serial fraction at \(row.threads) thread(s) (\(row.pinning.rawValue)) is \(ScalingTable.twoDecimals(fraction)), above 1: more threads ran slower than one, so other work competed for the cores; measure again on an idle machine"
+        "Karp-Flatt's serial fraction at \(row.threads) thread(s) (\(row.pinning.rawValue), \(row.strategy.rawValue)) is \(ScalingTable.twoDecimals(fraction)), above 1: more threads ran slower than one, so other work competed for the cores; measure again on an idle machine"
       )
     }
     return warnings

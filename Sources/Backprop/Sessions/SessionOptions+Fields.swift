@@ -120,6 +120,9 @@ extension SessionOptions {
         "on-nan", \.onNonFinite, parse: { NonFinitePolicy(rawValue: $0) }, name: \.rawValue,
         among: NonFinitePolicy.allCases.map(\.rawValue)),
       whole("early-stopping", \.earlyStoppingPatience),
+      choice(
+        "gradients", \.gradients, parse: { GradientChoice(rawValue: $0) }, name: \.rawValue,
+        among: GradientChoice.allCases.map(\.rawValue)),
     ]
   }
 }

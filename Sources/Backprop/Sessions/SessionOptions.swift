@@ -69,6 +69,8 @@ public struct SessionOptions: Sendable, Hashable {
   public var minimumWorkPerThread: Double?
   /// What a non-finite loss or gradient does (`.stop`).
   public var onNonFinite: NonFinitePolicy?
+  /// How the workers' shards become the mean gradient (`.auto`).
+  public var gradients: GradientChoice?
   /// Epochs without a lower validation loss before the run stops.
   public var earlyStoppingPatience: Int?
 

@@ -313,6 +313,7 @@ public struct TrainingSession {
     options.minimumWorkPerThread = settings.minimumWorkPerThread ?? TrainingOptions().minimumWorkPerThread
     options.onNonFinite = settings.onNonFinite ?? .stop
     options.earlyStoppingPatience = settings.earlyStoppingPatience
+    options.gradients = settings.gradients?.strategy
     return options
   }
 

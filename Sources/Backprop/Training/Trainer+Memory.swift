@@ -5,7 +5,8 @@
 extension Trainer {
   /// The bytes a ``Trainer`` for `spec` and `options` allocates, with its
   /// model: the parameters, the gradient, the optimizer's state, the best
-  /// epoch's weights (early stopping), the batch's workspace, each worker's
+  /// epoch's weights (early stopping), the workers' gradient buffers
+  /// (``GradientStrategy/allReduce``), the batch's workspace, each worker's
   /// scoring workspace, and the epoch's sample order.
   ///
   /// - Parameters:
@@ -16,6 +17,8 @@ extension Trainer {
   ) -> Int? {
     var vectors = 2 + options.optimizer.stateVectorCount
     if options.earlyStoppingPatience != nil { vectors += 1 }
+    // Each worker's own gradient buffer.
+    if options.gradients != .unitSlices { vectors += options.threads }
     let rows = min(options.batchSize, samples ?? options.batchSize)
     let scoringRows = min(Model.evaluationBatchRows, samples ?? Model.evaluationBatchRows)
     return checkedSum([

@@ -71,10 +71,19 @@ extension Trainer {
     let created = Worker(topology: topology)
     let rows = ShardPlan(rows: workspace.capacity, workers: workerCount)
     if w < rows.shardCount { workspace.touch(rows: rows.range(of: w)) }
-    for block in slices.slices[w] {
-      for range in block.parameters {
-        (gradient.base + range.lowerBound).initialize(repeating: 0, count: range.count)
+    switch strategy {
+    case .unitSlices:
+      for block in slices.slices[w] {
+        for range in block.parameters {
+          (gradient.base + range.lowerBound).initialize(repeating: 0, count: range.count)
+        }
       }
+    case .allReduce:
+      let range = reduceSlices.slices[w]
+      (gradient.base + range.lowerBound).initialize(repeating: 0, count: range.count)
+      let own = AlignedBuffer<Float>(count: model.parameters.count)
+      created.gradient = own
+      shardGradients[w] = own.base
     }
     workers[w] = created
     return created
@@ -117,6 +126,9 @@ extension Trainer {
       logits: logits, targets: workspace.targets.base + range.lowerBound * targetWidth, rows: range.count,
       outputs: outputs, targetWidth: targetWidth, gradient: workspace.outputGradient + range.lowerBound * outputs)
     network.backpropagateDeltas(parameters: model.parameters.base, workspace: workspace, rows: range)
+    if strategy == .allReduce {
+      network.parameterGradients(workspace: workspace, rows: range, into: shardGradients[w]!)
+    }
     let finished = clockIfProfiling()
     slot[Slot.loss.rawValue] = result.loss
     slot[Slot.correct.rawValue] = Double(result.correct)
@@ -156,6 +168,7 @@ extension Trainer {
   /// Phase 2a (with clipping or ``NonFinitePolicy/skipBatch`` only): the
   /// mean gradient of slice `s`, and its sum of squares into slot `s`.
   func reduceSlice(_ s: Int, bank: Int) {
+    if strategy == .allReduce { return reduceRun(s, bank: bank) }
     let command = commands[bank]
     let slot = slot(s, bank: bank)
     let started = clockIfProfiling()
@@ -180,6 +193,7 @@ extension Trainer {
   /// is not, when the norm came first (otherwise a block with a non-finite
   /// gradient is left alone, marked in the slot, and the run stops).
   func updateSlice(_ s: Int, bank: Int) {
+    if strategy == .allReduce { return updateRun(s, bank: bank) }
     let command = commands[bank]
     let slot = slot(s, bank: bank)
     let normFirst = needsNormBeforeUpdate
@@ -187,17 +201,9 @@ extension Trainer {
     slot[Slot.update.rawValue] = 0
     slot[Slot.nonFiniteGradient.rawValue] = 0
     guard batchLoss(bank: bank).isFinite else { return }
-    var factor: Float = 1
-    if normFirst {
-      var squares = 0.0
-      for w in 0..<workerCount { squares += self.slot(w, bank: bank)[Slot.squares.rawValue] }
-      guard squares.isFinite else {
-        slot[Slot.nonFiniteGradient.rawValue] = 1
-        return
-      }
-      if let maximumNorm = options.clipGradientNorm {
-        factor = Float(GradientClipping.scale(norm: squares.squareRoot(), maximumNorm: maximumNorm))
-      }
+    guard let factor = clippingFactor(bank: bank) else {
+      slot[Slot.nonFiniteGradient.rawValue] = 1
+      return
     }
     var started = clockIfProfiling()
     for block in slices.slices[s] {
@@ -220,6 +226,21 @@ extension Trainer {
       slot[Slot.update.rawValue] += updated - computed
       started = updated
     }
+  }
+}
+
+extension Trainer {
+  /// What the mean gradient is multiplied by before the update: 1, or with
+  /// clipping the factor that brings its global norm (from the workers'
+  /// sums of squares, added in worker order) down to the maximum; `nil`
+  /// when the norm came first and is not finite (nothing is updated).
+  func clippingFactor(bank: Int) -> Float? {
+    guard needsNormBeforeUpdate else { return 1 }
+    var squares = 0.0
+    for w in 0..<workerCount { squares += slot(w, bank: bank)[Slot.squares.rawValue] }
+    guard squares.isFinite else { return nil }
+    guard let maximumNorm = options.clipGradientNorm else { return 1 }
+    return Float(GradientClipping.scale(norm: squares.squareRoot(), maximumNorm: maximumNorm))
   }
 }
 

@@ -6,14 +6,18 @@ import Dispatch
 /// One step has two phases. First the batch is cut into W contiguous shards
 /// (``ShardPlan``); each worker gathers its rows into the shared batch
 /// ``Workspace`` and runs forward, the loss and the first half of backward
-/// (every layer's delta) over them, writing only its own rows. Then worker s
-/// computes slice s of the gradient (``SlicePlan``: whole output units of the
-/// layers with parameters) over the whole batch, scaled by 1/B (the exact mean,
-/// whatever W), and applies the optimizer to the same slice of the parameters
-/// and optimizer state while it is still in cache. The reduction over the
-/// shards is the weight-gradient product itself (its sum runs over all B
-/// rows), so every gradient element has one writer and there are no
-/// per-worker gradient copies to add up. Two barriers per step (three with
+/// (every layer's delta) over them, writing only its own rows. The second
+/// phase depends on ``strategy``. With ``GradientStrategy/unitSlices``,
+/// worker s computes slice s of the gradient (``SlicePlan``: whole output
+/// units of the layers with parameters) over the whole batch, scaled by 1/B
+/// (the exact mean, whatever W): the reduction over the shards is the
+/// weight-gradient product itself, so every gradient element has one writer
+/// and there are no per-worker copies. With ``GradientStrategy/allReduce``,
+/// each worker also computes its shard's parameter gradients into its own
+/// buffer in the first phase, and worker s sums run s of the buffers
+/// (``ReduceScatterPlan``) in worker order, times 1/B. Either way worker s
+/// then applies the optimizer to its part of the parameters and optimizer
+/// state while it is still in cache. Two barriers per step (three with
 /// gradient clipping, which needs the whole vector's norm before updating),
 /// no locks, no allocation. W = 1 is the same code on the calling thread.
 ///
@@ -99,8 +103,19 @@ public final class Trainer {
   /// Per-step values of each worker, two cache lines each (see ``Slot``), in
   /// two banks like ``commands``.
   let slots: AlignedBuffer<Double>
-  /// The parameters each worker reduces and updates.
+  /// How the shards become the mean gradient.
+  public let strategy: GradientStrategy
+  /// Why: asked for, or how `auto` chose it.
+  public let strategyReason: String
+  /// The parameters each worker reduces and updates (``GradientStrategy/unitSlices``).
   public let slices: SlicePlan
+  /// The runs of the flat vector each worker reduces and updates
+  /// (``GradientStrategy/allReduce``).
+  public let reduceSlices: ReduceScatterPlan
+  /// Each worker's own gradient buffer (``GradientStrategy/allReduce``),
+  /// set by the worker when it creates it and read by the others only after
+  /// the step's first barrier.
+  let shardGradients: UnsafeMutableBufferPointer<UnsafeMutablePointer<Float>?>
   /// The CPU each worker ran on in each of the last ``cpuLogSteps`` steps.
   let cpuLog: AlignedBuffer<Int32>
   /// The published steps, in two banks: the leader writes the next step's
@@ -121,6 +136,9 @@ public final class Trainer {
     /// Where the worker scores its batches of the evaluation set, made on
     /// first use and kept for the run.
     var evaluationWorkspace: Workspace<Float>? = nil
+    /// The worker's own gradient (``GradientStrategy/allReduce``), made by
+    /// the worker on its core, zeroed so that the layout's padding stays 0.
+    var gradient: AlignedBuffer<Float>? = nil
 
     init(topology: Topology) {
       bindingScratch = topology.currentThreadBinding()
@@ -166,7 +184,13 @@ public final class Trainer {
     bestParameters = options.earlyStoppingPatience.map { _ in AlignedBuffer(count: model.parameters.count) }
     workspace = Workspace(spec: model.spec, capacity: batch, targetWidth: training.targetWidth, zeroed: false)
     gradient = AlignedBuffer(count: model.parameters.count, zeroed: false)
+    (strategy, strategyReason) =
+      options.gradients.map { ($0, "asked for") }
+      ?? GradientStrategy.automatic(spec: model.spec, batch: batch, workers: workerCount)
     slices = SlicePlan(network: network, workers: workerCount)
+    reduceSlices = ReduceScatterPlan(count: model.parameters.count, workers: workerCount)
+    shardGradients = .allocate(capacity: workerCount)
+    shardGradients.initialize(repeating: nil)
     workers = .allocate(capacity: workerCount)
     workers.initialize(repeating: nil)
     slots = AlignedBuffer(count: 2 * workerCount * Slot.width)
@@ -177,6 +201,7 @@ public final class Trainer {
   }
 
   deinit {
+    shardGradients.deallocate()
     workers.deinitialize()
     workers.deallocate()
     commands.deinitialize(count: 2)

@@ -23,6 +23,10 @@ public struct TrainingOptions: Sendable, Hashable {
   /// a step with less uses fewer workers, since sharing it would cost more in
   /// synchronisation than it saves. 0 uses all `threads` whatever the model.
   public var minimumWorkPerThread: Double = 1_000_000
+  /// How the workers' shards become the batch's mean gradient; `nil`
+  /// (auto) lets the trainer choose by the model, the batch and its workers
+  /// (``GradientStrategy/automatic(spec:batch:workers:)``).
+  public var gradients: GradientStrategy? = nil
   /// What to do with a batch whose loss or gradient is not finite.
   public var onNonFinite = NonFinitePolicy.stop
   /// Stop when the evaluation loss has not improved for this many epochs,

@@ -184,6 +184,24 @@ public struct Network: Sendable, Hashable {
     }
   }
 
+  /// The parameter gradients of every layer over the batch rows `rows`
+  /// (summed, not averaged), into `gradient`, a vector with the parameters'
+  /// flat layout: what one worker contributes under an all-reduce.
+  public func parameterGradients<T: TrainingScalar>(
+    workspace: Workspace<T>, rows: Range<Int>, into gradient: UnsafeMutablePointer<T>
+  ) {
+    spec.layers.withUnsafeBufferPointer { layers in
+      for index in layers.indices {
+        let units = unitCount(ofLayer: index)
+        guard units > 0 else { continue }
+        T.parameterGradient(
+          layers[index],
+          buffers(index, parameters: UnsafePointer(gradient), workspace: workspace, firstRow: rows.lowerBound),
+          rows: rows.count, units: 0..<units, scale: 1, into: gradient + steps[index].parameterOffset)
+      }
+    }
+  }
+
   /// The output units of layer `index` that its parameter tensors are cut
   /// by (the first dimension of each); 0 for a layer without parameters.
   public func unitCount(ofLayer index: Int) -> Int {
