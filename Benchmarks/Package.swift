@@ -15,7 +15,7 @@ let package = Package(
     .package(name: "Backprop", path: "../"),
     .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
   ],
-  targets: ["TrainingStep", "Kernels", "Update", "DataLoading"].map { name in
+  targets: ["TrainingStep", "Kernels", "Update", "AllReduce", "DataLoading"].map { name in
     .executableTarget(
       name: name,
       dependencies: benchmarkDependencies,

@@ -18,7 +18,8 @@ extension ScalingRow {
       pad(Report.grouped(samplesPerSecond), 11),
       pad(Report.fixed(speedup, 2), 7), pad(Report.fixed(efficiency, 2), 10),
       pad(serialFraction.map { Report.fixed($0, 3) } ?? "-", 8), pad(percent(shares.data), 6),
-      pad(percent(shares.compute), 8), pad(percent(shares.update), 8), pad(percent(shares.other), 7),
+      pad(percent(shares.compute), 8), pad(percent(shares.reduce), 8), pad(percent(shares.update), 8),
+      pad(percent(shares.other), 7),
       pad(Report.fixed(profile.waitPerStep * 1e6, 0), 8), "  " + mode,
     ].joined()
   }
@@ -26,7 +27,7 @@ extension ScalingRow {
 
 extension ScalingTable {
   static let header =
-    "threads     pin   gradients  samples/s  speedup efficiency  serial  data%  fwdbwd%  update%  other%  wait µs  execution"
+    "threads     pin   gradients  samples/s  speedup efficiency  serial  data%  fwdbwd%  reduce%  update%  other%  wait µs  execution"
 
   /// The table as text, with the model and batch above it.
   var text: String {

@@ -48,7 +48,7 @@ enum Threads {
     text += "data \(percent(shares.data)), forward+backward \(percent(shares.compute)) (slowest worker; "
     text += "mean \(percent(profile.computeMeanSeconds / max(profile.wallSeconds, 1e-12))), "
     text += "waiting \(Report.fixed(1e6 * profile.waitPerStep, 1)) µs per step), "
-    text += "update \(percent(shares.update)), other \(percent(shares.other))\n"
+    text += "reduce \(percent(shares.reduce)), update \(percent(shares.update)), other \(percent(shares.other))\n"
     for (worker, cpus) in cpuSummary(trainer).enumerated() {
       let planned = trainer.plan.units[worker].map { "CPU \($0)" } ?? "unbound"
       text += "profile: worker \(worker) (\(planned)): ran on \(cpus)\n"
@@ -70,7 +70,8 @@ enum Threads {
       ("steps", .integer(profile.steps)),
       ("seconds_per_step", .number(profile.secondsPerStep)),
       ("data_share", .number(shares.data)), ("forward_backward_share", .number(shares.compute)),
-      ("update_share", .number(shares.update)), ("other_share", .number(shares.other)),
+      ("reduce_share", .number(shares.reduce)), ("update_share", .number(shares.update)),
+      ("other_share", .number(shares.other)),
       ("wait_seconds_per_step", .number(profile.waitPerStep)),
       ("planned_cpus", .array(trainer.plan.units.map { $0.map { .integer($0) } ?? .null })),
       ("worker_cpus", .array(cpuSummary(trainer).map { .string($0) })),

@@ -10,7 +10,8 @@ var stepThresholds: [BenchmarkMetric: BenchmarkThresholds] {
 }
 
 /// One full training step (gather, forward, loss, backward, gradient,
-/// update) at the sizes the issues quote, on one thread and on all cores.
+/// update) at the sizes the issues quote, on one thread and on all cores,
+/// under each gradient strategy.
 /// XOR's step is timed a thousand at a time (the harness's own cost per
 /// iteration is about a microsecond).
 let benchmarks: @Sendable () -> Void = {
@@ -23,17 +24,20 @@ let benchmarks: @Sendable () -> Void = {
 
   for (spec, batch) in [("784-256-relu-128-relu-10", 128), ("784-2048-relu-2048-relu-10", 512), ("2-8-tanh-1", 4)] {
     let scaling: BenchmarkScalingFactor = batch == 4 ? .kilo : .one
-    Benchmark(
-      "step \(spec) B=\(batch) threads=1", configuration: .init(scalingFactor: scaling, thresholds: stepThresholds)
-    ) { benchmark in
-      let trainer = makeTrainer(spec: spec, batch: batch)
-      let indices = Array(0..<batch)
-      indices.withUnsafeBufferPointer { indices in
-        // The first step creates the worker's state: steady state starts after it.
-        trainer.step(samples: indices, learningRate: 0.01)
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-          blackHole(trainer.step(samples: indices, learningRate: 0.01))
+    for strategy in GradientStrategy.allCases {
+      Benchmark(
+        "step \(spec) B=\(batch) threads=1 \(strategy.rawValue)",
+        configuration: .init(scalingFactor: scaling, thresholds: stepThresholds)
+      ) { benchmark in
+        let trainer = makeTrainer(spec: spec, batch: batch, strategy: strategy)
+        let indices = Array(0..<batch)
+        indices.withUnsafeBufferPointer { indices in
+          // The first step creates the worker's state: steady state starts after it.
+          trainer.step(samples: indices, learningRate: 0.01)
+          benchmark.startMeasurement()
+          for _ in benchmark.scaledIterations {
+            blackHole(trainer.step(samples: indices, learningRate: 0.01))
+          }
         }
       }
     }
@@ -52,27 +56,32 @@ let allCoreBenchmarks: @Sendable () -> Void = {
   guard cores > 1 else { return }
   for (spec, batch) in [("784-256-relu-128-relu-10", 128), ("784-2048-relu-2048-relu-10", 512)] {
     let (first, last) = batch == 128 ? (10, 50) : (2, 6)
-    Benchmark(
-      "steps \(first + 1)...\(last) of a run, \(spec) B=\(batch) threads=\(cores)",
-      configuration: .init(
-        metrics: [.wallClock, .throughput, .mallocCountTotal], warmupIterations: 1, maxDuration: .seconds(5),
-        thresholds: stepThresholds)
-    ) { benchmark in
-      // A run per sample (a trainer runs its epochs once), one step longer
-      // than the window so that the run's end is not measured either.
-      let trainer = makeTrainer(spec: spec, batch: batch, samples: batch * (last + 1), threads: cores)
-      blackHole(
-        try? trainer.train(progress: { progress in
-          if progress.step == first { benchmark.startMeasurement() }
-          if progress.step == last { benchmark.stopMeasurement() }
-        }))
+    for strategy in GradientStrategy.allCases {
+      Benchmark(
+        "steps \(first + 1)...\(last) of a run, \(spec) B=\(batch) threads=\(cores) \(strategy.rawValue)",
+        configuration: .init(
+          metrics: [.wallClock, .throughput, .mallocCountTotal], warmupIterations: 1, maxDuration: .seconds(5),
+          thresholds: stepThresholds)
+      ) { benchmark in
+        // A run per sample (a trainer runs its epochs once), one step longer
+        // than the window so that the run's end is not measured either.
+        let trainer = makeTrainer(
+          spec: spec, batch: batch, samples: batch * (last + 1), threads: cores, strategy: strategy)
+        blackHole(
+          try? trainer.train(progress: { progress in
+            if progress.step == first { benchmark.startMeasurement() }
+            if progress.step == last { benchmark.stopMeasurement() }
+          }))
+      }
     }
   }
 }
 
 /// A trainer on random data shaped for `spec` (`samples` rows, one batch by
-/// default), with SGD and momentum, on `threads` workers.
-func makeTrainer(spec text: String, batch: Int, samples: Int? = nil, threads: Int = 1) -> Trainer {
+/// default), with SGD and momentum, on `threads` workers, with `strategy`.
+func makeTrainer(
+  spec text: String, batch: Int, samples: Int? = nil, threads: Int = 1, strategy: GradientStrategy = .unitSlices
+) -> Trainer {
   let spec = try! ModelSpec(parsing: text)
   var generator = SeededGenerator(seed: 1)
   let rows = samples ?? batch
@@ -88,5 +97,6 @@ func makeTrainer(spec text: String, batch: Int, samples: Int? = nil, threads: In
   options.threads = threads
   options.optimizer = OptimizerSettings(kind: .sgd, learningRate: 0.01)
   options.optimizer.momentum = 0.9
+  options.gradients = strategy
   return Trainer(model: Model(spec: spec), training: data, options: options)
 }

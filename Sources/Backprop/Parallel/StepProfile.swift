@@ -7,11 +7,13 @@
 /// Where the time of training steps went, summed over the steps measured.
 ///
 /// A step is: data preparation (gathering each shard's rows), forward and
-/// backward (the deltas by shards, then the weight gradients by slices over
-/// the whole batch, which is where the shards' contributions are reduced;
-/// the slowest worker of each phase sets the pace, the others wait at the
-/// barrier), and the optimizer update of each slice. Whatever remains of the
-/// step's wall time is synchronisation and bookkeeping.
+/// backward over the shards (with ``GradientStrategy/allReduce``, each
+/// shard's weight gradients into its worker's buffer too), the reduction
+/// (unit slices: the weight gradients by slices over the whole batch, whose
+/// sums are the reduction; all-reduce: the sum of the workers' buffers by
+/// runs), and the optimizer update of each slice. The slowest worker of each
+/// phase sets the pace, the others wait at the barrier; whatever remains of
+/// the step's wall time is synchronisation and bookkeeping.
 public struct StepProfile: Sendable, Hashable {
   /// The number of steps measured.
   public var steps = 0
@@ -19,9 +21,11 @@ public struct StepProfile: Sendable, Hashable {
   public var wallSeconds = 0.0
   /// Seconds gathering rows (mean over the step's workers).
   public var dataSeconds = 0.0
-  /// Seconds of forward and backward (the weight gradients' reduction over
-  /// the batch included) in the slowest worker of each phase of each step.
+  /// Seconds of forward and backward over the shards, in the slowest
+  /// worker of each step.
   public var computeSlowestSeconds = 0.0
+  /// Seconds of the reduction (the slowest worker of each step).
+  public var reduceSeconds = 0.0
   /// Seconds of forward and backward, mean over the step's workers.
   public var computeMeanSeconds = 0.0
   /// Seconds workers spent waiting for the slowest shard at the first barrier
@@ -36,13 +40,14 @@ public struct StepProfile: Sendable, Hashable {
   public init() {}
 
   /// The share of wall time in data preparation, forward+backward (slowest
-  /// worker), the update and the rest, each in [0, 1].
-  public var shares: (data: Double, compute: Double, update: Double, other: Double) {
-    guard wallSeconds > 0 else { return (0, 0, 0, 0) }
+  /// worker), the reduction, the update and the rest, each in [0, 1].
+  public var shares: (data: Double, compute: Double, reduce: Double, update: Double, other: Double) {
+    guard wallSeconds > 0 else { return (0, 0, 0, 0, 0) }
     let data = dataSeconds / wallSeconds
     let compute = computeSlowestSeconds / wallSeconds
+    let reduce = reduceSeconds / wallSeconds
     let update = updateSeconds / wallSeconds
-    return (data, compute, update, max(0, 1 - data - compute - update))
+    return (data, compute, reduce, update, max(0, 1 - data - compute - reduce - update))
   }
 
   /// Removes an earlier snapshot's sums (to measure only the steps after it).
@@ -51,6 +56,7 @@ public struct StepProfile: Sendable, Hashable {
     wallSeconds -= earlier.wallSeconds
     dataSeconds -= earlier.dataSeconds
     computeSlowestSeconds -= earlier.computeSlowestSeconds
+    reduceSeconds -= earlier.reduceSeconds
     computeMeanSeconds -= earlier.computeMeanSeconds
     waitMeanSeconds -= earlier.waitMeanSeconds
     updateSeconds -= earlier.updateSeconds

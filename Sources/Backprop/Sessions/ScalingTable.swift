@@ -72,7 +72,7 @@ public struct ScalingTable: Sendable {
   /// One line per row, with a header.
   public var csv: String {
     var text =
-      "threads,pin,gradients,samples_per_second,speedup,efficiency,serial_fraction,data_share,forward_backward_share,update_share,other_share,wait_seconds_per_step\n"
+      "threads,pin,gradients,samples_per_second,speedup,efficiency,serial_fraction,data_share,forward_backward_share,reduce_share,update_share,other_share,wait_seconds_per_step\n"
     for row in rows {
       let shares = row.profile.shares
       text +=
@@ -80,7 +80,8 @@ public struct ScalingTable: Sendable {
           String(row.threads), row.pinning.rawValue, row.strategy.rawValue, String(row.samplesPerSecond),
           String(row.speedup),
           String(row.efficiency), row.serialFraction.map { String($0) } ?? "", String(shares.data),
-          String(shares.compute), String(shares.update), String(shares.other), String(row.profile.waitPerStep),
+          String(shares.compute), String(shares.reduce), String(shares.update), String(shares.other),
+          String(row.profile.waitPerStep),
         ].joined(separator: ",") + "\n"
     }
     return text
@@ -102,7 +103,8 @@ public struct ScalingTable: Sendable {
               ("efficiency", .number(row.efficiency)),
               ("serial_fraction", row.serialFraction.map { .number($0) } ?? .null),
               ("data_share", .number(shares.data)), ("forward_backward_share", .number(shares.compute)),
-              ("update_share", .number(shares.update)), ("other_share", .number(shares.other)),
+              ("reduce_share", .number(shares.reduce)), ("update_share", .number(shares.update)),
+              ("other_share", .number(shares.other)),
               ("wait_seconds_per_step", .number(row.profile.waitPerStep)), ("execution", .string(row.mode)),
             ])
           })

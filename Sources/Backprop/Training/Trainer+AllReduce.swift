@@ -10,15 +10,9 @@ extension Trainer {
   /// The mean gradient of `range` (sum of the shards' buffers in worker
   /// order, times 1/B) into ``gradient``.
   func reduce(_ range: Range<Int>, shards: Int, rows: Int) {
-    let count = range.count
-    let mean = gradient.base + range.lowerBound
-    mean.update(from: shardGradients[0]! + range.lowerBound, count: count)
-    for w in 1..<max(shards, 1) {
-      let shard = UnsafePointer(shardGradients[w]! + range.lowerBound)
-      for i in 0..<count { mean[i] += shard[i] }
-    }
-    let scale = 1 / Float(rows)
-    for i in 0..<count { mean[i] *= scale }
+    ShardReduction.mean(
+      of: UnsafeBufferPointer(rebasing: shardGradients[0..<shards]), range: range, scale: 1 / Float(rows),
+      into: gradient.base)
   }
 
   /// The chunks of worker s's run.

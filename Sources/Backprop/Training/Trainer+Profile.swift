@@ -16,12 +16,10 @@ extension Trainer {
     var computeSum = 0.0
     var lastEnd = 0.0
     var slowestGradient = 0.0
-    var gradientSum = 0.0
     var update = 0.0
     for w in 0..<workerCount {
       let slot = self.slot(w, bank: bank)
       slowestGradient = max(slowestGradient, slot[Slot.gradient.rawValue])
-      gradientSum += slot[Slot.gradient.rawValue]
       update = max(update, slot[Slot.update.rawValue])
       guard slot[Slot.active.rawValue] == 1 else { continue }
       shards += 1
@@ -41,8 +39,9 @@ extension Trainer {
     profile.steps += 1
     profile.wallSeconds += wall
     profile.dataSeconds += gather / count
-    profile.computeSlowestSeconds += slowest - gather / count + slowestGradient
-    profile.computeMeanSeconds += computeSum / count + gradientSum / Double(workerCount)
+    profile.computeSlowestSeconds += slowest - gather / count
+    profile.reduceSeconds += slowestGradient
+    profile.computeMeanSeconds += computeSum / count
     profile.waitMeanSeconds += wait / count
     profile.updateSeconds += update
     self.profile = profile
