@@ -54,6 +54,7 @@ enum Report {
       // The passes over the data those steps make (a run cut short by --steps ends mid-epoch).
       ("epochs_trained", .number(Double(steps) / Double(stepsPerEpoch))),
       ("threads", .integer(options.threads)), ("gradient_strategy", .string(strategy.rawValue)),
+      ("reproducible", .bool(options.reproducible)),
       ("model", .string(model.spec.description)),
       ("parameters", .integer(model.network.layout.parameterCount)),
       ("loss_function", .string(model.loss.rawValue)),

@@ -39,6 +39,9 @@ struct ScaleCommand: ParsableCommand {
       "Gradient strategies to measure, as all-reduce,unit-slices: a row per strategy and thread count (default: the one auto chooses)."
   )
   var strategyList: String?
+  @Flag(
+    help: "Also measure --reproducible runs (rows named reproducible), for what bitwise equality across threads costs.")
+  var reproducible = false
   @Option(parsing: .unconditional, help: "Steps run before measuring, at each thread count.")
   var warmUp: Int = 20
   @Option(parsing: .unconditional, help: "Steps measured at each thread count.")
@@ -88,13 +91,14 @@ struct ScaleCommand: ParsableCommand {
     if let counts = threadList.flatMap(ScaleCommand.parseThreads) { study.threadCounts = counts }
     study.pinnings = comparePinning && pin != .none ? [pin, .none] : [pin]
     study.strategies = strategyList.flatMap(ScaleCommand.parseStrategies) ?? []
+    study.reproducible = reproducible
     (study.warmUpSteps, study.measuredSteps, study.repeats) = (warmUp, measure, repeats)
     let session: TrainingSession
     do { session = try TrainingSession(settings, threads: 1) } catch {
       throw CommandFailure(error.description)
     }
     let load = ScalingTable.loadAverage()
-    if !json { writeStandardError("threads     pin   gradients  samples/s  (each round)\n") }
+    if !json { writeStandardError("threads     pin    gradients  samples/s  (each round)\n") }
     let quiet = json
     let table = try reporting {
       try study.run(session) { measurement in

@@ -3,7 +3,7 @@ import Backprop
 extension ScalingMeasurement {
   /// The round's line, printed before the medians are known.
   var line: String {
-    pad(String(threads), 7) + pad(pinning.rawValue, 8) + pad(strategy.rawValue, 12)
+    pad(String(threads), 7) + pad(pinning.rawValue, 8) + pad(strategyName, 13)
       + pad(Report.grouped(samplesPerSecond), 11)
   }
 }
@@ -14,7 +14,7 @@ extension ScalingRow {
     let shares = profile.shares
     func percent(_ value: Double) -> String { Report.fixed(100 * value, 1) }
     return [
-      pad(String(threads), 7), pad(pinning.rawValue, 8), pad(strategy.rawValue, 12),
+      pad(String(threads), 7), pad(pinning.rawValue, 8), pad(strategyName, 13),
       pad(Report.grouped(samplesPerSecond), 11),
       pad(Report.fixed(speedup, 2), 7), pad(Report.fixed(efficiency, 2), 10),
       pad(serialFraction.map { Report.fixed($0, 3) } ?? "-", 8), pad(percent(shares.data), 6),
@@ -27,7 +27,7 @@ extension ScalingRow {
 
 extension ScalingTable {
   static let header =
-    "threads     pin   gradients  samples/s  speedup efficiency  serial  data%  fwdbwd%  reduce%  update%  other%  wait µs  execution"
+    "threads     pin    gradients  samples/s  speedup efficiency  serial  data%  fwdbwd%  reduce%  update%  other%  wait µs  execution"
 
   /// The table as text, with the model and batch above it.
   var text: String {

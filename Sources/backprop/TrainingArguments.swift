@@ -188,11 +188,17 @@ struct GradientsOption: ParsableArguments {
         "auto chooses by the model, the batch and the workers; --profile says which it chose and why. (default: auto)"
     ))
   var gradients: GradientChoice?
+  @Flag(
+    help:
+      "Bitwise-identical weights for any thread count: every batch is cut into 8 logical shards whatever the threads, each with its own gradient buffer, added in order (all-reduce)."
+  )
+  var reproducible = false
 
-  /// This option as a session's.
+  /// These options as a session's.
   var settings: SessionOptions {
     var settings = SessionOptions()
     settings.gradients = gradients
+    if reproducible { settings.reproducible = true }
     return settings
   }
 }

@@ -66,4 +66,31 @@ import _BackpropTestSupport
       rows.map { $0["gradients"]?.stringValue ?? "" } == ["all-reduce", "all-reduce", "unit-slices", "unit-slices"])
     #expect(rows.map { $0["threads"]?.integerValue ?? 0 } == [1, 2, 1, 2])
   }
+
+  /// `--reproducible` saves byte-identical weights files at any thread count.
+  @Test func reproducibleRunsSaveTheSameFileAtAnyThreadCount() throws {
+    let scratch = ScratchFolder()
+    // Batches of 128 (four logical shards) and a last one of 72.
+    let data = CommandLineTests.csvData(in: scratch, rows: 200)
+    var files: [Data] = []
+    for threads in [1, 2, 3, 4, 7] {
+      let path = scratch.file("w\(threads).safetensors")
+      let run = try CommandRun([
+        "train", "--data", data, "--model", "4-16-relu-dropout0.2-8-tanh-3", "--batch-size", "128", "--epochs", "3",
+        "--optimizer", "adam", "--clip-grad-norm", "0.5", "--threads", String(threads), "--min-work-per-thread", "0",
+        "--reproducible", "--save", path, "--json", "--quiet",
+      ])
+      #expect(run.status == 0, "\(run.errors)")
+      #expect(try run.json()["reproducible"] == .bool(true))
+      files.append(try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+    for (index, file) in files.enumerated().dropFirst() {
+      #expect(file == files[0], "threads \([1, 2, 3, 4, 7][index]) saved other weights than 1 thread")
+    }
+    let refused = try CommandRun([
+      "train", "--data", data, "--model", "4-3", "--reproducible", "--gradients", "unit-slices",
+    ])
+    #expect(refused.status == 1)
+    #expect(refused.errors.hasPrefix("backprop: error: --reproducible: sums logical shards"), "\(refused.errors)")
+  }
 }

@@ -123,6 +123,38 @@ import _BackpropTestSupport
     for result in results.dropFirst() { #expect(normRelativeError(result, results[0]) < 1e-5) }
   }
 
+  /// `reproducible` gives bitwise-equal weights and losses for any number of
+  /// workers, with clipping, Adam, dropout and a short last batch (300
+  /// samples in batches of 128: four logical shards, the last batch's of 11
+  /// rows), with more workers than logical shards too.
+  @Test func reproducibleRunsAreBitwiseEqualForAnyWorkerCount() throws {
+    var options = TrainingOptions()
+    options.reproducible = true
+    (options.batchSize, options.epochs, options.minimumWorkPerThread) = (128, 3, 0)
+    options.clipGradientNorm = 0.5
+    options.optimizer = OptimizerSettings(kind: .adam, learningRate: 0.01)
+    var weights: [[UInt32]] = []
+    var losses: [[Double]] = []
+    for threads in [1, 2, 3, 4, 7] {
+      options.threads = threads
+      let trainer = Trainer(model: Model(spec: Self.spec, seed: 2), training: Self.data(rows: 300), options: options)
+      #expect(trainer.workerCount == threads && trainer.strategy == .allReduce && trainer.logicalShardCount == 4)
+      let history = try trainer.train()
+      weights.append(trainer.model.parameters.array.map(\.bitPattern))
+      losses.append(history.map(\.trainLoss))
+    }
+    for (index, run) in weights.enumerated().dropFirst() {
+      #expect(run == weights[0], "W = \([1, 2, 3, 4, 7][index]) differs from W = 1")
+      #expect(losses[index] == losses[0])
+    }
+    // Not the same as a plain run: the logical shards change the additions.
+    options.reproducible = false
+    options.threads = 2
+    let plain = Trainer(model: Model(spec: Self.spec, seed: 2), training: Self.data(rows: 300), options: options)
+    try plain.train()
+    #expect(normRelativeError(plain.model.parameters.array, weights[0].map { Float(bitPattern: $0) }) < 1e-5)
+  }
+
   /// Ten steps of each strategy, at 1, 2 and 3 workers, with Adam and a
   /// short last batch, agree with each other and with one worker.
   @Test func theTwoStrategiesAgreeAfterTenSteps() throws {

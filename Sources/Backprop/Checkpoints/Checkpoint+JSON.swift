@@ -22,7 +22,7 @@ extension TrainingOptions {
       ("clip_grad_norm", clipGradientNorm.map { .number($0) } ?? .null), ("threads", .integer(threads)),
       ("min_work_per_thread", .number(minimumWorkPerThread)), ("on_nan", .string(onNonFinite.rawValue)),
       ("early_stopping", earlyStoppingPatience.map { .integer($0) } ?? .null),
-      ("gradients", .string(gradients?.rawValue ?? "auto")),
+      ("gradients", .string(gradients?.rawValue ?? "auto")), ("reproducible", .bool(reproducible)),
     ])
   }
 
@@ -75,6 +75,10 @@ extension TrainingOptions {
     if let strategy = json["gradients"] {
       guard let choice = strategy.stringValue.flatMap(GradientChoice.init(rawValue:)) else { return nil }
       gradients = choice.strategy
+    }
+    if let value = json["reproducible"] {
+      guard case .bool(let flag) = value else { return nil }
+      reproducible = flag
     }
   }
 }

@@ -251,6 +251,7 @@ public struct Checkpoint: Sendable {
     check("warm-up steps", a.schedule.warmupSteps, b.schedule.warmupSteps)
     func clip(_ value: Double?) -> String { value.map { "\($0)" } ?? "none" }
     check("gradient clipping", clip(a.clipGradientNorm), clip(b.clipGradientNorm))
+    check("--reproducible", a.reproducible, b.reproducible)
     check(
       "early stopping", a.earlyStoppingPatience.map { "patience \($0)" } ?? "none",
       b.earlyStoppingPatience.map { "patience \($0)" } ?? "none")

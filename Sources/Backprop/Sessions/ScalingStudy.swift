@@ -12,6 +12,8 @@ public struct ScalingStudy: Sendable {
   /// count; empty measures the session's own (with `auto`, the one chosen
   /// at each thread count).
   public var strategies: [GradientStrategy] = []
+  /// Also measures ``TrainingOptions/reproducible`` runs, for their cost.
+  public var reproducible = false
   /// Steps run before measuring, at each thread count.
   public var warmUpSteps = 20
   /// Steps measured at each thread count.
@@ -51,6 +53,10 @@ public struct ScalingStudy: Sendable {
     var rows: [ScalingRow] = []
     for strategy in strategies.isEmpty ? [session.options.gradients] : strategies.map(Optional.some) {
       options.gradients = strategy
+      rows += try measureAll(session, options: options, initial: initial, measured: measured)
+    }
+    if reproducible && !session.options.reproducible {
+      options.reproducible = true
       rows += try measureAll(session, options: options, initial: initial, measured: measured)
     }
     return ScalingTable(rows: rows, model: session.model.spec.description, batchSize: options.batchSize)
@@ -108,6 +114,6 @@ public struct ScalingStudy: Sendable {
     return ScalingMeasurement(
       threads: threads, pinning: pinning, samplesPerSecond: rate, profile: profile,
       mode: trainer.executionMode.description + (trainer.fewerWorkersReason.map { " (\($0))" } ?? ""),
-      strategy: trainer.strategy)
+      strategy: trainer.strategy, reproducible: options.reproducible)
   }
 }

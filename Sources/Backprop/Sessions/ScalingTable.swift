@@ -12,15 +12,20 @@ public struct ScalingMeasurement: Sendable {
   public let mode: String
   /// The gradient strategy measured.
   public let strategy: GradientStrategy
+  /// Whether the run was ``TrainingOptions/reproducible``.
+  public let reproducible: Bool
 
   /// A measurement (a study makes them; a test or a saved table may too).
   public init(
     threads: Int, pinning: PinningPolicy, samplesPerSecond: Double, profile: StepProfile, mode: String,
-    strategy: GradientStrategy = .unitSlices
+    strategy: GradientStrategy = .unitSlices, reproducible: Bool = false
   ) {
     (self.threads, self.pinning, self.samplesPerSecond) = (threads, pinning, samplesPerSecond)
-    (self.profile, self.mode, self.strategy) = (profile, mode, strategy)
+    (self.profile, self.mode, self.strategy, self.reproducible) = (profile, mode, strategy, reproducible)
   }
+
+  /// The strategy as tables name it: `reproducible` for a reproducible run.
+  public var strategyName: String { reproducible ? "reproducible" : strategy.rawValue }
 }
 
 /// One thread count's row in a scaling study, relative to the study's first count.
@@ -53,6 +58,7 @@ public struct ScalingRow: Sendable {
   public var profile: StepProfile { measurement.profile }
   public var mode: String { measurement.mode }
   public var strategy: GradientStrategy { measurement.strategy }
+  public var strategyName: String { measurement.strategyName }
 }
 
 /// A scaling study's table, as CSV and JSON.
@@ -77,7 +83,7 @@ public struct ScalingTable: Sendable {
       let shares = row.profile.shares
       text +=
         [
-          String(row.threads), row.pinning.rawValue, row.strategy.rawValue, String(row.samplesPerSecond),
+          String(row.threads), row.pinning.rawValue, row.strategyName, String(row.samplesPerSecond),
           String(row.speedup),
           String(row.efficiency), row.serialFraction.map { String($0) } ?? "", String(shares.data),
           String(shares.compute), String(shares.reduce), String(shares.update), String(shares.other),
@@ -98,7 +104,7 @@ public struct ScalingTable: Sendable {
             let shares = row.profile.shares
             return .object([
               ("threads", .integer(row.threads)), ("pin", .string(row.pinning.rawValue)),
-              ("gradients", .string(row.strategy.rawValue)),
+              ("gradients", .string(row.strategyName)),
               ("samples_per_second", .number(row.samplesPerSecond)), ("speedup", .number(row.speedup)),
               ("efficiency", .number(row.efficiency)),
               ("serial_fraction", row.serialFraction.map { .number($0) } ?? .null),
@@ -132,7 +138,7 @@ public struct ScalingTable: Sendable {
     for row in rows {
       guard let fraction = row.serialFraction, fraction > 1 else { continue }
       warnings.append(
-        "Karp-Flatt's serial fraction at \(row.threads) thread(s) (\(row.pinning.rawValue), \(row.strategy.rawValue)) is \(ScalingTable.twoDecimals(fraction)), above 1: more threads ran slower than one, so other work competed for the cores; measure again on an idle machine"
+        "Karp-Flatt's serial fraction at \(row.threads) thread(s) (\(row.pinning.rawValue), \(row.strategyName)) is \(ScalingTable.twoDecimals(fraction)), above 1: more threads ran slower than one, so other work competed for the cores; measure again on an idle machine"
       )
     }
     return warnings

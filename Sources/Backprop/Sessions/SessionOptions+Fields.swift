@@ -123,6 +123,7 @@ extension SessionOptions {
       choice(
         "gradients", \.gradients, parse: { GradientChoice(rawValue: $0) }, name: \.rawValue,
         among: GradientChoice.allCases.map(\.rawValue)),
+      flag("reproducible", \.reproducible, meaning: true),
     ]
   }
 }

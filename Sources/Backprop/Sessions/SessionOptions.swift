@@ -71,6 +71,8 @@ public struct SessionOptions: Sendable, Hashable {
   public var onNonFinite: NonFinitePolicy?
   /// How the workers' shards become the mean gradient (`.auto`).
   public var gradients: GradientChoice?
+  /// Whether the weights must be bitwise the same for any thread count (`false`).
+  public var reproducible: Bool?
   /// Epochs without a lower validation loss before the run stops.
   public var earlyStoppingPatience: Int?
 

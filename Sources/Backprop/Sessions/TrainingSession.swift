@@ -314,6 +314,14 @@ public struct TrainingSession {
     options.onNonFinite = settings.onNonFinite ?? .stop
     options.earlyStoppingPatience = settings.earlyStoppingPatience
     options.gradients = settings.gradients?.strategy
+    options.reproducible = settings.reproducible ?? false
+    if options.reproducible && options.gradients == .unitSlices {
+      throw SessionError(
+        option: "--reproducible",
+        message:
+          "sums logical shards' gradient buffers, which --gradients unit-slices does not have (leave it out, or give all-reduce)"
+      )
+    }
     return options
   }
 

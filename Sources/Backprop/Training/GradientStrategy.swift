@@ -22,13 +22,14 @@ public struct ReduceScatterPlan: Sendable, Hashable {
   /// Worker s's run of the flat vector (empty for a worker with none).
   public let slices: [Range<Int>]
 
-  /// Cuts `count` parameters into `workers` runs.
-  public init(count: Int, workers: Int) {
+  /// Cuts `count` parameters into `workers` runs, each starting on a
+  /// multiple of `alignment` floats.
+  public init(count: Int, workers: Int, alignment: Int = ParameterLayout.alignment) {
     precondition(workers > 0, "need at least one worker, got \(workers)")
-    let lines = (count + ParameterLayout.alignment - 1) / ParameterLayout.alignment
+    let lines = (count + alignment - 1) / alignment
     slices = (0..<workers).map { s in
-      let start = min(count, lines * s / workers * ParameterLayout.alignment)
-      let end = min(count, lines * (s + 1) / workers * ParameterLayout.alignment)
+      let start = min(count, lines * s / workers * alignment)
+      let end = min(count, lines * (s + 1) / workers * alignment)
       return start..<end
     }
   }

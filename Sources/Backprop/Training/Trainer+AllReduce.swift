@@ -7,8 +7,8 @@ extension Trainer {
   /// Floats reduced and updated at a time: 16 KB of each buffer.
   static let reduceChunk = 4096
 
-  /// The mean gradient of `range` (sum of the shards' buffers in worker
-  /// order, times 1/B) into ``gradient``.
+  /// The mean gradient of `range` (sum of the first `shards` logical
+  /// shards' buffers in shard order, times 1/B) into ``gradient``.
   func reduce(_ range: Range<Int>, shards: Int, rows: Int) {
     ShardReduction.mean(
       of: UnsafeBufferPointer(rebasing: shardGradients[0..<shards]), range: range, scale: 1 / Float(rows),
@@ -27,15 +27,19 @@ extension Trainer {
     let slot = slot(s, bank: bank)
     let started = clockIfProfiling()
     let rows = command.indices.count
-    let shards = ShardPlan(rows: rows, workers: workerCount).shardCount
+    let shards = ShardPlan(rows: rows, workers: logicalShardCount).shardCount
     let end = reduceSlices.slices[s].upperBound
     var squares = 0.0
-    if batchLoss(bank: bank).isFinite {
-      for start in chunks(of: s) {
-        let range = start..<min(end, start + Trainer.reduceChunk)
+    let finite = batchLoss(bank: bank).isFinite
+    for start in chunks(of: s) {
+      let range = start..<min(end, start + Trainer.reduceChunk)
+      var chunk = 0.0
+      if finite {
         reduce(range, shards: shards, rows: rows)
-        for i in range { squares += Double(gradient.base[i]) * Double(gradient.base[i]) }
+        for i in range { chunk += Double(gradient.base[i]) * Double(gradient.base[i]) }
       }
+      if options.reproducible { chunkSquares.base[start / Trainer.reduceChunk] = chunk }
+      squares += chunk
     }
     slot[Slot.squares.rawValue] = squares
     slot[Slot.gradient.rawValue] = clockIfProfiling() - started
@@ -58,7 +62,7 @@ extension Trainer {
       return
     }
     let rows = command.indices.count
-    let shards = ShardPlan(rows: rows, workers: workerCount).shardCount
+    let shards = ShardPlan(rows: rows, workers: logicalShardCount).shardCount
     let end = reduceSlices.slices[s].upperBound
     var started = clockIfProfiling()
     for start in chunks(of: s) {

@@ -15,11 +15,15 @@ extension Trainer {
   public static func estimatedBytes(
     spec: ModelSpec, options: TrainingOptions, samples: Int? = nil, targetWidth: Int = 1
   ) -> Int? {
+    let rows = min(options.batchSize, samples ?? options.batchSize)
     var vectors = 2 + options.optimizer.stateVectorCount
     if options.earlyStoppingPatience != nil { vectors += 1 }
     // Each worker's own gradient buffer.
-    if options.gradients != .unitSlices { vectors += options.threads }
-    let rows = min(options.batchSize, samples ?? options.batchSize)
+    if options.reproducible {
+      vectors += Trainer.reproducibleShards(batch: rows)
+    } else if options.gradients != .unitSlices {
+      vectors += options.threads
+    }
     let scoringRows = min(Model.evaluationBatchRows, samples ?? Model.evaluationBatchRows)
     return checkedSum([
       checkedProduct([ParameterLayout(spec: spec).totalCount, vectors, 4]),

@@ -69,8 +69,7 @@ extension Trainer {
   func worker(_ w: Int) -> Worker {
     if let existing = workers[w] { return existing }
     let created = Worker(topology: topology)
-    let rows = ShardPlan(rows: workspace.capacity, workers: workerCount)
-    if w < rows.shardCount { workspace.touch(rows: rows.range(of: w)) }
+    if let rows = rows(of: w, batch: workspace.capacity) { workspace.touch(rows: rows) }
     switch strategy {
     case .unitSlices:
       for block in slices.slices[w] {
@@ -81,28 +80,83 @@ extension Trainer {
     case .allReduce:
       let range = reduceSlices.slices[w]
       (gradient.base + range.lowerBound).initialize(repeating: 0, count: range.count)
-      let own = AlignedBuffer<Float>(count: model.parameters.count)
-      created.gradient = own
-      shardGradients[w] = own.base
     }
     workers[w] = created
     return created
   }
 
+  /// The batch rows worker `w` runs in a batch of `batch` rows: its shard,
+  /// or under ``TrainingOptions/reproducible`` its run of the logical
+  /// shards; `nil` when it runs none. (Touching another worker's rows while
+  /// that worker computes would be a race.)
+  func rows(of w: Int, batch: Int) -> Range<Int>? {
+    guard options.reproducible else {
+      let plan = ShardPlan(rows: batch, workers: workerCount)
+      return w < plan.shardCount ? plan.range(of: w) : nil
+    }
+    let logical = ShardPlan(rows: batch, workers: logicalShardCount)
+    let mine = ShardPlan(rows: logical.shardCount, workers: workerCount)
+    guard w < mine.shardCount else { return nil }
+    let shards = mine.range(of: w)
+    return logical.range(of: shards.lowerBound).lowerBound..<logical.range(of: shards.upperBound - 1).upperBound
+  }
+
+  /// Logical shard `j`'s gradient buffer (``GradientStrategy/allReduce``),
+  /// made on first use by the worker that runs the shard, on its core;
+  /// zeroed, so that the layout's padding stays 0.
+  func shardGradient(_ j: Int) -> UnsafeMutablePointer<Float> {
+    if let existing = shardGradients[j] { return existing }
+    let buffer = AlignedBuffer<Float>(count: model.parameters.count)
+    shardBuffers[j] = buffer
+    shardGradients[j] = buffer.base
+    return buffer.base
+  }
+
   /// Phase 1 for worker `w`: gather its shard's rows, forward, loss, and the
-  /// deltas of backward, all in its rows of the workspace; record loss,
-  /// timings and the CPU.
+  /// deltas of backward, all in its rows of the workspace (under all-reduce,
+  /// its shard's weight gradients into its own buffer too; reproducible
+  /// runs do this for each of the worker's logical shards on its own);
+  /// record loss, timings and the CPU.
   func runShard(_ w: Int, bank: Int) {
     let command = commands[bank]
     let slot = slot(w, bank: bank)
-    let plan = ShardPlan(rows: command.indices.count, workers: workerCount)
-    guard w < plan.shardCount else {
-      slot[Slot.active.rawValue] = 0
+    let rows = command.indices.count
+    // The shards this worker runs: its own, or its run of the logical shards.
+    let logical = ShardPlan(rows: rows, workers: logicalShardCount)
+    let mine =
+      options.reproducible
+      ? ShardPlan(rows: logical.shardCount, workers: workerCount) : ShardPlan(rows: rows, workers: workerCount)
+    guard w < mine.shardCount else {
+      (slot[Slot.loss.rawValue], slot[Slot.correct.rawValue], slot[Slot.active.rawValue]) = (0, 0, 0)
       return
     }
     let started = clockIfProfiling()
     _ = worker(w)
-    let range = plan.range(of: w)
+    var (loss, correct, gathering) = (0.0, 0, 0.0)
+    for j in options.reproducible ? mine.range(of: w) : w..<(w + 1) {
+      let range = options.reproducible ? logical.range(of: j) : mine.range(of: w)
+      let result = runRows(range, command: command, into: strategy == .allReduce ? shardGradient(j) : nil)
+      if options.reproducible {
+        shardLosses.base[(bank * logicalShardCount + j) * 2] = result.loss
+      }
+      (loss, correct, gathering) = (loss + result.loss, correct + result.correct, gathering + result.gatherSeconds)
+    }
+    let finished = clockIfProfiling()
+    slot[Slot.loss.rawValue] = loss
+    slot[Slot.correct.rawValue] = Double(correct)
+    slot[Slot.gather.rawValue] = gathering
+    slot[Slot.compute.rawValue] = finished - started - gathering
+    slot[Slot.phaseEnd.rawValue] = finished
+    slot[Slot.active.rawValue] = 1
+    cpuLog.base[(command.step % Trainer.cpuLogSteps) * workerCount + w] = Int32(Topology.currentCPU())
+  }
+
+  /// Gathers the batch rows `range`, runs forward, the loss and backward
+  /// over them, and with `gradient` their weight gradients into it.
+  private func runRows(_ range: Range<Int>, command: StepCommand, into gradient: UnsafeMutablePointer<Float>?) -> (
+    loss: Double, correct: Int, gatherSeconds: Double
+  ) {
+    let started = clockIfProfiling()
     let width = inputWidth
     let targetWidth = training.targetWidth
     training.features.withUnsafeBufferPointer { features in
@@ -126,24 +180,21 @@ extension Trainer {
       logits: logits, targets: workspace.targets.base + range.lowerBound * targetWidth, rows: range.count,
       outputs: outputs, targetWidth: targetWidth, gradient: workspace.outputGradient + range.lowerBound * outputs)
     network.backpropagateDeltas(parameters: model.parameters.base, workspace: workspace, rows: range)
-    if strategy == .allReduce {
-      network.parameterGradients(workspace: workspace, rows: range, into: shardGradients[w]!)
-    }
-    let finished = clockIfProfiling()
-    slot[Slot.loss.rawValue] = result.loss
-    slot[Slot.correct.rawValue] = Double(result.correct)
-    slot[Slot.gather.rawValue] = gathered - started
-    slot[Slot.compute.rawValue] = finished - gathered
-    slot[Slot.phaseEnd.rawValue] = finished
-    slot[Slot.active.rawValue] = 1
-    cpuLog.base[(command.step % Trainer.cpuLogSteps) * workerCount + w] = Int32(Topology.currentCPU())
+    if let gradient { network.parameterGradients(workspace: workspace, rows: range, into: gradient) }
+    return (result.loss, result.correct, gathered - started)
   }
 
   /// The batch's summed loss, read from the workers' slots in a fixed order
   /// (so every worker that asks gets the same value).
   func batchLoss(bank: Int) -> Double {
-    let shards = ShardPlan(rows: commands[bank].indices.count, workers: workerCount).shardCount
     var loss = 0.0
+    if options.reproducible {
+      // By logical shard, so that the sum does not depend on W.
+      let logical = ShardPlan(rows: commands[bank].indices.count, workers: logicalShardCount).shardCount
+      for j in 0..<logical { loss += shardLosses.base[(bank * logicalShardCount + j) * 2] }
+      return loss
+    }
+    let shards = ShardPlan(rows: commands[bank].indices.count, workers: workerCount).shardCount
     for w in 0..<shards { loss += slot(w, bank: bank)[Slot.loss.rawValue] }
     return loss
   }
@@ -237,7 +288,12 @@ extension Trainer {
   func clippingFactor(bank: Int) -> Float? {
     guard needsNormBeforeUpdate else { return 1 }
     var squares = 0.0
-    for w in 0..<workerCount { squares += slot(w, bank: bank)[Slot.squares.rawValue] }
+    if options.reproducible {
+      // By reduce chunk, in order, so that the norm does not depend on W.
+      for chunk in 0..<chunkSquares.count { squares += chunkSquares.base[chunk] }
+    } else {
+      for w in 0..<workerCount { squares += slot(w, bank: bank)[Slot.squares.rawValue] }
+    }
     guard squares.isFinite else { return nil }
     guard let maximumNorm = options.clipGradientNorm else { return 1 }
     return Float(GradientClipping.scale(norm: squares.squareRoot(), maximumNorm: maximumNorm))

@@ -27,6 +27,9 @@ public struct TrainingOptions: Sendable, Hashable {
   /// (auto) lets the trainer choose by the model, the batch and its workers
   /// (``GradientStrategy/automatic(spec:batch:workers:)``).
   public var gradients: GradientStrategy? = nil
+  /// Whether the final weights are bitwise the same for any number of
+  /// workers (see ``Trainer/logicalShardCount``); implies all-reduce.
+  public var reproducible = false
   /// What to do with a batch whose loss or gradient is not finite.
   public var onNonFinite = NonFinitePolicy.stop
   /// Stop when the evaluation loss has not improved for this many epochs,
