@@ -43,6 +43,7 @@ let benchmarks: @Sendable () -> Void = {
     }
   }
   allCoreBenchmarks()
+  reproducibleBenchmark()
 }
 
 /// Steps on all cores, as `train` runs them: long-lived workers started once
@@ -77,10 +78,34 @@ let allCoreBenchmarks: @Sendable () -> Void = {
   }
 }
 
+/// A run with ``TrainingOptions/reproducible`` on all cores: its logical
+/// shards' buffers, made on first use, must leave the steady state without
+/// allocations too.
+let reproducibleBenchmark: @Sendable () -> Void = {
+  let (spec, batch, first, last) = ("784-256-relu-128-relu-10", 128, 10, 50)
+  Benchmark(
+    "steps \(first + 1)...\(last) of a reproducible run, \(spec) B=\(batch) threads=\(Topology.shared.allowedCores)",
+    configuration: .init(
+      metrics: [.wallClock, .throughput, .mallocCountTotal], warmupIterations: 1, maxDuration: .seconds(5),
+      thresholds: stepThresholds)
+  ) { benchmark in
+    let trainer = makeTrainer(
+      spec: spec, batch: batch, samples: batch * (last + 1), threads: Topology.shared.allowedCores,
+      reproducible: true)
+    blackHole(
+      try? trainer.train(progress: { progress in
+        if progress.step == first { benchmark.startMeasurement() }
+        if progress.step == last { benchmark.stopMeasurement() }
+      }))
+  }
+}
+
 /// A trainer on random data shaped for `spec` (`samples` rows, one batch by
-/// default), with SGD and momentum, on `threads` workers, with `strategy`.
+/// default), with SGD and momentum, on `threads` workers, with `strategy`
+/// (or reproducible).
 func makeTrainer(
-  spec text: String, batch: Int, samples: Int? = nil, threads: Int = 1, strategy: GradientStrategy = .unitSlices
+  spec text: String, batch: Int, samples: Int? = nil, threads: Int = 1, strategy: GradientStrategy = .unitSlices,
+  reproducible: Bool = false
 ) -> Trainer {
   let spec = try! ModelSpec(parsing: text)
   var generator = SeededGenerator(seed: 1)
@@ -98,5 +123,6 @@ func makeTrainer(
   options.optimizer = OptimizerSettings(kind: .sgd, learningRate: 0.01)
   options.optimizer.momentum = 0.9
   options.gradients = strategy
+  options.reproducible = reproducible
   return Trainer(model: Model(spec: spec), training: data, options: options)
 }
