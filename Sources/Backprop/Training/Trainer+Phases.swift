@@ -85,20 +85,21 @@ extension Trainer {
     return created
   }
 
-  /// The batch rows worker `w` runs in a batch of `batch` rows: its shard,
-  /// or under ``TrainingOptions/reproducible`` its run of the logical
-  /// shards; `nil` when it runs none. (Touching another worker's rows while
-  /// that worker computes would be a race.)
-  func rows(of w: Int, batch: Int) -> Range<Int>? {
-    guard options.reproducible else {
-      let plan = ShardPlan(rows: batch, workers: workerCount)
-      return w < plan.shardCount ? plan.range(of: w) : nil
-    }
-    let logical = ShardPlan(rows: batch, workers: logicalShardCount)
+  /// The logical shards worker `w` runs in a batch of `rows` rows, and how
+  /// the batch is cut into them: its own shard (W logical shards), or under
+  /// ``TrainingOptions/reproducible`` its run of the ``logicalShardCount``;
+  /// `nil` when it runs none.
+  func logicalShards(of w: Int, rows: Int) -> (plan: ShardPlan, shards: Range<Int>)? {
+    let logical = ShardPlan(rows: rows, workers: logicalShardCount)
     let mine = ShardPlan(rows: logical.shardCount, workers: workerCount)
-    guard w < mine.shardCount else { return nil }
-    let shards = mine.range(of: w)
-    return logical.range(of: shards.lowerBound).lowerBound..<logical.range(of: shards.upperBound - 1).upperBound
+    return w < mine.shardCount ? (logical, mine.range(of: w)) : nil
+  }
+
+  /// The batch rows worker `w` runs in a batch of `batch` rows. (Touching
+  /// another worker's rows while that worker computes would be a race.)
+  func rows(of w: Int, batch: Int) -> Range<Int>? {
+    guard let (plan, shards) = logicalShards(of: w, rows: batch) else { return nil }
+    return plan.range(of: shards.lowerBound).lowerBound..<plan.range(of: shards.upperBound - 1).upperBound
   }
 
   /// Logical shard `j`'s gradient buffer (``GradientStrategy/allReduce``),
@@ -120,25 +121,16 @@ extension Trainer {
   func runShard(_ w: Int, bank: Int) {
     let command = commands[bank]
     let slot = slot(w, bank: bank)
-    let rows = command.indices.count
-    // The shards this worker runs: its own, or its run of the logical shards.
-    let logical = ShardPlan(rows: rows, workers: logicalShardCount)
-    let mine =
-      options.reproducible
-      ? ShardPlan(rows: logical.shardCount, workers: workerCount) : ShardPlan(rows: rows, workers: workerCount)
-    guard w < mine.shardCount else {
+    guard let (plan, shards) = logicalShards(of: w, rows: command.indices.count) else {
       (slot[Slot.loss.rawValue], slot[Slot.correct.rawValue], slot[Slot.active.rawValue]) = (0, 0, 0)
       return
     }
     let started = clockIfProfiling()
     _ = worker(w)
     var (loss, correct, gathering) = (0.0, 0, 0.0)
-    for j in options.reproducible ? mine.range(of: w) : w..<(w + 1) {
-      let range = options.reproducible ? logical.range(of: j) : mine.range(of: w)
-      let result = runRows(range, command: command, into: strategy == .allReduce ? shardGradient(j) : nil)
-      if options.reproducible {
-        shardLosses.base[(bank * logicalShardCount + j) * 2] = result.loss
-      }
+    for j in shards {
+      let result = runRows(plan.range(of: j), command: command, into: strategy == .allReduce ? shardGradient(j) : nil)
+      if options.reproducible { shardLosses.base[bank * logicalShardCount + j] = result.loss }
       (loss, correct, gathering) = (loss + result.loss, correct + result.correct, gathering + result.gatherSeconds)
     }
     let finished = clockIfProfiling()
@@ -191,7 +183,7 @@ extension Trainer {
     if options.reproducible {
       // By logical shard, so that the sum does not depend on W.
       let logical = ShardPlan(rows: commands[bank].indices.count, workers: logicalShardCount).shardCount
-      for j in 0..<logical { loss += shardLosses.base[(bank * logicalShardCount + j) * 2] }
+      for j in 0..<logical { loss += shardLosses.base[bank * logicalShardCount + j] }
       return loss
     }
     let shards = ShardPlan(rows: commands[bank].indices.count, workers: workerCount).shardCount

@@ -134,7 +134,7 @@ public final class Trainer {
   /// forward and backward are shared by at most that many workers; the
   /// reduction and update by all.
   public static func reproducibleShards(batch: Int) -> Int { min(4, max(1, batch / 32)) }
-  /// Each logical shard's loss and correct count, in two banks
+  /// Each logical shard's loss, in two banks
   /// (``TrainingOptions/reproducible``), summed in shard order.
   let shardLosses: AlignedBuffer<Double>
   /// Each reduce chunk's sum of squares (``TrainingOptions/reproducible``
@@ -227,7 +227,7 @@ public final class Trainer {
     shardGradients.initialize(repeating: nil)
     shardBuffers = .allocate(capacity: logicalShardCount)
     shardBuffers.initialize(repeating: nil)
-    shardLosses = AlignedBuffer(count: options.reproducible ? 2 * 2 * logicalShardCount : 0)
+    shardLosses = AlignedBuffer(count: options.reproducible ? 2 * logicalShardCount : 0)
     chunkSquares = AlignedBuffer(
       count: options.reproducible ? (model.parameters.count + Trainer.reduceChunk - 1) / Trainer.reduceChunk : 0)
     workers = .allocate(capacity: workerCount)
