@@ -190,7 +190,7 @@ struct GradientsOption: ParsableArguments {
   var gradients: GradientChoice?
   @Flag(
     help:
-      "Bitwise-identical weights for any thread count: every batch is cut into 8 logical shards whatever the threads, each with its own gradient buffer, added in order (all-reduce)."
+      "Bitwise-identical weights for any thread count: every batch is cut into logical shards by its size alone (one per 32 rows, at most 4), each with its own gradient buffer, added in order (all-reduce)."
   )
   var reproducible = false
 

@@ -17,7 +17,10 @@ import Dispatch
 /// buffer in the first phase, and worker s sums run s of the buffers
 /// (``ReduceScatterPlan``) in worker order, times 1/B. Either way worker s
 /// then applies the optimizer to its part of the parameters and optimizer
-/// state while it is still in cache. Two barriers per step (three with
+/// state while it is still in cache. With ``TrainingOptions/reproducible``
+/// the batch is cut into ``logicalShardCount`` logical shards by its size
+/// alone, each with its own buffer, so every sum runs in the same order
+/// whatever W. Two barriers per step (three with
 /// gradient clipping, which needs the whole vector's norm before updating),
 /// no locks, no allocation. W = 1 is the same code on the calling thread.
 ///
