@@ -53,14 +53,7 @@ extension Trainer {
     let command = commands[bank]
     let slot = slot(s, bank: bank)
     let normFirst = needsNormBeforeUpdate
-    if !normFirst { slot[Slot.gradient.rawValue] = 0 }
-    slot[Slot.update.rawValue] = 0
-    slot[Slot.nonFiniteGradient.rawValue] = 0
-    guard batchLoss(bank: bank).isFinite else { return }
-    guard let factor = clippingFactor(bank: bank) else {
-      slot[Slot.nonFiniteGradient.rawValue] = 1
-      return
-    }
+    guard let factor = startUpdate(slot, bank: bank) else { return }
     let rows = command.indices.count
     let shards = ShardPlan(rows: rows, workers: logicalShardCount).shardCount
     let end = reduceSlices.slices[s].upperBound

@@ -240,14 +240,7 @@ extension Trainer {
     let command = commands[bank]
     let slot = slot(s, bank: bank)
     let normFirst = needsNormBeforeUpdate
-    if !normFirst { slot[Slot.gradient.rawValue] = 0 }
-    slot[Slot.update.rawValue] = 0
-    slot[Slot.nonFiniteGradient.rawValue] = 0
-    guard batchLoss(bank: bank).isFinite else { return }
-    guard let factor = clippingFactor(bank: bank) else {
-      slot[Slot.nonFiniteGradient.rawValue] = 1
-      return
-    }
+    guard let factor = startUpdate(slot, bank: bank) else { return }
     var started = clockIfProfiling()
     for block in slices.slices[s] {
       if !normFirst {
@@ -273,6 +266,22 @@ extension Trainer {
 }
 
 extension Trainer {
+  /// Clears a worker's update timings and marks in `slot`, and returns the
+  /// factor its gradient is scaled by (see ``clippingFactor(bank:)``), or
+  /// `nil` when the step updates nothing: a non-finite loss, or a
+  /// non-finite norm (marked in the slot).
+  func startUpdate(_ slot: UnsafeMutablePointer<Double>, bank: Int) -> Float? {
+    if !needsNormBeforeUpdate { slot[Slot.gradient.rawValue] = 0 }
+    slot[Slot.update.rawValue] = 0
+    slot[Slot.nonFiniteGradient.rawValue] = 0
+    guard batchLoss(bank: bank).isFinite else { return nil }
+    guard let factor = clippingFactor(bank: bank) else {
+      slot[Slot.nonFiniteGradient.rawValue] = 1
+      return nil
+    }
+    return factor
+  }
+
   /// What the mean gradient is multiplied by before the update: 1, or with
   /// clipping the factor that brings its global norm (from the workers'
   /// sums of squares, added in worker order) down to the maximum; `nil`
