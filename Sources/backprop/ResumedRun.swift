@@ -15,7 +15,11 @@ struct ResumedRun {
     self.path = path
     do { checkpoint = try Checkpoint.read(path) } catch { throw CommandFailure("--resume \(error)") }
     do {
-      settings = given.overlaid(on: try SessionOptions(savedIn: checkpoint, path: path))
+      var merged = given.overlaid(on: try SessionOptions(savedIn: checkpoint, path: path))
+      // A reproducible run always sums logical shards: the strategy saved with
+      // a plain run must not stand in the way of the checkpoint's own refusal.
+      if given.reproducible == true && given.gradients == nil { merged.gradients = nil }
+      settings = merged
       try settings.validate()
     } catch {
       throw CommandFailure(error.description)

@@ -47,6 +47,13 @@ import _BackpropTestSupport
     #expect(try resumed.json()["gradient_strategy"]?.stringValue == "all-reduce")
     let whole = try CommandRun(["train"] + common + ["--epochs", "4", "--gradients", "all-reduce", "--json"])
     #expect(try resumed.json()["train_loss"] == whole.json()["train_loss"])
+    // A plain run's checkpoint is not resumed as a reproducible one.
+    let changed = try CommandRun(["train", "--resume", checkpoint, "--epochs", "5", "--reproducible"])
+    #expect(changed.status == 1)
+    #expect(
+      changed.errors.contains(
+        "differs from the checkpoint's in --reproducible: the checkpoint has false, this run true"),
+      "\(changed.errors)")
   }
 
   @Test func scaleMeasuresEachStrategy() throws {
