@@ -6,19 +6,12 @@ import _BackpropTestSupport
 /// A user's first hour on data of their own (part 8): what the commands
 /// report must describe what they saved, and say what they leave out.
 @Suite struct FirstHourTests {
-  /// A 3-class problem whose columns have different scales, as CSV.
+  /// A 3-class problem whose columns have different scales, as CSV
+  /// (``FirstHourDataTests/rows(_:seed:)`` with numeric labels).
   static func threeClassCSV(in scratch: ScratchFolder, rows: Int = 300) -> String {
-    var data = TestData(seed: 8)
-    var text = "width,height,weight,age,label\n"
-    for _ in 0..<rows {
-      let x = data.uniform(4)
-      let label = x[0] + x[1] > 0.3 ? 2 : x[2] > 0 ? 1 : 0
-      let shifted: Double = 0.3 * Double(label)
-      let scaled: [Double] = [x[0], 10 * x[1] + shifted, 100 * x[2], 0.01 * x[3]]
-      text += scaled.map { String($0) }.joined(separator: ",") + ",\(label)\n"
-    }
     let path = scratch.file("three.csv")
-    try! text.write(toFile: path, atomically: true, encoding: .utf8)
+    FirstHourDataTests.csv(
+      FirstHourDataTests.rows(rows), columns: ["width", "height", "weight", "age", "label"], to: path)
     return path
   }
 
