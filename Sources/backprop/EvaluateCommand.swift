@@ -27,15 +27,11 @@ struct EvaluateCommand: ParsableCommand {
     let model = try weights.load()
     let loaded = try source.load(for: model, weights: weights.weights)
     var data = loaded.test ?? loaded.training
-    guard data.featureWidth == model.spec.inputWidth else {
-      throw CommandFailure(
-        "\(data.source): samples have \(data.featureWidth) features but the model takes \(model.spec.inputWidth) inputs"
-      )
-    }
+    try reporting { try data.checkShape(for: model.spec.inputShape) }
     model.featureScaler?.apply(to: &data)
     try reporting {
       data = try data.classIndices(for: model.loss, outputs: model.spec.outputWidth)
-      try data.validate(inputWidth: model.spec.inputWidth, outputs: model.spec.outputWidth, loss: model.loss)
+      try data.validate(input: model.spec.inputShape, outputs: model.spec.outputWidth, loss: model.loss)
     }
     let result = model.evaluate(data, threads: threads.count)
     if json {

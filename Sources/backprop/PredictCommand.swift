@@ -40,11 +40,7 @@ struct PredictCommand: ParsableCommand {
     let model = try weights.load()
     let loaded = try source.load(for: model, weights: weights.weights, requireLabels: false)
     var data = loaded.test ?? loaded.training
-    guard data.featureWidth == model.spec.inputWidth else {
-      throw CommandFailure(
-        "\(data.source): samples have \(data.featureWidth) features but the model takes \(model.spec.inputWidth) inputs"
-      )
-    }
+    try reporting { try data.checkShape(for: model.spec.inputShape) }
     model.featureScaler?.apply(to: &data)
     try reporting { try data.checkFeaturesAreFinite() }
     let width = model.spec.outputWidth

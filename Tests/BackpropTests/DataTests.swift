@@ -253,7 +253,7 @@ func npyBytes(header: String, data: [UInt8]) -> [UInt8] {
   ])
   func validateNamesWhatIsWrong(data: Dataset, expected: String) {
     #expect {
-      try data.validate(inputWidth: 3, outputs: 4, loss: .softmaxCrossEntropy)
+      try data.validate(input: Shape(flat: 3), outputs: 4, loss: .softmaxCrossEntropy)
     } throws: { error in
       String(describing: error).hasPrefix("s: ") && String(describing: error).contains(expected)
     }

@@ -47,6 +47,9 @@ import _BackpropTestSupport
   static let specs = [
     "5-7-tanh-4", "3-6-gelu-5-sigmoid-2", "4-3-leakyrelu0.1-3-relu-2", "6-dropout0.3-5-relu-3",
     "4-8-relu-dropout0.5-6-tanh-3", "2-2-sigmoid-1", "7-identity-4", "3-5",
+    // Images: stride, padding, odd sizes, pooling of each kind, in-place layers between.
+    "2x6x5-conv3k3p1-relu-maxpool2-conv4k2-tanh-flatten-3", "1x7x7-conv2k3s2-avgpool2s1-flatten-2",
+    "3x5x5-conv4k1-gelu-gap-flatten-2", "2x6x6-conv3k3-dropout0.3-maxpool2-flatten-4-relu-2",
   ]
 
   @Test(arguments: specs + randomSpecs)

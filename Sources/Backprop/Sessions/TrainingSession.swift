@@ -167,7 +167,7 @@ public struct TrainingSession {
       validation = try validation?.classIndices(for: loss, outputs: spec.outputWidth)
       test = try test?.classIndices(for: loss, outputs: spec.outputWidth)
       for data in [training, validation, test].compactMap({ $0 }) {
-        try data.validate(inputWidth: spec.inputWidth, outputs: spec.outputWidth, loss: loss)
+        try data.validate(input: spec.inputShape, outputs: spec.outputWidth, loss: loss)
       }
     } catch {
       throw SessionError(option: "--data", line: "\(error)")

@@ -29,6 +29,8 @@ extension Trainer {
       checkedProduct([ParameterLayout(spec: spec).totalCount, vectors, 4]),
       checkedProduct([rows, Model.rowFloats(spec: spec, targetWidth: targetWidth), 4]),
       checkedProduct([options.threads, scoringRows, Model.rowFloats(spec: spec, targetWidth: targetWidth), 4]),
+      // Each worker's working space, in the batch's workspace and its scoring one.
+      checkedProduct([options.threads, 2, Model.temporaryFloats(spec: spec), 4]),
       checkedProduct([samples ?? 0, 8]),
     ])
   }

@@ -69,7 +69,7 @@ extension Trainer {
   func worker(_ w: Int) -> Worker {
     if let existing = workers[w] { return existing }
     let created = Worker(topology: topology)
-    if let rows = rows(of: w, batch: workspace.capacity) { workspace.touch(rows: rows) }
+    workspace.touch(rows: rows(of: w, batch: workspace.capacity) ?? 0..<0, lane: w)
     switch strategy {
     case .unitSlices:
       for block in slices.slices[w] {
@@ -129,7 +129,8 @@ extension Trainer {
     _ = worker(w)
     var (loss, correct, gathering) = (0.0, 0, 0.0)
     for j in shards {
-      let result = runRows(plan.range(of: j), command: command, into: strategy == .allReduce ? shardGradient(j) : nil)
+      let result = runRows(
+        plan.range(of: j), command: command, into: strategy == .allReduce ? shardGradient(j) : nil, lane: w)
       if options.reproducible { shardLosses.base[bank * logicalShardCount + j] = result.loss }
       (loss, correct, gathering) = (loss + result.loss, correct + result.correct, gathering + result.gatherSeconds)
     }
@@ -144,8 +145,11 @@ extension Trainer {
   }
 
   /// Gathers the batch rows `range`, runs forward, the loss and backward
-  /// over them, and with `gradient` their weight gradients into it.
-  private func runRows(_ range: Range<Int>, command: StepCommand, into gradient: UnsafeMutablePointer<Float>?) -> (
+  /// over them, and with `gradient` their weight gradients into it, in
+  /// the working space of `lane` (the calling worker's).
+  private func runRows(
+    _ range: Range<Int>, command: StepCommand, into gradient: UnsafeMutablePointer<Float>?, lane: Int
+  ) -> (
     loss: Double, correct: Int, gatherSeconds: Double
   ) {
     let started = clockIfProfiling()
@@ -167,12 +171,12 @@ extension Trainer {
     let outputs = outputWidth
     let logits = network.forward(
       parameters: model.parameters.base, workspace: workspace, rows: range,
-      mode: .training(seed: options.seed, step: command.step))
+      mode: .training(seed: options.seed, step: command.step), lane: lane)
     let result = model.loss.evaluate(
       logits: logits, targets: workspace.targets.base + range.lowerBound * targetWidth, rows: range.count,
       outputs: outputs, targetWidth: targetWidth, gradient: workspace.outputGradient + range.lowerBound * outputs)
-    network.backpropagateDeltas(parameters: model.parameters.base, workspace: workspace, rows: range)
-    if let gradient { network.parameterGradients(workspace: workspace, rows: range, into: gradient) }
+    network.backpropagateDeltas(parameters: model.parameters.base, workspace: workspace, rows: range, lane: lane)
+    if let gradient { network.parameterGradients(workspace: workspace, rows: range, into: gradient, lane: lane) }
     return (result.loss, result.correct, gathered - started)
   }
 
@@ -193,10 +197,10 @@ extension Trainer {
 
   /// The mean gradient of one block of slice `s`: its units' parameter
   /// gradients over the whole batch, times 1/B.
-  private func blockGradient(_ block: SlicePlan.Block, rows: Int) {
+  private func blockGradient(_ block: SlicePlan.Block, rows: Int, slice s: Int) {
     network.parameterGradients(
       workspace: workspace, rows: rows, layer: block.layer, units: block.units, scale: 1 / Float(rows),
-      into: gradient.base)
+      into: gradient.base, lane: s)
   }
 
   /// Applies the optimizer to one block from its mean gradient.
@@ -219,7 +223,7 @@ extension Trainer {
     var squares = 0.0
     if batchLoss(bank: bank).isFinite {
       for block in slices.slices[s] {
-        blockGradient(block, rows: rows)
+        blockGradient(block, rows: rows, slice: s)
         for range in block.parameters {
           for i in range { squares += Double(gradient.base[i]) * Double(gradient.base[i]) }
         }
@@ -244,7 +248,7 @@ extension Trainer {
     var started = clockIfProfiling()
     for block in slices.slices[s] {
       if !normFirst {
-        blockGradient(block, rows: command.indices.count)
+        blockGradient(block, rows: command.indices.count, slice: s)
         guard block.parameters.allSatisfy({ allFinite(gradient.base + $0.lowerBound, count: $0.count) }) else {
           slot[Slot.nonFiniteGradient.rawValue] = 1
           continue

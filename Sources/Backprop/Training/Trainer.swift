@@ -183,7 +183,7 @@ public final class Trainer {
   /// the phases of every step when `profiling`.
   ///
   /// - Precondition: `training` has been checked with
-  ///   ``Dataset/validate(inputWidth:outputs:loss:)``; `options.batchSize`
+  ///   ``Dataset/validate(input:outputs:loss:)``; `options.batchSize`
   ///   and `options.threads` are positive.
   public init(
     model: Model, training: Dataset, options: TrainingOptions, pinning: PinningPolicy = .compact,
@@ -207,7 +207,8 @@ public final class Trainer {
     plan = BindingPlan(workers: workerCount, policy: pinning, units: units ?? topology.allowedUnits)
     optimizer = Optimizer(settings: options.optimizer, parameterCount: model.parameters.count)
     bestParameters = options.earlyStoppingPatience.map { _ in AlignedBuffer(count: model.parameters.count) }
-    workspace = Workspace(spec: model.spec, capacity: batch, targetWidth: training.targetWidth, zeroed: false)
+    workspace = Workspace(
+      spec: model.spec, capacity: batch, targetWidth: training.targetWidth, zeroed: false, lanes: workerCount)
     gradient = AlignedBuffer(count: model.parameters.count, zeroed: false)
     if options.reproducible {
       (strategy, strategyReason) = (

@@ -25,6 +25,9 @@ public struct Dataset: Sendable {
   /// Whether the features were 8-bit values divided by 255 as they were
   /// read (IDX or `.npy` files of unsigned bytes, such as images).
   public var scaledFromBytes = false
+  /// The shape of one sample: an image's `C×H×W` when the file gave one
+  /// (an IDX or `.npy` array `[N, H, W]` or `[N, C, H, W]`), else a flat row.
+  public var sampleShape: Shape
 
   /// Creates a data set, checking that features and targets agree in count.
   public init(features: [Float], featureWidth: Int, targets: [Float], targetWidth: Int, source: String) {
@@ -38,6 +41,7 @@ public struct Dataset: Sendable {
     self.targets = targets
     self.targetWidth = targetWidth
     self.source = source
+    sampleShape = Shape(flat: featureWidth)
   }
 
   /// The number of samples.
@@ -132,18 +136,42 @@ public struct Dataset: Sendable {
     )
   }
 
-  /// Checks that the data suits a model with `inputWidth` inputs and
+  /// Checks that each sample fits a model whose input is `input`: as many
+  /// features for a flat input (an image may feed a dense layer), the very
+  /// same image shape for an image input.
+  ///
+  /// - Throws: ``DatasetError/mismatch(source:reason:)`` saying what the
+  ///   samples are and what the model takes.
+  public func checkShape(for input: Shape) throws(DatasetError) {
+    if input.isFlat {
+      guard featureWidth == input.count else {
+        throw .mismatch(
+          source: source, reason: "samples have \(featureWidth) features but the model takes \(input.count) inputs")
+      }
+      return
+    }
+    guard !sampleShape.isFlat else {
+      throw .mismatch(
+        source: source,
+        reason:
+          "samples are flat rows of \(featureWidth) values but the model takes images of \(input) (channels × height × width); give images as IDX or .npy [N, C, H, W] or [N, H, W]"
+      )
+    }
+    guard sampleShape == input else {
+      throw .mismatch(
+        source: source, reason: "samples are images of \(sampleShape) but the model takes images of \(input)")
+    }
+  }
+
+  /// Checks that the data suits a model whose input is `input` and
   /// `outputs` outputs trained with `loss`.
   ///
   /// - Throws: ``DatasetError/mismatch(source:reason:)`` for an empty set, a
   ///   feature count that differs from the model's, a NaN or infinite
   ///   feature, or a target that is not a valid label.
-  public func validate(inputWidth: Int, outputs: Int, loss: Loss) throws(DatasetError) {
+  public func validate(input: Shape, outputs: Int, loss: Loss) throws(DatasetError) {
     guard count > 0 else { throw .mismatch(source: source, reason: "the data set is empty") }
-    guard featureWidth == inputWidth else {
-      throw .mismatch(
-        source: source, reason: "samples have \(featureWidth) features but the model takes \(inputWidth) inputs")
-    }
+    try checkShape(for: input)
     try checkFeaturesAreFinite()
     guard loss.accepts(outputs: outputs, targetWidth: targetWidth) else {
       let hint = loss == .softmaxCrossEntropy ? " (give class indices 0...\(outputs - 1), one per sample)" : ""

@@ -120,6 +120,7 @@ public enum DatasetLoader {
           features: features.values, featureWidth: features.values.count / rows,
           targets: [Float](repeating: 0, count: rows), targetWidth: 1, source: path)
         set.scaledFromBytes = features.scaledFromBytes
+        set.sampleShape = sampleShape(features.shape)
         set.classNames = columns.classNames
         return set
       }
@@ -139,6 +140,7 @@ public enum DatasetLoader {
         targetWidth: targets.values.count / rows, source: path)
       set.labelSource = labels
       set.scaledFromBytes = features.scaledFromBytes
+      set.sampleShape = sampleShape(features.shape)
       set.classNames = columns.classNames
       return set
     }
@@ -157,6 +159,17 @@ public enum DatasetLoader {
   }
 
   private static func isNPY(_ bytes: [UInt8]) -> Bool { NPYFile.hasMagic(bytes) }
+
+  /// One sample's shape in an array of `shape` (samples first): `[N, H, W]`
+  /// is a one-channel image, `[N, C, H, W]` an image of `C` channels, as
+  /// PyTorch lays them out; anything else a flat row of the rest.
+  private static func sampleShape(_ shape: [Int]) -> Shape {
+    switch shape.count {
+    case 3: Shape(channels: 1, height: shape[1], width: shape[2])
+    case 4: Shape(channels: shape[1], height: shape[2], width: shape[3])
+    default: Shape(flat: shape.dropFirst().reduce(1, *))
+    }
+  }
 
   /// The size the header at the start of a data file announces, by its
   /// format: `.npy` by name or magic string (a file named `.npy` without

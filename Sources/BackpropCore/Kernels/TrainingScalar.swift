@@ -42,6 +42,12 @@ where Self.RawSignificand: FixedWidthInteger {
   /// `gradient[i] *= gelu′(input[i])` for `i < count`: GELU's backward.
   static func geluBackward(_ gradient: UnsafeMutablePointer<Self>, _ input: UnsafePointer<Self>, count: Int)
 
+  /// A position kept as a value of this type (exact up to 2^24 in `Float`),
+  /// converted without going through the generic integer conversion.
+  static func storing(position: Int) -> Self
+  /// The position a value made by ``storing(position:)`` holds.
+  var position: Int { get }
+
   /// `layer`'s passes in this type (``Layer`` requires each per type).
   static func forward(_ layer: any Layer, _ buffers: LayerBuffers<Self>, rows: Range<Int>, mode: Network.Mode)
   static func inputGradient(_ layer: any Layer, _ buffers: LayerBuffers<Self>, rows: Range<Int>)
@@ -51,6 +57,8 @@ where Self.RawSignificand: FixedWidthInteger {
 }
 
 extension Float: TrainingScalar {
+  @inlinable public static func storing(position: Int) -> Self { Self(Int32(truncatingIfNeeded: position)) }
+  @inlinable public var position: Int { Int(Int32(self)) }
   @inlinable public static func exp(_ x: Float) -> Float { expf(x) }
   @inlinable public static func log(_ x: Float) -> Float { logf(x) }
   @inlinable public static func log1p(_ x: Float) -> Float { log1pf(x) }
@@ -120,6 +128,8 @@ extension Float: TrainingScalar {
 }
 
 extension Double: TrainingScalar {
+  @inlinable public static func storing(position: Int) -> Self { Self(Int32(truncatingIfNeeded: position)) }
+  @inlinable public var position: Int { Int(Int32(self)) }
   @inlinable public static func exp(_ x: Double) -> Double { _cExp(x) }
   @inlinable public static func log(_ x: Double) -> Double { _cLog(x) }
   @inlinable public static func log1p(_ x: Double) -> Double { _cLog1p(x) }

@@ -35,7 +35,7 @@ public struct Dense: Layer, Hashable {
 
   public func outputShape(input: Shape) throws(ModelSpecError) -> Shape {
     guard input.isFlat else {
-      throw .invalid("a dense layer takes a flat input, not \(input) values per sample")
+      throw .invalid("a dense layer takes a flat input; put 'flatten' (or 'gap-flatten') before it")
     }
     guard inputs == input.count else {
       throw .invalid("a dense layer takes \(inputs) inputs but receives \(input.count)")

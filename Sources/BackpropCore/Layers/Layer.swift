@@ -80,6 +80,11 @@ public protocol Layer: Sendable, CustomStringConvertible {
   /// backward (a dropout mask), for an input of `input`.
   func scratchCount(input: Shape) -> Int
 
+  /// Values of working space a pass uses while it computes one row (a
+  /// convolution's matrix of patches), kept by nothing: each worker has its
+  /// own (``LayerBuffers/temporary``), small enough to stay in its cache.
+  func temporaryCount(input: Shape) -> Int
+
   /// Forward over `rows` of the batch: reads `buffers.input`, writes `buffers.output`
   /// (and the scratch), only those rows.
   ///
@@ -119,6 +124,7 @@ extension Layer {
   public var gradientWorksInPlace: Bool { false }
   public func parameterTensors(input: Shape) -> [ParameterTensor] { [] }
   public func scratchCount(input: Shape) -> Int { 0 }
+  public func temporaryCount(input: Shape) -> Int { 0 }
   public func initialize(
     _ parameters: UnsafeMutablePointer<Float>, input: Shape, initializer: Initializer, gain: Double,
     generator: inout SeededGenerator
@@ -203,12 +209,15 @@ public struct LayerBuffers<T: TrainingScalar> {
   public let scratch: UnsafeMutablePointer<T>
   /// The layer's first parameter in the flat vector.
   public let parameters: UnsafePointer<T>
+  /// The calling worker's working space (``Layer/temporaryCount(input:)``
+  /// values), which the pass may overwrite freely.
+  public let temporary: UnsafeMutablePointer<T>
 
   /// Buffers for layer `index`, every pointer at the first row of the pass.
   public init(
     index: Int, inputShape: Shape, outputShape: Shape, input: UnsafePointer<T>, output: UnsafeMutablePointer<T>,
     outputGradient: UnsafeMutablePointer<T>, inputGradient: UnsafeMutablePointer<T>,
-    scratch: UnsafeMutablePointer<T>, parameters: UnsafePointer<T>
+    scratch: UnsafeMutablePointer<T>, parameters: UnsafePointer<T>, temporary: UnsafeMutablePointer<T>
   ) {
     self.index = index
     self.inputShape = inputShape
@@ -219,6 +228,7 @@ public struct LayerBuffers<T: TrainingScalar> {
     self.inputGradient = inputGradient
     self.scratch = scratch
     self.parameters = parameters
+    self.temporary = temporary
   }
 }
 

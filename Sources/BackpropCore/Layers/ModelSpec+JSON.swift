@@ -17,14 +17,21 @@ extension ModelSpec {
     if let unknown = members.first(where: { !["input", "layers"].contains($0.0) }) {
       throw .invalid("unknown key \"\(unknown.0)\" in the JSON model (it takes \"input\" and \"layers\")")
     }
-    guard let input = json["input"]?.integerValue else {
-      throw .invalid("the JSON model needs \"input\": the number of features")
+    let input: Shape
+    switch json["input"] {
+    case .some(.integer(let width)) where width > 0: input = Shape(flat: width)
+    case .some(.array(let sizes)) where sizes.count == 3 && sizes.allSatisfy({ ($0.integerValue ?? 0) > 0 }):
+      // Positive integers joined by "x" always read as a shape; the parser checks the size.
+      input = try Shape(parsing: sizes.map { String($0.integerValue!) }.joined(separator: "x"))!
+    default:
+      throw .invalid(
+        "the JSON model needs \"input\": the number of features, or an image's [channels, height, width]")
     }
     guard case .array(let items) = json["layers"] else {
       throw .invalid("the JSON model needs \"layers\": a list such as [{\"dense\": 10}]")
     }
     var layers: [any Layer] = []
-    var shape = Shape(flat: input)
+    var shape = input
     let kinds = ModelSpec.layerTypes.map { $0.jsonKey }
     for (index, item) in items.enumerated() {
       guard case .object(let keys) = item, let (key, value) = keys.first else {
@@ -48,7 +55,7 @@ extension ModelSpec {
         throw .invalid("layer \(index) (\(item.serialized())): \(error.message)")
       }
     }
-    try self.init(inputWidth: input, layers: layers)
+    try self.init(inputShape: input, layers: layers)
   }
 
   /// Reads a model spec from a JSON file.
@@ -67,7 +74,7 @@ extension ModelSpec {
   /// The JSON form, which ``init(json:)`` reads back.
   public var json: JSONValue {
     .object([
-      ("input", .integer(inputWidth)),
+      ("input", inputShape.json),
       ("layers", .array(layers.map { .object([(type(of: $0).jsonKey, $0.jsonValue)]) })),
     ])
   }

@@ -7,7 +7,10 @@
 /// ``layerTypes`` that knows it. ``description`` gives the same form back.
 public struct ModelSpec: Sendable, Hashable, CustomStringConvertible {
   /// The kinds of layer a spec may name, in the order their parsers are tried.
-  public static let layerTypes: [any Layer.Type] = [Dense.self, Activation.self, Dropout.self]
+  public static let layerTypes: [any Layer.Type] = [
+    Dense.self, Activation.self, Dropout.self, Convolution.self, MaxPool.self, AveragePool.self,
+    GlobalAveragePool.self, Flatten.self,
+  ]
 
   /// The shape of one sample's features.
   public let inputShape: Shape
@@ -66,11 +69,17 @@ public struct ModelSpec: Sendable, Hashable, CustomStringConvertible {
     let tokens = text.split(separator: "-", omittingEmptySubsequences: false).map {
       $0.trimmingWhitespace()
     }
-    guard let first = tokens.first, let input = Int(first), input > 0 else {
-      throw .invalid("'\(text)' must start with the input width, as in 784-256-relu-10")
-    }
+    let input: Shape
+    do throws(ModelSpecError) {
+      guard let first = tokens.first, let shape = try Shape(parsing: first) else {
+        throw ModelSpecError.invalid(
+          "'\(text)' must start with the input width or image shape, as in 784-256-relu-10 or 1x28x28-conv32k5-relu-flatten-10"
+        )
+      }
+      input = shape
+    } catch { throw .invalid("\(error.message) in '\(text)'") }
     var layers: [any Layer] = []
-    var shape = Shape(flat: input)
+    var shape = input
     for token in tokens.dropFirst() {
       guard !token.isEmpty else {
         throw .invalid("'\(text)' has an empty part (two dashes in a row, or one at an end)")
@@ -81,13 +90,15 @@ public struct ModelSpec: Sendable, Hashable, CustomStringConvertible {
       }
       guard let layer else {
         throw .invalid(
-          "unknown layer '\(token)' in '\(text)' (widths are integers; activations: sigmoid, tanh, relu, leakyrelu, gelu, identity; dropout0.2)"
+          "unknown layer '\(token)' in '\(text)' (widths are integers; activations: sigmoid, tanh, relu, leakyrelu, gelu, identity; dropout0.2; conv32k5s1p2, maxpool2, avgpool2, gap, bn, flatten)"
         )
       }
-      do { shape = try layer.outputShape(input: shape) } catch { throw .invalid("\(error.message) in '\(text)'") }
+      do { shape = try layer.outputShape(input: shape) } catch {
+        throw .invalid("'\(token)' takes \(shape) values per sample: \(error.message), in '\(text)'")
+      }
       layers.append(layer)
     }
-    try self.init(inputShape: Shape(flat: input), layers: layers)
+    try self.init(inputShape: input, layers: layers)
   }
 
   /// The first of ``layerTypes`` that reads `token`, or `nil`.

@@ -68,20 +68,20 @@ public struct Network: Sendable, Hashable {
   @_specialize(exported:true,where T == Float)
   @discardableResult
   public func forward<T: TrainingScalar>(
-    parameters: UnsafePointer<T>, workspace: Workspace<T>, rows: Int, mode: Mode
+    parameters: UnsafePointer<T>, workspace: Workspace<T>, rows: Int, mode: Mode, lane: Int = 0
   ) -> UnsafeMutablePointer<T> {
-    forward(parameters: parameters, workspace: workspace, rows: 0..<rows, mode: mode)
+    forward(parameters: parameters, workspace: workspace, rows: 0..<rows, mode: mode, lane: lane)
   }
 
   /// Runs the network on `rows` of `workspace.input`, writing only those rows
-  /// of the workspace.
+  /// of the workspace (and the working space of `lane`, the caller's own).
   ///
   /// - Returns: the output of the first of `rows` (`rows.count × spec.outputWidth`).
   /// - Complexity: ``ModelSpec/inferenceFLOPsPerSample`` × `rows.count`.
   @_specialize(exported:true,where T == Float)
   @discardableResult
   public func forward<T: TrainingScalar>(
-    parameters: UnsafePointer<T>, workspace: Workspace<T>, rows: Range<Int>, mode: Mode
+    parameters: UnsafePointer<T>, workspace: Workspace<T>, rows: Range<Int>, mode: Mode, lane: Int = 0
   ) -> UnsafeMutablePointer<T> {
     precondition(
       !rows.isEmpty && rows.lowerBound >= 0 && rows.upperBound <= workspace.capacity,
@@ -90,7 +90,8 @@ public struct Network: Sendable, Hashable {
     spec.layers.withUnsafeBufferPointer { layers in
       for index in layers.indices {
         T.forward(
-          layers[index], buffers(index, parameters: parameters, workspace: workspace, firstRow: rows.lowerBound),
+          layers[index],
+          buffers(index, parameters: parameters, workspace: workspace, firstRow: rows.lowerBound, lane: lane),
           rows: rows, mode: mode)
       }
     }
@@ -140,7 +141,7 @@ public struct Network: Sendable, Hashable {
   @_specialize(exported:true,where T == Float)
   public func backpropagateDeltas<T: TrainingScalar>(
     parameters: UnsafePointer<T>, workspace: Workspace<T>, rows: Range<Int>,
-    inputGradient: UnsafeMutablePointer<T>? = nil
+    inputGradient: UnsafeMutablePointer<T>? = nil, lane: Int = 0
   ) {
     spec.layers.withUnsafeBufferPointer { layers in
       for index in layers.indices.reversed() {
@@ -148,7 +149,7 @@ public struct Network: Sendable, Hashable {
         T.inputGradient(
           layers[index],
           buffers(
-            index, parameters: parameters, workspace: workspace, firstRow: rows.lowerBound,
+            index, parameters: parameters, workspace: workspace, firstRow: rows.lowerBound, lane: lane,
             inputGradient: index == 0 ? inputGradient : nil),
           rows: rows)
       }
@@ -174,12 +175,13 @@ public struct Network: Sendable, Hashable {
   @_specialize(exported:true,where T == Float)
   public func parameterGradients<T: TrainingScalar>(
     workspace: Workspace<T>, rows: Int, layer index: Int, units: Range<Int>, scale: T,
-    into gradient: UnsafeMutablePointer<T>
+    into gradient: UnsafeMutablePointer<T>, lane: Int = 0
   ) {
     // The parameters are not read: the gradient stands in for them.
     spec.layers.withUnsafeBufferPointer { layers in
       T.parameterGradient(
-        layers[index], buffers(index, parameters: UnsafePointer(gradient), workspace: workspace, firstRow: 0),
+        layers[index],
+        buffers(index, parameters: UnsafePointer(gradient), workspace: workspace, firstRow: 0, lane: lane),
         rows: rows, units: units, scale: scale, into: gradient + steps[index].parameterOffset)
     }
   }
@@ -188,7 +190,7 @@ public struct Network: Sendable, Hashable {
   /// (summed, not averaged), into `gradient`, a vector with the parameters'
   /// flat layout: what one worker contributes under an all-reduce.
   public func parameterGradients<T: TrainingScalar>(
-    workspace: Workspace<T>, rows: Range<Int>, into gradient: UnsafeMutablePointer<T>
+    workspace: Workspace<T>, rows: Range<Int>, into gradient: UnsafeMutablePointer<T>, lane: Int = 0
   ) {
     spec.layers.withUnsafeBufferPointer { layers in
       for index in layers.indices {
@@ -196,7 +198,8 @@ public struct Network: Sendable, Hashable {
         guard units > 0 else { continue }
         T.parameterGradient(
           layers[index],
-          buffers(index, parameters: UnsafePointer(gradient), workspace: workspace, firstRow: rows.lowerBound),
+          buffers(
+            index, parameters: UnsafePointer(gradient), workspace: workspace, firstRow: rows.lowerBound, lane: lane),
           rows: rows.count, units: 0..<units, scale: 1, into: gradient + steps[index].parameterOffset)
       }
     }
@@ -211,7 +214,7 @@ public struct Network: Sendable, Hashable {
   /// The buffers of layer `index` from row `firstRow` on.
   @inline(__always)
   private func buffers<T: TrainingScalar>(
-    _ index: Int, parameters: UnsafePointer<T>, workspace: Workspace<T>, firstRow: Int,
+    _ index: Int, parameters: UnsafePointer<T>, workspace: Workspace<T>, firstRow: Int, lane: Int,
     inputGradient: UnsafeMutablePointer<T>? = nil
   ) -> LayerBuffers<T> {
     let step = steps[index]
@@ -227,6 +230,6 @@ public struct Network: Sendable, Hashable {
       inputGradient: index == 0
         ? inputGradient ?? outputGradient : workspace.gradients[index - 1].base + firstRow * inputCount,
       scratch: workspace.scratch[index].base + firstRow * step.scratchWidth,
-      parameters: parameters + step.parameterOffset)
+      parameters: parameters + step.parameterOffset, temporary: workspace.temporaries[lane].base)
   }
 }

@@ -29,6 +29,9 @@ public final class Workspace<T: TrainingScalar>: @unchecked Sendable {
   let gradients: [AlignedBuffer<T>]
   /// The number of target values per row.
   let targetWidth: Int
+  /// Each lane's working space (the most any layer's pass needs): workers
+  /// sharing the workspace each pass their own lane.
+  let temporaries: [AlignedBuffer<T>]
 
   /// Allocates a workspace for `spec` and up to `capacity` rows.
   ///
@@ -37,8 +40,13 @@ public final class Workspace<T: TrainingScalar>: @unchecked Sendable {
   ///   - zeroed: `false` leaves the memory untouched, for workers that each
   ///     first touch their own rows with ``touch(rows:)`` (so the pages land
   ///     on their NUMA nodes).
-  public init(spec: ModelSpec, capacity: Int, targetWidth: Int = 1, zeroed: Bool = true) {
+  ///   - lanes: how many workers run passes over it at once, each with its
+  ///     own working space (see ``Layer/temporaryCount(input:)``).
+  public init(spec: ModelSpec, capacity: Int, targetWidth: Int = 1, zeroed: Bool = true, lanes: Int = 1) {
     precondition(capacity > 0, "a workspace needs room for at least one row, got \(capacity)")
+    precondition(lanes > 0, "a workspace needs at least one lane, got \(lanes)")
+    temporaries = (0..<lanes).map { _ in AlignedBuffer(count: max(Model.temporaryFloats(spec: spec), 1), zeroed: zeroed)
+    }
     self.capacity = capacity
     self.targetWidth = targetWidth
     func buffer<E>(_ width: Int) -> AlignedBuffer<E> { AlignedBuffer(count: capacity * width, zeroed: zeroed) }
@@ -73,8 +81,10 @@ public final class Workspace<T: TrainingScalar>: @unchecked Sendable {
     self.gradients = gradients
   }
 
-  /// Zeroes `rows` of every buffer: the first touch of a worker's own rows.
-  public func touch(rows: Range<Int>) {
+  /// Zeroes `rows` of every buffer and the working space of `lane`: the
+  /// first touch of a worker's own memory.
+  public func touch(rows: Range<Int>, lane: Int = 0) {
+    temporaries[lane].base.initialize(repeating: 0, count: temporaries[lane].count)
     precondition(rows.lowerBound >= 0 && rows.upperBound <= capacity, "rows \(rows) outside 0..<\(capacity)")
     for buffer in [input] + outputs + scratch + gradients {
       let width = buffer.count / capacity

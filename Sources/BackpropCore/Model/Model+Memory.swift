@@ -7,7 +7,13 @@ extension Model {
     checkedSum([
       checkedProduct([ParameterLayout(spec: spec).totalCount, 4]),
       checkedProduct([threads, evaluationBatchRows, rowFloats(spec: spec, targetWidth: 1), 4]),
+      checkedProduct([threads, temporaryFloats(spec: spec), 4]),
     ])
+  }
+
+  /// Floats of one worker's working space: the most any layer's pass needs.
+  package static func temporaryFloats(spec: ModelSpec) -> Int {
+    zip(spec.layers, spec.shapes).map { $0.temporaryCount(input: $1) }.max() ?? 0
   }
 
   /// Floats a workspace keeps per row: the input and targets, and for each
