@@ -50,6 +50,8 @@ import _BackpropTestSupport
     // Images: stride, padding, odd sizes, pooling of each kind, in-place layers between.
     "2x6x5-conv3k3p1-relu-maxpool2-conv4k2-tanh-flatten-3", "1x7x7-conv2k3s2-avgpool2s1-flatten-2",
     "3x5x5-conv4k1-gelu-gap-flatten-2", "2x6x6-conv3k3-dropout0.3-maxpool2-flatten-4-relu-2",
+    // Batch normalisation, 2-D and 1-D, with statistics over the batch.
+    "2x5x5-conv3k3p1-bn-relu-maxpool2-flatten-6-bn-tanh-3", "4-6-bn-relu-3", "1x4x4-bn-conv2k3-flatten-2",
   ]
 
   @Test(arguments: specs + randomSpecs)

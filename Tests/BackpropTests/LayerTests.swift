@@ -31,6 +31,8 @@ import _BackpropTestSupport
     (AveragePool(kernel: 3, stride: 2), Shape(channels: 2, height: 7, width: 6)),
     (GlobalAveragePool(), Shape(channels: 3, height: 4, width: 5)),
     (Flatten(), Shape(channels: 2, height: 3, width: 4)),
+    (BatchNorm(features: 3), Shape(channels: 3, height: 2, width: 3)),
+    (BatchNorm(features: 5), Shape(flat: 5)),
   ]
 
   /// The layer's buffers over `rows` rows, in double precision.
@@ -67,7 +69,7 @@ import _BackpropTestSupport
 
     /// Runs `body` with the buffers of all rows.
     func with<R>(_ body: (LayerBuffers<Double>) -> R) -> R {
-      parameters.withUnsafeBufferPointer { parameters in
+      parameters.withUnsafeMutableBufferPointer { parameters in
         input.withUnsafeBufferPointer { input in
           output.withUnsafeMutableBufferPointer { output in
             outputGradient.withUnsafeMutableBufferPointer { outputGradient in
@@ -79,7 +81,8 @@ import _BackpropTestSupport
                         index: 2, inputShape: inputShape, outputShape: outputShape, input: input.baseAddress!,
                         output: output.baseAddress!, outputGradient: outputGradient.baseAddress!,
                         inputGradient: inputGradient.baseAddress!, scratch: scratch.baseAddress ?? output.baseAddress!,
-                        parameters: parameters.baseAddress ?? input.baseAddress!, temporary: temporary.baseAddress!))
+                        parameters: UnsafePointer(parameters.baseAddress) ?? input.baseAddress!, temporary: temporary.baseAddress!,
+                        batchCount: rows))
                   }
                 }
               }
@@ -91,7 +94,10 @@ import _BackpropTestSupport
 
     /// Σ output · upstream after a forward pass with these parameters and input.
     func objective(upstream: [Double]) -> Double {
-      with { layer.forward($0, rows: 0..<rows, mode: .training(seed: 3, step: 1)) }
+      with {
+        layer.batchStatistics($0, rows: 0..<rows)
+        layer.forward($0, rows: 0..<rows, mode: .training(seed: 3, step: 1))
+      }
       return zip(output, upstream).reduce(0) { $0 + $1.0 * $1.1 }
     }
   }
@@ -105,7 +111,10 @@ import _BackpropTestSupport
     let buffers = try Buffers(layer, input: shape, rows: rows, seed: UInt64(index))
     let upstream = buffers.outputGradient
     _ = buffers.objective(upstream: upstream)
-    buffers.with { layer.inputGradient($0, rows: 0..<rows) }
+    buffers.with {
+      layer.gradientStatistics($0, rows: 0..<rows)
+      layer.inputGradient($0, rows: 0..<rows)
+    }
     let numericInput = FiniteDifferences.gradient(
       of: { x in
         buffers.input = x; return buffers.objective(upstream: upstream)
@@ -118,6 +127,7 @@ import _BackpropTestSupport
     buffers.input = input
     _ = buffers.objective(upstream: upstream)
     buffers.outputGradient = upstream
+    buffers.with { layer.gradientStatistics($0, rows: 0..<rows) }
     var gradient = [Double](repeating: 0, count: buffers.parameters.count)
     let units = tensors[0].shape[0]
     buffers.with { layer.parameterGradient($0, rows: rows, units: 0..<units, scale: 1, into: &gradient) }

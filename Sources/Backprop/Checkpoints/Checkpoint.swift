@@ -203,6 +203,9 @@ public struct Checkpoint: Sendable {
         if let bad = tensor.values.firstIndex(where: { !$0.isFinite }) {
           throw fail("tensor '\(name)' holds a non-finite value at index \(bad)")
         }
+        if prefix == "", let problem = Model.problem(of: tensor.values, kind: entry.kind) {
+          throw fail("tensor '\(name)' \(problem): the file is damaged")
+        }
         values.replaceSubrange(entry.offset..<(entry.offset + entry.count), with: tensor.values)
       }
       return values

@@ -64,7 +64,8 @@ public struct SlicePlan: Sendable, Hashable {
         units = last.units.lowerBound..<units.upperBound
         slices[owner].removeLast()
       }
-      let parameters = layout.layerEntries[group.layer].map { entry in
+      // Statistics and counts are the layer's forward's to update, not the optimizer's.
+      let parameters = layout.layerEntries[group.layer].filter { layout.entries[$0].isTrainable }.map { entry in
         let tensor = layout.entries[entry]
         let perUnit = tensor.count / tensor.shape[0]
         return (tensor.offset + units.lowerBound * perUnit)..<(tensor.offset + units.upperBound * perUnit)

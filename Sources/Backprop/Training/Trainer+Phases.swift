@@ -35,12 +35,15 @@ extension Trainer {
   }
 
   /// A whole step as one Dispatch fork/join per phase (two, three with
-  /// clipping), for when long-lived workers are not available. Binding and
+  /// clipping; phase 1 as one per segment), for when long-lived workers are
+  /// not available. Binding and
   /// restoring each iteration's thread costs system calls and a small
   /// allocation per worker and step: this is the fallback, not the fast path.
   func forkJoinStep(bank: Int) {
-    DispatchQueue.concurrentPerform(iterations: workerCount) { [unchecked = UncheckedTrainer(self)] w in
-      unchecked.trainer.withBinding(w) { unchecked.trainer.runShard(w, bank: bank) }
+    for segment in 0..<segmentCount {
+      DispatchQueue.concurrentPerform(iterations: workerCount) { [unchecked = UncheckedTrainer(self)] w in
+        unchecked.trainer.withBinding(w) { unchecked.trainer.runSegment(w, bank: bank, segment: segment) }
+      }
     }
     if needsNormBeforeUpdate {
       DispatchQueue.concurrentPerform(iterations: workerCount) { [unchecked = UncheckedTrainer(self)] s in
@@ -117,8 +120,23 @@ extension Trainer {
   /// deltas of backward, all in its rows of the workspace (under all-reduce,
   /// its shard's weight gradients into its own buffer too; reproducible
   /// runs do this for each of the worker's logical shards on its own);
-  /// record loss, timings and the CPU.
-  func runShard(_ w: Int, bank: Int) {
+  /// record loss, timings and the CPU. With layers that use batch
+  /// statistics the phase comes in segments, and `meet` is called between
+  /// them: every worker must finish a segment before any starts the next.
+  func runShard(_ w: Int, bank: Int, meet: () -> Void = {}) {
+    for segment in 0..<segmentCount {
+      if segment > 0 { meet() }
+      runSegment(w, bank: bank, segment: segment)
+    }
+  }
+
+  /// The segments of phase 1, between the points where workers meet: the
+  /// forward stages, the last of them with the loss and the first backward
+  /// stage, then the other backward stages (see ``Network/stageCount``).
+  var segmentCount: Int { 2 * network.stageCount - 1 }
+
+  /// Segment `segment` of phase 1 for worker `w` (see ``runShard(_:bank:meet:)``).
+  func runSegment(_ w: Int, bank: Int, segment: Int) {
     let command = commands[bank]
     let slot = slot(w, bank: bank)
     guard let (plan, shards) = logicalShards(of: w, rows: command.indices.count) else {
@@ -126,32 +144,51 @@ extension Trainer {
       return
     }
     let started = clockIfProfiling()
-    _ = worker(w)
+    if segment == 0 {
+      _ = worker(w)
+      (slot[Slot.gather.rawValue], slot[Slot.compute.rawValue]) = (0, 0)
+    }
+    let stages = network.stageCount
+    let batch = 0..<command.indices.count
+    let mode = Network.Mode.training(seed: options.seed, step: command.step)
+    let parameters = model.parameters.base
     var (loss, correct, gathering) = (0.0, 0, 0.0)
     for j in shards {
-      let result = runRows(
-        plan.range(of: j), command: command, into: strategy == .allReduce ? shardGradient(j) : nil, lane: w)
-      if options.reproducible { shardLosses.base[bank * logicalShardCount + j] = result.loss }
-      (loss, correct, gathering) = (loss + result.loss, correct + result.correct, gathering + result.gatherSeconds)
+      let range = plan.range(of: j)
+      if segment == 0 { gathering += gather(range, command: command) }
+      if segment < stages {
+        network.forward(
+          parameters: parameters, workspace: workspace, rows: range, mode: mode, lane: w, stage: segment, batch: batch)
+      }
+      if segment == stages - 1 {
+        let result = lossGradient(range)
+        if options.reproducible { shardLosses.base[bank * logicalShardCount + j] = result.loss }
+        (loss, correct) = (loss + result.loss, correct + result.correct)
+      }
+      if segment >= stages - 1 {
+        network.backpropagateDeltas(
+          parameters: parameters, workspace: workspace, rows: range, inputGradient: nil, lane: w,
+          stage: segment - (stages - 1), batch: batch)
+      }
+      if segment == segmentCount - 1, strategy == .allReduce {
+        network.parameterGradients(workspace: workspace, rows: range, into: shardGradient(j), lane: w)
+      }
     }
     let finished = clockIfProfiling()
-    slot[Slot.loss.rawValue] = loss
-    slot[Slot.correct.rawValue] = Double(correct)
-    slot[Slot.gather.rawValue] = gathering
-    slot[Slot.compute.rawValue] = finished - started - gathering
+    if segment == stages - 1 {
+      slot[Slot.loss.rawValue] = loss
+      slot[Slot.correct.rawValue] = Double(correct)
+    }
+    slot[Slot.gather.rawValue] += gathering
+    slot[Slot.compute.rawValue] += finished - started - gathering
     slot[Slot.phaseEnd.rawValue] = finished
     slot[Slot.active.rawValue] = 1
     cpuLog.base[(command.step % Trainer.cpuLogSteps) * workerCount + w] = Int32(Topology.currentCPU())
   }
 
-  /// Gathers the batch rows `range`, runs forward, the loss and backward
-  /// over them, and with `gradient` their weight gradients into it, in
-  /// the working space of `lane` (the calling worker's).
-  private func runRows(
-    _ range: Range<Int>, command: StepCommand, into gradient: UnsafeMutablePointer<Float>?, lane: Int
-  ) -> (
-    loss: Double, correct: Int, gatherSeconds: Double
-  ) {
+  /// Gathers the features and targets of the batch rows `range` into the
+  /// workspace; returns the seconds it took (when profiling).
+  private func gather(_ range: Range<Int>, command: StepCommand) -> Double {
     let started = clockIfProfiling()
     let width = inputWidth
     let targetWidth = training.targetWidth
@@ -167,17 +204,19 @@ extension Trainer {
         }
       }
     }
-    let gathered = clockIfProfiling()
+    return clockIfProfiling() - started
+  }
+
+  /// The loss of the batch rows `range` from their logits, and its
+  /// gradient into their rows of the workspace's output gradient.
+  private func lossGradient(_ range: Range<Int>) -> (loss: Double, correct: Int) {
     let outputs = outputWidth
-    let logits = network.forward(
-      parameters: model.parameters.base, workspace: workspace, rows: range,
-      mode: .training(seed: options.seed, step: command.step), lane: lane)
+    let targetWidth = training.targetWidth
     let result = model.loss.evaluate(
-      logits: logits, targets: workspace.targets.base + range.lowerBound * targetWidth, rows: range.count,
-      outputs: outputs, targetWidth: targetWidth, gradient: workspace.outputGradient + range.lowerBound * outputs)
-    network.backpropagateDeltas(parameters: model.parameters.base, workspace: workspace, rows: range, lane: lane)
-    if let gradient { network.parameterGradients(workspace: workspace, rows: range, into: gradient, lane: lane) }
-    return (result.loss, result.correct, gathered - started)
+      logits: workspace.logits + range.lowerBound * outputs,
+      targets: workspace.targets.base + range.lowerBound * targetWidth, rows: range.count, outputs: outputs,
+      targetWidth: targetWidth, gradient: workspace.outputGradient + range.lowerBound * outputs)
+    return (result.loss, result.correct)
   }
 
   /// The batch's summed loss, read from the workers' slots in a fixed order

@@ -139,7 +139,7 @@ extension Trainer {
         bank ^= 1  // the previous step diverged: the run stops, nothing of this one is computed
         continue
       }
-      runShard(0, bank: bank)
+      runShard(0, bank: bank) { barrier.wait() }
       barrier.wait()  // all gradients are ready
       if normFirst {
         reduceSlice(0, bank: bank)
@@ -167,7 +167,7 @@ extension Trainer {
         barrier.wait()  // every batch is scored
       }
       if kind == .step && !abandonsStep(bank: bank) {
-        runShard(w, bank: bank)
+        runShard(w, bank: bank) { barrier.wait() }
         barrier.wait()
         if normFirst {
           reduceSlice(w, bank: bank)

@@ -205,7 +205,9 @@ public final class Trainer {
       threads: options.threads, stepWork: Trainer.stepWork(model: model, batch: batch),
       minimumWorkPerThread: options.minimumWorkPerThread)
     plan = BindingPlan(workers: workerCount, policy: pinning, units: units ?? topology.allowedUnits)
-    optimizer = Optimizer(settings: options.optimizer, parameterCount: model.parameters.count)
+    optimizer = Optimizer(
+      settings: options.optimizer, parameterCount: model.parameters.count,
+      frozen: model.network.layout.frozenRanges)
     bestParameters = options.earlyStoppingPatience.map { _ in AlignedBuffer(count: model.parameters.count) }
     workspace = Workspace(
       spec: model.spec, capacity: batch, targetWidth: training.targetWidth, zeroed: false, lanes: workerCount)

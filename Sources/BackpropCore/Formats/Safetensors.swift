@@ -14,8 +14,8 @@ public enum Safetensors {
     public var shape: [Int]
     /// The values, row-major.
     public var values: [Float]
-    /// The type the values had in the file (`F32`, `F64`, `F16` or `BF16`);
-    /// files are always written as `F32`.
+    /// The type the values had in the file (`F32`, `F64`, `F16`, `BF16`,
+    /// or `I64` for counts); files are written as `F32`, counts as `I64`.
     public var dtype: String
 
     /// Creates a tensor, checking that the shape holds the values.
@@ -56,38 +56,42 @@ public enum Safetensors {
     public var shape: [Int]
     /// The values, row-major (as many as the shape holds).
     public var values: UnsafeBufferPointer<Float>
+    /// Whether the values are whole numbers written as `I64` (a count, such
+    /// as BatchNorm's `num_batches_tracked`) rather than `F32`.
+    public var isCount: Bool
 
     /// Creates a view, checking that the shape holds the values.
-    public init(name: String, shape: [Int], values: UnsafeBufferPointer<Float>) {
+    public init(name: String, shape: [Int], values: UnsafeBufferPointer<Float>, isCount: Bool = false) {
       precondition(shape.reduce(1, *) == values.count, "\(name): shape \(shape) does not hold \(values.count) values")
       self.name = name
       self.shape = shape
       self.values = values
+      self.isCount = isCount
     }
   }
 
-  /// The header of a file holding `tensors` (as F32, in this order) and
-  /// `metadata`: the 8-byte length and the JSON, padded so the data starts
-  /// 8-byte aligned, as the reference writer does.
+  /// The header of a file holding `tensors` (as F32, or I64 for counts, in
+  /// this order) and `metadata`: the 8-byte length and the JSON, padded so
+  /// the data starts 8-byte aligned, as the reference writer does.
   public static func header(for tensors: [View], metadata: [String: String]) -> [UInt8] {
-    header(for: tensors.map { ($0.name, $0.shape, $0.values.count) }, metadata: metadata)
+    header(for: tensors.map { ($0.name, $0.shape, $0.values.count, $0.isCount) }, metadata: metadata)
   }
 
-  private static func header(for tensors: [(name: String, shape: [Int], count: Int)], metadata: [String: String])
-    -> [UInt8]
-  {
+  private static func header(
+    for tensors: [(name: String, shape: [Int], count: Int, isCount: Bool)], metadata: [String: String]
+  ) -> [UInt8] {
     var members: [(String, JSONValue)] = []
     if !metadata.isEmpty {
       members.append(("__metadata__", .object(metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
     }
     var offset = 0
     for tensor in tensors {
-      let end = offset + 4 * tensor.count
+      let end = offset + (tensor.isCount ? 8 : 4) * tensor.count
       members.append(
         (
           tensor.name,
           .object([
-            ("dtype", .string("F32")), ("shape", .array(tensor.shape.map { .integer($0) })),
+            ("dtype", .string(tensor.isCount ? "I64" : "F32")), ("shape", .array(tensor.shape.map { .integer($0) })),
             ("data_offsets", .array([.integer(offset), .integer(end)])),
           ])
         ))
@@ -107,19 +111,51 @@ public enum Safetensors {
     throws(AtomicFile.WriteError)
   {
     let header = header(for: tensors, metadata: metadata)
+    // Counts are few and small: their bytes are made here, the rest written from memory.
+    var counts: [UInt8] = []
+    for tensor in tensors where tensor.isCount { counts += integerBytes(tensor.values) }
     // Floats are stored little-endian, as in memory on every host Backprop runs on.
     let result = header.withUnsafeBytes { header in
-      Result { () throws(AtomicFile.WriteError) in
-        try AtomicFile.write(parts: [header] + tensors.map { UnsafeRawBufferPointer($0.values) }, to: path)
+      counts.withUnsafeBytes { counts in
+        Result { () throws(AtomicFile.WriteError) in
+          var parts = [header]
+          var next = 0
+          for tensor in tensors {
+            if tensor.isCount {
+              parts.append(UnsafeRawBufferPointer(rebasing: counts[next..<(next + 8 * tensor.values.count)]))
+              next += 8 * tensor.values.count
+            } else {
+              parts.append(UnsafeRawBufferPointer(tensor.values))
+            }
+          }
+          try AtomicFile.write(parts: parts, to: path)
+        }
       }
     }
     try result.get()
   }
 
-  /// The bytes of a safetensors file holding `tensors` (as F32) and `metadata`.
+  /// Whole numbers as little-endian `I64` bytes.
+  private static func integerBytes(_ values: some Collection<Float>) -> [UInt8] {
+    var bytes: [UInt8] = []
+    for value in values {
+      withUnsafeBytes(of: (Int64(exactly: value.rounded()) ?? 0).littleEndian) { bytes.append(contentsOf: $0) }
+    }
+    return bytes
+  }
+
+  /// The bytes of a safetensors file holding `tensors` (as F32, or I64
+  /// where their dtype says so) and `metadata`.
   public static func encode(tensors: [Tensor], metadata: [String: String]) -> [UInt8] {
-    var bytes = header(for: tensors.map { ($0.name, $0.shape, $0.values.count) }, metadata: metadata)
-    for tensor in tensors { tensor.values.withUnsafeBytes { bytes.append(contentsOf: $0) } }
+    var bytes = header(
+      for: tensors.map { ($0.name, $0.shape, $0.values.count, $0.dtype == "I64") }, metadata: metadata)
+    for tensor in tensors {
+      if tensor.dtype == "I64" {
+        bytes += integerBytes(tensor.values)
+      } else {
+        tensor.values.withUnsafeBytes { bytes.append(contentsOf: $0) }
+      }
+    }
     return bytes
   }
 
@@ -183,8 +219,8 @@ public enum Safetensors {
         throw fail(
           "damaged safetensors header: tensor '\(name)' has data offsets outside the file's \(dataSize) data bytes")
       }
-      guard let itemSize = ["F32": 4, "F64": 8, "F16": 2, "BF16": 2][dtype] else {
-        throw fail("tensor '\(name)' has dtype \(dtype); only F32, F64, F16 and BF16 are read")
+      guard let itemSize = ["F32": 4, "F64": 8, "F16": 2, "BF16": 2, "I64": 8][dtype] else {
+        throw fail("tensor '\(name)' has dtype \(dtype); only F32, F64, F16, BF16 and I64 are read")
       }
       var count = 1
       for size in shape {
@@ -232,6 +268,10 @@ public enum Safetensors {
             Double(
               bitPattern: UInt64(littleEndian(bytes, data + 8 * i, 4))
                 | UInt64(littleEndian(bytes, data + 8 * i + 4, 4)) << 32))
+        case "I64":
+          let bits =
+            UInt64(littleEndian(bytes, data + 8 * i, 4)) | UInt64(littleEndian(bytes, data + 8 * i + 4, 4)) << 32
+          values[i] = Float(Int64(bitPattern: bits))
         case "BF16":
           values[i] = Float(bitPattern: littleEndian(bytes, data + 2 * i, 2) << 16)
         default:

@@ -51,6 +51,8 @@ where Self.RawSignificand: FixedWidthInteger {
   /// `layer`'s passes in this type (``Layer`` requires each per type).
   static func forward(_ layer: any Layer, _ buffers: LayerBuffers<Self>, rows: Range<Int>, mode: Network.Mode)
   static func inputGradient(_ layer: any Layer, _ buffers: LayerBuffers<Self>, rows: Range<Int>)
+  static func batchStatistics(_ layer: any Layer, _ buffers: LayerBuffers<Self>, rows: Range<Int>)
+  static func gradientStatistics(_ layer: any Layer, _ buffers: LayerBuffers<Self>, rows: Range<Int>)
   static func parameterGradient(
     _ layer: any Layer, _ buffers: LayerBuffers<Self>, rows: Int, units: Range<Int>, scale: Self,
     into gradient: UnsafeMutablePointer<Self>)

@@ -43,9 +43,10 @@ public protocol Layer: Sendable, CustomStringConvertible {
 
   /// The layer's parameter tensors for an input of `input`, in the order of
   /// their `state_dict` (PyTorch's names after the layer's index, and
-  /// shapes). The first dimension of every tensor is the layer's output
-  /// unit, which ``parameterGradient(_:rows:units:scale:into:)`` splits on.
-  /// Empty for a layer without parameters.
+  /// shapes), buffers such as running statistics included. The first
+  /// dimension of every trainable tensor is the layer's output unit, which
+  /// ``parameterGradient(_:rows:units:scale:into:)`` splits on. Empty for a
+  /// layer without parameters.
   func parameterTensors(input: Shape) -> [ParameterTensor]
 
   /// Draws the initial values of the layer's parameters (laid out as
@@ -103,6 +104,25 @@ public protocol Layer: Sendable, CustomStringConvertible {
   func inputGradient(_ buffers: LayerBuffers<Float>, rows: Range<Int>)
   func inputGradient(_ buffers: LayerBuffers<Double>, rows: Range<Int>)
 
+  /// Whether training needs statistics of the whole batch (batch
+  /// normalisation): the passes then meet at the layer. Forward runs
+  /// ``batchStatistics(_:rows:)`` over every worker's rows before any
+  /// worker's ``forward(_:rows:mode:)``, which reads all rows' statistics
+  /// (``LayerBuffers/batchScratch``); backward likewise runs
+  /// ``gradientStatistics(_:rows:)`` before ``inputGradient(_:rows:)``.
+  /// Statistics are kept per row and added in row order, so that results
+  /// do not depend on how the batch is cut among workers.
+  var usesBatchStatistics: Bool { get }
+
+  /// Training, before forward: each of `rows`' statistics into its scratch.
+  func batchStatistics(_ buffers: LayerBuffers<Float>, rows: Range<Int>)
+  func batchStatistics(_ buffers: LayerBuffers<Double>, rows: Range<Int>)
+
+  /// Training, before the input gradient: each of `rows`' gradient
+  /// statistics into its scratch.
+  func gradientStatistics(_ buffers: LayerBuffers<Float>, rows: Range<Int>)
+  func gradientStatistics(_ buffers: LayerBuffers<Double>, rows: Range<Int>)
+
   /// The gradient of the parameters of output `units`, summed over the
   /// first `rows` rows of the batch and multiplied by `scale`, written (not
   /// added) to their places in `gradient`, the layer's part of the flat
@@ -132,23 +152,44 @@ extension Layer {
   public func parameterGradient<T: TrainingScalar>(
     _ buffers: LayerBuffers<T>, rows: Int, units: Range<Int>, scale: T, into gradient: UnsafeMutablePointer<T>
   ) {}
+  public var usesBatchStatistics: Bool { false }
+  public func batchStatistics<T: TrainingScalar>(_ buffers: LayerBuffers<T>, rows: Range<Int>) {}
+  public func gradientStatistics<T: TrainingScalar>(_ buffers: LayerBuffers<T>, rows: Range<Int>) {}
 
   /// Whether the layer has parameters.
   public func hasParameters(input: Shape) -> Bool { !parameterTensors(input: input).isEmpty }
 }
 
-/// One parameter tensor of a layer: its name in PyTorch's `state_dict`
-/// after the layer's index (`weight`, `bias`) and its shape, outermost first.
+/// One tensor of a layer's `state_dict`: its name after the layer's index
+/// (`weight`, `bias`, `running_mean`), its shape, outermost first, and
+/// whether the optimizer trains it.
 public struct ParameterTensor: Sendable, Hashable {
+  /// What a tensor holds, and so who changes it.
+  public enum Kind: Sendable, Hashable {
+    /// A parameter the optimizer trains (PyTorch's `parameters()`).
+    case trainable
+    /// A statistic the layer's own training forward keeps up to date
+    /// (PyTorch's buffers, such as BatchNorm's `running_mean`); the optimizer
+    /// never touches it, and when `nonNegative` (a variance) a file holding
+    /// a negative value is damaged.
+    case statistic(nonNegative: Bool)
+    /// A count of training batches (BatchNorm's `num_batches_tracked`), a
+    /// whole number kept as a `Float` (exact to 2^24) and saved as `I64`.
+    case count
+  }
+
   /// The name after the layer's index, such as `weight`.
   public let name: String
-  /// The shape, outermost (the output unit) first.
+  /// The shape, outermost (the output unit) first; `[]` for a scalar.
   public let shape: [Int]
+  /// Whether the optimizer trains it.
+  public let kind: Kind
 
   /// A tensor named `name` of `shape`.
-  public init(name: String, shape: [Int]) {
+  public init(name: String, shape: [Int], kind: Kind = .trainable) {
     self.name = name
     self.shape = shape
+    self.kind = kind
   }
 
   /// The number of elements.
@@ -212,12 +253,21 @@ public struct LayerBuffers<T: TrainingScalar> {
   /// The calling worker's working space (``Layer/temporaryCount(input:)``
   /// values), which the pass may overwrite freely.
   public let temporary: UnsafeMutablePointer<T>
+  /// The layer's scratch space at the batch's first row: where a layer that
+  /// uses batch statistics reads every row's.
+  public let batchScratch: UnsafeMutablePointer<T>
+  /// The number of rows in the batch.
+  public let batchCount: Int
+  /// Whether these rows start the batch: the one pass of a training step
+  /// that updates the layer's running statistics.
+  public let startsBatch: Bool
 
   /// Buffers for layer `index`, every pointer at the first row of the pass.
   public init(
     index: Int, inputShape: Shape, outputShape: Shape, input: UnsafePointer<T>, output: UnsafeMutablePointer<T>,
     outputGradient: UnsafeMutablePointer<T>, inputGradient: UnsafeMutablePointer<T>,
-    scratch: UnsafeMutablePointer<T>, parameters: UnsafePointer<T>, temporary: UnsafeMutablePointer<T>
+    scratch: UnsafeMutablePointer<T>, parameters: UnsafePointer<T>, temporary: UnsafeMutablePointer<T>,
+    batchScratch: UnsafeMutablePointer<T>? = nil, batchCount: Int? = nil, startsBatch: Bool = true
   ) {
     self.index = index
     self.inputShape = inputShape
@@ -229,12 +279,23 @@ public struct LayerBuffers<T: TrainingScalar> {
     self.scratch = scratch
     self.parameters = parameters
     self.temporary = temporary
+    self.batchScratch = batchScratch ?? scratch
+    self.batchCount = batchCount ?? 0
+    self.startsBatch = startsBatch
   }
 }
 
 // The passes for a scalar type chosen by generic code (the network's passes
 // are generic over it): each calls the layer's requirement for its type.
 extension Float {
+  @inline(__always)
+  public static func batchStatistics(_ layer: any Layer, _ buffers: LayerBuffers<Float>, rows: Range<Int>) {
+    layer.batchStatistics(buffers, rows: rows)
+  }
+  @inline(__always)
+  public static func gradientStatistics(_ layer: any Layer, _ buffers: LayerBuffers<Float>, rows: Range<Int>) {
+    layer.gradientStatistics(buffers, rows: rows)
+  }
   @inline(__always)
   public static func forward(_ layer: any Layer, _ buffers: LayerBuffers<Float>, rows: Range<Int>, mode: Network.Mode) {
     layer.forward(buffers, rows: rows, mode: mode)
@@ -253,6 +314,14 @@ extension Float {
 }
 
 extension Double {
+  @inline(__always)
+  public static func batchStatistics(_ layer: any Layer, _ buffers: LayerBuffers<Double>, rows: Range<Int>) {
+    layer.batchStatistics(buffers, rows: rows)
+  }
+  @inline(__always)
+  public static func gradientStatistics(_ layer: any Layer, _ buffers: LayerBuffers<Double>, rows: Range<Int>) {
+    layer.gradientStatistics(buffers, rows: rows)
+  }
   @inline(__always)
   public static func forward(_ layer: any Layer, _ buffers: LayerBuffers<Double>, rows: Range<Int>, mode: Network.Mode)
   {

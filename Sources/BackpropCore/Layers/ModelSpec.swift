@@ -9,7 +9,7 @@ public struct ModelSpec: Sendable, Hashable, CustomStringConvertible {
   /// The kinds of layer a spec may name, in the order their parsers are tried.
   public static let layerTypes: [any Layer.Type] = [
     Dense.self, Activation.self, Dropout.self, Convolution.self, MaxPool.self, AveragePool.self,
-    GlobalAveragePool.self, Flatten.self,
+    GlobalAveragePool.self, Flatten.self, BatchNorm.self,
   ]
 
   /// The shape of one sample's features.

@@ -32,6 +32,10 @@ public struct Network: Sendable, Hashable {
     let parameterOffset: Int
   }
 
+  /// The layers that use batch statistics in training (batch
+  /// normalisation), where workers meet.
+  public let batchLayers: [Int]
+
   /// Creates the network for `spec`.
   public init(spec: ModelSpec) {
     self.spec = spec
@@ -44,6 +48,7 @@ public struct Network: Sendable, Hashable {
         scratchWidth: spec.layers[index].scratchCount(input: spec.shapes[index]),
         parameterOffset: layout.offset(ofLayer: index))
     }
+    batchLayers = spec.layers.indices.filter { spec.layers[$0].usesBatchStatistics }
   }
 
   // The spec says everything a network is.
@@ -75,6 +80,8 @@ public struct Network: Sendable, Hashable {
 
   /// Runs the network on `rows` of `workspace.input`, writing only those rows
   /// of the workspace (and the working space of `lane`, the caller's own).
+  /// Layers that use batch statistics take them over `rows`: this is the
+  /// whole batch, or see ``forward(parameters:workspace:rows:mode:lane:stage:batch:)``.
   ///
   /// - Returns: the output of the first of `rows` (`rows.count × spec.outputWidth`).
   /// - Complexity: ``ModelSpec/inferenceFLOPsPerSample`` × `rows.count`.
@@ -83,20 +90,50 @@ public struct Network: Sendable, Hashable {
   public func forward<T: TrainingScalar>(
     parameters: UnsafePointer<T>, workspace: Workspace<T>, rows: Range<Int>, mode: Mode, lane: Int = 0
   ) -> UnsafeMutablePointer<T> {
-    precondition(
-      !rows.isEmpty && rows.lowerBound >= 0 && rows.upperBound <= workspace.capacity,
-      "rows \(rows) must be a non-empty part of 0..<\(workspace.capacity)")
-    // Each layer is used where it lies in the array, not copied out of it.
-    spec.layers.withUnsafeBufferPointer { layers in
-      for index in layers.indices {
-        T.forward(
-          layers[index],
-          buffers(index, parameters: parameters, workspace: workspace, firstRow: rows.lowerBound, lane: lane),
-          rows: rows, mode: mode)
-      }
+    for stage in 0..<stageCount {
+      forward(
+        parameters: parameters, workspace: workspace, rows: rows, mode: mode, lane: lane, stage: stage, batch: rows)
     }
     return workspace.logits + rows.lowerBound * spec.outputWidth
   }
+
+  /// One stage of the forward pass over `rows`, part of the batch `batch`
+  /// that other workers run at the same time: the layers from the one that
+  /// uses batch statistics before the stage (if any) to the next such layer,
+  /// whose per-row statistics end the stage. Every worker must finish a
+  /// stage before any starts the next (see ``Layer/usesBatchStatistics``).
+  /// In inference no statistics are taken (running ones are used).
+  @_specialize(exported:true,where T == Float)
+  public func forward<T: TrainingScalar>(
+    parameters: UnsafePointer<T>, workspace: Workspace<T>, rows: Range<Int>, mode: Mode, lane: Int, stage: Int,
+    batch: Range<Int>
+  ) {
+    precondition(
+      !rows.isEmpty && rows.lowerBound >= batch.lowerBound && rows.upperBound <= batch.upperBound
+        && batch.upperBound <= workspace.capacity,
+      "rows \(rows) must be a non-empty part of the batch \(batch), inside 0..<\(workspace.capacity)")
+    let last = batchLayers.count
+    let start = stage == 0 ? 0 : batchLayers[stage - 1]
+    let end = stage == last ? spec.layers.count : batchLayers[stage]
+    // Each layer is used where it lies in the array, not copied out of it.
+    spec.layers.withUnsafeBufferPointer { layers in
+      for index in start..<end {
+        T.forward(
+          layers[index],
+          buffers(index, parameters: parameters, workspace: workspace, rows: rows, batch: batch, lane: lane),
+          rows: rows, mode: mode)
+      }
+      if stage < last, case .training = mode {
+        T.batchStatistics(
+          layers[end], buffers(end, parameters: parameters, workspace: workspace, rows: rows, batch: batch, lane: lane),
+          rows: rows)
+      }
+    }
+  }
+
+  /// The stages a training pass is cut into, forward and backward alike:
+  /// one more than the layers that use batch statistics.
+  public var stageCount: Int { batchLayers.count + 1 }
 
   /// Back-propagates the gradient with respect to the output, which the caller
   /// has put in ``Workspace/outputGradient`` (`rows × spec.outputWidth`),
@@ -143,14 +180,40 @@ public struct Network: Sendable, Hashable {
     parameters: UnsafePointer<T>, workspace: Workspace<T>, rows: Range<Int>,
     inputGradient: UnsafeMutablePointer<T>? = nil, lane: Int = 0
   ) {
+    for stage in 0..<stageCount {
+      backpropagateDeltas(
+        parameters: parameters, workspace: workspace, rows: rows, inputGradient: inputGradient, lane: lane,
+        stage: stage, batch: rows)
+    }
+  }
+
+  /// One stage of the first half of backward, as
+  /// ``forward(parameters:workspace:rows:mode:lane:stage:batch:)`` cuts
+  /// forward, from the top: stage 0 runs down to the highest layer that
+  /// uses batch statistics and takes its per-row gradient statistics; the
+  /// next starts with that layer's input gradient.
+  @_specialize(exported:true,where T == Float)
+  public func backpropagateDeltas<T: TrainingScalar>(
+    parameters: UnsafePointer<T>, workspace: Workspace<T>, rows: Range<Int>,
+    inputGradient: UnsafeMutablePointer<T>?, lane: Int, stage: Int, batch: Range<Int>
+  ) {
+    let last = batchLayers.count
+    let top = stage == 0 ? spec.layers.count - 1 : batchLayers[last - stage]
+    let next = stage == last ? nil : batchLayers[last - stage - 1]
     spec.layers.withUnsafeBufferPointer { layers in
-      for index in layers.indices.reversed() {
-        if index == firstLayerWithParameters && inputGradient == nil { return }
+      for index in stride(from: top, through: next.map { $0 + 1 } ?? 0, by: -1) {
+        if index <= firstLayerWithParameters && inputGradient == nil { break }
         T.inputGradient(
           layers[index],
           buffers(
-            index, parameters: parameters, workspace: workspace, firstRow: rows.lowerBound, lane: lane,
+            index, parameters: parameters, workspace: workspace, rows: rows, batch: batch, lane: lane,
             inputGradient: index == 0 ? inputGradient : nil),
+          rows: rows)
+      }
+      if let next {
+        T.gradientStatistics(
+          layers[next],
+          buffers(next, parameters: parameters, workspace: workspace, rows: rows, batch: batch, lane: lane),
           rows: rows)
       }
     }
@@ -181,7 +244,8 @@ public struct Network: Sendable, Hashable {
     spec.layers.withUnsafeBufferPointer { layers in
       T.parameterGradient(
         layers[index],
-        buffers(index, parameters: UnsafePointer(gradient), workspace: workspace, firstRow: 0, lane: lane),
+        buffers(
+          index, parameters: UnsafePointer(gradient), workspace: workspace, rows: 0..<rows, batch: 0..<rows, lane: lane),
         rows: rows, units: units, scale: scale, into: gradient + steps[index].parameterOffset)
     }
   }
@@ -199,7 +263,7 @@ public struct Network: Sendable, Hashable {
         T.parameterGradient(
           layers[index],
           buffers(
-            index, parameters: UnsafePointer(gradient), workspace: workspace, firstRow: rows.lowerBound, lane: lane),
+            index, parameters: UnsafePointer(gradient), workspace: workspace, rows: rows, batch: rows, lane: lane),
           rows: rows.count, units: 0..<units, scale: 1, into: gradient + steps[index].parameterOffset)
       }
     }
@@ -211,17 +275,19 @@ public struct Network: Sendable, Hashable {
     layout.layerEntries[index].first.map { layout.entries[$0].shape[0] } ?? 0
   }
 
-  /// The buffers of layer `index` from row `firstRow` on.
+  /// The buffers of layer `index` from the first of `rows` on, in the batch `batch`.
   @inline(__always)
   private func buffers<T: TrainingScalar>(
-    _ index: Int, parameters: UnsafePointer<T>, workspace: Workspace<T>, firstRow: Int, lane: Int,
-    inputGradient: UnsafeMutablePointer<T>? = nil
+    _ index: Int, parameters: UnsafePointer<T>, workspace: Workspace<T>, rows: Range<Int>, batch: Range<Int>,
+    lane: Int, inputGradient: UnsafeMutablePointer<T>? = nil
   ) -> LayerBuffers<T> {
     let step = steps[index]
+    let firstRow = rows.lowerBound
     let inputCount = step.inputShape.count
     let outputCount = step.outputShape.count
     let input = index == 0 ? workspace.input.base : workspace.outputs[index - 1].base
     let outputGradient = workspace.gradients[index].base + firstRow * outputCount
+    let scratch = workspace.scratch[index].base
     return LayerBuffers(
       index: index, inputShape: step.inputShape, outputShape: step.outputShape,
       input: UnsafePointer(input + firstRow * inputCount),
@@ -229,7 +295,9 @@ public struct Network: Sendable, Hashable {
       outputGradient: outputGradient,
       inputGradient: index == 0
         ? inputGradient ?? outputGradient : workspace.gradients[index - 1].base + firstRow * inputCount,
-      scratch: workspace.scratch[index].base + firstRow * step.scratchWidth,
-      parameters: parameters + step.parameterOffset, temporary: workspace.temporaries[lane].base)
+      scratch: scratch + firstRow * step.scratchWidth,
+      parameters: parameters + step.parameterOffset, temporary: workspace.temporaries[lane].base,
+      batchScratch: scratch + batch.lowerBound * step.scratchWidth, batchCount: batch.count,
+      startsBatch: firstRow == batch.lowerBound)
   }
 }

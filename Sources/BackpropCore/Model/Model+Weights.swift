@@ -25,7 +25,8 @@ extension Model {
     network.layout.entries.map { entry in
       Safetensors.Tensor(
         name: entry.name, shape: entry.shape,
-        values: Array(parameters.pointer[entry.offset..<(entry.offset + entry.count)]))
+        values: Array(parameters.pointer[entry.offset..<(entry.offset + entry.count)]),
+        dtype: entry.kind == .count ? "I64" : "F32")
     }
   }
 
@@ -44,7 +45,8 @@ extension Model {
     network.layout.entries.map { entry in
       Safetensors.View(
         name: entry.name, shape: entry.shape,
-        values: UnsafeBufferPointer(start: parameters.base + entry.offset, count: entry.count))
+        values: UnsafeBufferPointer(start: parameters.base + entry.offset, count: entry.count),
+        isCount: entry.kind == .count)
     }
   }
 
@@ -153,9 +155,24 @@ extension Model {
       if let bad = tensor.values.firstIndex(where: { !$0.isFinite }) {
         throw WeightsError(path: path, reason: "tensor '\(entry.name)' holds a non-finite value at index \(bad)")
       }
+      if let problem = problem(of: tensor.values, kind: entry.kind) {
+        throw WeightsError(path: path, reason: "tensor '\(entry.name)' \(problem): the file is damaged")
+      }
       found.append((entry, tensor))
     }
     return found
+  }
+
+  /// What makes `values` impossible for a tensor of `kind` (a negative
+  /// variance, a count that is not a whole number), or `nil`.
+  package static func problem(of values: [Float], kind: ParameterTensor.Kind) -> String? {
+    switch kind {
+    case .trainable, .statistic(nonNegative: false): return nil
+    case .statistic(nonNegative: true):
+      return values.firstIndex { $0 < 0 }.map { "holds a negative variance (\(values[$0]) at index \($0))" }
+    case .count:
+      return values.first { $0 < 0 || $0.rounded() != $0 }.map { "holds \($0), not a count of batches" }
+    }
   }
 
   private func copy(_ found: [(ParameterLayout.Entry, Safetensors.Tensor)]) {

@@ -61,8 +61,14 @@ public final class Optimizer: @unchecked Sendable {
   public let state: [AlignedBuffer<Float>]
 
   /// Creates an optimizer with zeroed state for `parameterCount` parameters.
-  public init(settings: OptimizerSettings, parameterCount: Int) {
+  /// Where the tensors that are not trained lie (sorted, disjoint): updates skip them.
+  public let frozen: [Range<Int>]
+
+  /// An optimizer for `parameterCount` parameters, of which those in
+  /// `frozen` (running statistics, counts) are never updated.
+  public init(settings: OptimizerSettings, parameterCount: Int, frozen: [Range<Int>] = []) {
     self.settings = settings
+    self.frozen = frozen.sorted { $0.lowerBound < $1.lowerBound }
     state = (0..<settings.stateVectorCount).map { _ in AlignedBuffer(count: parameterCount) }
   }
 
@@ -76,6 +82,29 @@ public final class Optimizer: @unchecked Sendable {
   ///   - step: the 1-based number of this update (Adam's bias correction).
   /// - Complexity: O(`range.count`), one pass over parameters, gradient and state.
   public func update(
+    parameters: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>,
+    range: Range<Int>, learningRate: Double, step: Int
+  ) {
+    // The trained parts of `range`, between the frozen tensors (few: a
+    // walk, not an allocation).
+    var start = range.lowerBound
+    for skipped in frozen where skipped.upperBound > start && skipped.lowerBound < range.upperBound {
+      if skipped.lowerBound > start {
+        updateRun(
+          parameters: parameters, gradient: g + (start - range.lowerBound), range: start..<skipped.lowerBound,
+          learningRate: learningRate, step: step)
+      }
+      start = skipped.upperBound
+    }
+    if start < range.upperBound {
+      updateRun(
+        parameters: parameters, gradient: g + (start - range.lowerBound), range: start..<range.upperBound,
+        learningRate: learningRate, step: step)
+    }
+  }
+
+  /// ``update(parameters:gradient:range:learningRate:step:)`` over a range with nothing frozen.
+  private func updateRun(
     parameters: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>,
     range: Range<Int>, learningRate: Double, step: Int
   ) {

@@ -16,8 +16,14 @@ public struct ParameterLayout: Sendable, Hashable {
     public let shape: [Int]
     /// The index of the tensor's first element in the flat vector.
     public let offset: Int
+    /// Whether the optimizer trains it (see ``ParameterTensor/Kind``).
+    public let kind: ParameterTensor.Kind
     /// The number of elements.
     public var count: Int { shape.reduce(1, *) }
+    /// Where it lies in the flat vector.
+    public var range: Range<Int> { offset..<(offset + count) }
+    /// Whether the optimizer trains it.
+    public var isTrainable: Bool { kind == .trainable }
   }
 
   /// Alignment of each tensor's start, in elements (64 bytes of `Float`).
@@ -41,7 +47,7 @@ public struct ParameterLayout: Sendable, Hashable {
     for (index, layer) in spec.layers.enumerated() {
       let first = entries.count
       for tensor in layer.parameterTensors(input: spec.shapes[index]) {
-        entries.append(Entry(name: "\(index).\(tensor.name)", shape: tensor.shape, offset: offset))
+        entries.append(Entry(name: "\(index).\(tensor.name)", shape: tensor.shape, offset: offset, kind: tensor.kind))
         offset = ParameterLayout.aligned(offset + tensor.count)
       }
       layerEntries.append(first..<entries.count)
@@ -57,8 +63,12 @@ public struct ParameterLayout: Sendable, Hashable {
     layerEntries[index].first.map { entries[$0].offset } ?? 0
   }
 
-  /// The number of real parameters (padding excluded).
-  public var parameterCount: Int { entries.reduce(0) { $0 + $1.count } }
+  /// The number of trained parameters (padding and buffers such as running
+  /// statistics excluded, as PyTorch's `parameters()` counts them).
+  public var parameterCount: Int { entries.reduce(0) { $0 + ($1.isTrainable ? $1.count : 0) } }
+
+  /// Where the tensors the optimizer must not touch lie, in order.
+  public var frozenRanges: [Range<Int>] { entries.filter { !$0.isTrainable }.map(\.range) }
 
   /// Rounds `index` up to the next multiple of ``alignment``.
   public static func aligned(_ index: Int) -> Int {
