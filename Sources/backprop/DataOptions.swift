@@ -75,6 +75,9 @@ struct DataOptions: ParsableArguments {
 
 extension FeatureScaling: ExpressibleByArgument {}
 extension GradientChoice: ExpressibleByArgument {}
+extension Augmentation: ExpressibleByArgument {
+  public init?(argument: String) { self.init(parsing: argument) }
+}
 extension PinningPolicy: ExpressibleByArgument {}
 extension NonFinitePolicy: ExpressibleByArgument {}
 extension OptimizerSettings.Kind: ExpressibleByArgument {}

@@ -51,6 +51,11 @@ struct TrainingArguments: ParsableArguments {
   var warmupSteps: Int = 0
   @Option(parsing: .unconditional, help: "Clip the mean gradient to this global L2 norm (default: no clipping).")
   var clipGradNorm: Double?
+  @Option(
+    help:
+      "Augment training images, drawn afresh per sample and epoch: crop<P> (pad P zeros, crop back at a random place), flip (mirror half), or crop4,flip (default: none)."
+  )
+  var augment: Augmentation?
 
   @Option(
     parsing: .unconditional,
@@ -93,6 +98,7 @@ struct TrainingArguments: ParsableArguments {
     if schedule != "constant" { settings.schedule = schedule }
     if warmupSteps != 0 { settings.warmupSteps = warmupSteps }
     settings.clipGradientNorm = clipGradNorm
+    settings.augmentation = augment
     settings.batchSize = batchSize
     if seed != 0 { settings.seed = seed }
     if noShuffle { settings.shuffle = false }

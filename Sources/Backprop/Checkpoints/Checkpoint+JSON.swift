@@ -23,6 +23,7 @@ extension TrainingOptions {
       ("min_work_per_thread", .number(minimumWorkPerThread)), ("on_nan", .string(onNonFinite.rawValue)),
       ("early_stopping", earlyStoppingPatience.map { .integer($0) } ?? .null),
       ("gradients", .string(gradients?.rawValue ?? "auto")), ("reproducible", .bool(reproducible)),
+      ("augment", augmentation.map { .string($0.description) } ?? .null),
     ])
   }
 
@@ -79,6 +80,10 @@ extension TrainingOptions {
     if let value = json["reproducible"] {
       guard case .bool(let flag) = value else { return nil }
       reproducible = flag
+    }
+    if let value = json["augment"], value != .null {
+      guard let augmentation = value.stringValue.flatMap(Augmentation.init(parsing:)) else { return nil }
+      self.augmentation = augmentation
     }
   }
 }

@@ -255,6 +255,7 @@ public struct Checkpoint: Sendable {
     func clip(_ value: Double?) -> String { value.map { "\($0)" } ?? "none" }
     check("gradient clipping", clip(a.clipGradientNorm), clip(b.clipGradientNorm))
     check("--reproducible", a.reproducible, b.reproducible)
+    check("--augment", a.augmentation?.description ?? "none", b.augmentation?.description ?? "none")
     check(
       "early stopping", a.earlyStoppingPatience.map { "patience \($0)" } ?? "none",
       b.earlyStoppingPatience.map { "patience \($0)" } ?? "none")

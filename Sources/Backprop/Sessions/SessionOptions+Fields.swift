@@ -124,6 +124,9 @@ extension SessionOptions {
         "gradients", \.gradients, parse: { GradientChoice(rawValue: $0) }, name: \.rawValue,
         among: GradientChoice.allCases.map(\.rawValue)),
       flag("reproducible", \.reproducible, meaning: true),
+      field(
+        "augment", \.augmentation, kind: "crop<P>, flip or both (crop4,flip)", parse: { Augmentation(parsing: $0) },
+        encode: { .string($0.description) }, decode: { $0.stringValue.flatMap(Augmentation.init(parsing:)) }),
     ]
   }
 }

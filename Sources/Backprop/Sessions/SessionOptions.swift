@@ -73,6 +73,8 @@ public struct SessionOptions: Sendable, Hashable {
   public var gradients: GradientChoice?
   /// Whether the weights must be bitwise the same for any thread count (`false`).
   public var reproducible: Bool?
+  /// Random crops and flips of training images (none).
+  public var augmentation: Augmentation?
   /// Epochs without a lower validation loss before the run stops.
   public var earlyStoppingPatience: Int?
 

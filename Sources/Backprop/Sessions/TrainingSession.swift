@@ -82,6 +82,9 @@ public struct TrainingSession {
     var training = loaded.training
     let recipe = TrainingRecipe.forData(settings.data ?? "", bytes: training.scaledFromBytes)
     options = try TrainingSession.options(settings, recipe: recipe, threads: threads)
+    if let augmentation = options.augmentation, let problem = augmentation.problem(for: spec.inputShape) {
+      throw SessionError(option: "--augment", message: "\(augmentation) \(problem)")
+    }
     let seed = settings.seed ?? 0
     var validation: Dataset? = nil
     if let fraction = settings.validationSplit {
@@ -315,6 +318,7 @@ public struct TrainingSession {
     options.earlyStoppingPatience = settings.earlyStoppingPatience
     options.gradients = settings.gradients?.strategy
     options.reproducible = settings.reproducible ?? false
+    options.augmentation = settings.augmentation
     if options.reproducible && options.gradients == .unitSlices {
       throw SessionError(
         option: "--reproducible",

@@ -127,7 +127,7 @@ final class EpochDriver: @unchecked Sendable {
     learningRateOfLastStep = learningRate
     return StepCommand(
       kind: .step, indices: UnsafeBufferPointer(rebasing: order[start..<(start + rows)]),
-      learningRate: learningRate, step: position.steps)
+      learningRate: learningRate, step: position.steps, epoch: position.epoch)
   }
 
   /// Takes in the results of the step published in `bank`.

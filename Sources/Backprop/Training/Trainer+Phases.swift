@@ -22,7 +22,9 @@ extension Trainer {
     precondition(
       !indices.isEmpty && indices.count <= workspace.capacity,
       "a step takes 1...\(workspace.capacity) samples, got \(indices.count)")
-    commands[0] = StepCommand(kind: .step, indices: indices, learningRate: learningRate, step: stepsTaken)
+    // A custom loop has no epochs: augmentation draws anew at every step.
+    commands[0] = StepCommand(
+      kind: .step, indices: indices, learningRate: learningRate, step: stepsTaken, epoch: stepsTaken)
     if workerCount == 1 {
       runShard(0, bank: 0)
       if needsNormBeforeUpdate { reduceSlice(0, bank: 0) }
@@ -201,6 +203,9 @@ extension Trainer {
           let sample = command.indices[row]
           (workspace.targets.base + row * targetWidth).update(
             from: targets.baseAddress! + sample * targetWidth, count: targetWidth)
+          options.augmentation?.apply(
+            to: workspace.input.base + row * width, shape: model.spec.inputShape, seed: options.seed,
+            epoch: command.epoch, sample: sample)
         }
       }
     }

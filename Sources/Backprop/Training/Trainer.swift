@@ -340,4 +340,6 @@ struct StepCommand {
   var learningRate = 0.0
   /// The 0-based number of the step in the run.
   var step = 0
+  /// The 0-based epoch (augmentation draws by it).
+  var epoch = 0
 }

@@ -30,6 +30,9 @@ public struct TrainingOptions: Sendable, Hashable {
   /// Whether the final weights are bitwise the same for any number of
   /// workers (see ``Trainer/logicalShardCount``); implies all-reduce.
   public var reproducible = false
+  /// Random crops and flips of training images, drawn per sample and epoch
+  /// (`nil`: the images as they are).
+  public var augmentation: Augmentation? = nil
   /// What to do with a batch whose loss or gradient is not finite.
   public var onNonFinite = NonFinitePolicy.stop
   /// Stop when the evaluation loss has not improved for this many epochs,

@@ -149,4 +149,5 @@ package enum RandomStream {
   package static let validationSplit: UInt64 = 4
   package static let folds: UInt64 = 5
   package static let search: UInt64 = 6
+  package static let augmentation: UInt64 = 7
 }
