@@ -44,6 +44,7 @@ let benchmarks: @Sendable () -> Void = {
   }
   allCoreBenchmarks()
   reproducibleBenchmark()
+  convolutionBenchmarks()
 }
 
 /// Steps on all cores, as `train` runs them: long-lived workers started once
@@ -102,27 +103,29 @@ let reproducibleBenchmark: @Sendable () -> Void = {
 
 /// A trainer on random data shaped for `spec` (`samples` rows, one batch by
 /// default), with SGD and momentum, on `threads` workers, with `strategy`
-/// (or reproducible).
+/// (`nil`: auto; or reproducible), and with `augmented` crops and flips.
 func makeTrainer(
-  spec text: String, batch: Int, samples: Int? = nil, threads: Int = 1, strategy: GradientStrategy = .unitSlices,
-  reproducible: Bool = false
+  spec text: String, batch: Int, samples: Int? = nil, threads: Int = 1, strategy: GradientStrategy? = .unitSlices,
+  reproducible: Bool = false, augmented: Bool = false
 ) -> Trainer {
   let spec = try! ModelSpec(parsing: text)
   var generator = SeededGenerator(seed: 1)
   let rows = samples ?? batch
   let classes = spec.outputWidth == 1 ? 2 : spec.outputWidth
-  let data = Dataset(
+  var data = Dataset(
     features: (0..<(rows * spec.inputWidth)).map { _ in Float(generator.nextUnit()) },
     featureWidth: spec.inputWidth,
     targets: (0..<rows).map { _ in Float(generator.nextIndex(below: classes)) }, targetWidth: 1,
     source: "random")
+  data.sampleShape = spec.inputShape
   var options = TrainingOptions()
   options.batchSize = batch
   options.epochs = 1
   options.threads = threads
   options.optimizer = OptimizerSettings(kind: .sgd, learningRate: 0.01)
   options.optimizer.momentum = 0.9
-  options.gradients = strategy
+  options.gradients = strategy ?? GradientStrategy.automatic(spec: spec, batch: batch, workers: threads).0
   options.reproducible = reproducible
+  options.augmentation = augmented ? Augmentation(cropPadding: 4, flip: true) : nil
   return Trainer(model: Model(spec: spec), training: data, options: options)
 }

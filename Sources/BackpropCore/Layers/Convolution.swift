@@ -242,21 +242,22 @@ public struct Convolution: Layer, Hashable {
         for i in 0..<kernel {
           for j in 0..<kernel {
             let columns = validColumns(offset: j)
+            // Plain loops, not memset and memcpy: rows are a few dozen values.
             for y in 0..<outputHeight {
               let out = line + y * outputWidth
               let source = y * stride - padding + i
               guard source >= 0, source < height, !columns.isEmpty else {
-                out.update(repeating: 0, count: outputWidth)
+                for x in 0..<outputWidth { out[x] = 0 }
                 continue
               }
-              out.update(repeating: 0, count: columns.lowerBound)
-              let from = plane + source * width + columns.lowerBound * stride - padding + j
+              for x in 0..<columns.lowerBound { out[x] = 0 }
+              let from = plane + source * width + columns.lowerBound * stride - padding + j - columns.lowerBound
               if stride == 1 {
-                (out + columns.lowerBound).update(from: from, count: columns.count)
+                for x in columns { out[x] = from[x] }
               } else {
-                for x in 0..<columns.count { out[columns.lowerBound + x] = from[x * stride] }
+                for x in columns { out[x] = from[(x - columns.lowerBound) * stride + columns.lowerBound] }
               }
-              (out + columns.upperBound).update(repeating: 0, count: outputWidth - columns.upperBound)
+              for x in columns.upperBound..<outputWidth { out[x] = 0 }
             }
             line += positions
           }
@@ -279,8 +280,12 @@ public struct Convolution: Layer, Hashable {
               let target = y * stride - padding + i
               guard target >= 0, target < height else { continue }
               let from = line + y * outputWidth
-              let to = plane + target * width + columns.lowerBound * stride - padding + j
-              for x in columns { to[(x - columns.lowerBound) * stride] += from[x] }
+              let to = plane + target * width - padding + j
+              if stride == 1 {
+                for x in columns { to[x] += from[x] }
+              } else {
+                for x in columns { to[x * stride] += from[x] }
+              }
             }
             line += positions
           }
