@@ -187,6 +187,34 @@ struct CommandRun {
     ("negative lr", ["--data", "@train.csv", "--model", "4-3", "--lr", "-1"], "--lr must be a positive number"),
     ("negative epochs", ["--data", "@train.csv", "--model", "4-3", "--epochs", "-2"], "--epochs must be at least 1"),
     ("labels with csv", ["--data", "@train.csv", "--labels", "@labels.idx", "--model", "4-3"], "--labels"),
+    (
+      "flat data, image model", ["--data", "@train.csv", "--model", "1x2x2-conv3k1-flatten-3"],
+      "samples are flat rows of 4 values but the model takes images of 1x2x2"
+    ),
+    (
+      "image of another shape",
+      ["--data", "@images.npy", "--labels", "@labels.idx", "--model", "1x4x4-conv2k3-flatten-3"],
+      "samples are images of 2x2x2 but the model takes images of 1x4x4"
+    ),
+    (
+      "damaged bn tensor",
+      [
+        "--data", "@images.npy", "--labels", "@labels.idx", "--model", "2x2x2-bn-flatten-3", "--init",
+        "@bn.safetensors",
+      ],
+      "tensor '0.running_var' holds a negative variance"
+    ),
+    (
+      "damaged conv tensor",
+      [
+        "--data", "@images.npy", "--labels", "@labels.idx", "--model", "2x2x2-conv3k1-flatten-3", "--init",
+        "@conv.safetensors",
+      ],
+      "tensor '0.weight' has shape [4, 2, 1, 1]"
+    ),
+    (
+      "augmenting rows", ["--data", "@train.csv", "--model", "4-3", "--augment", "flip"], "--augment: flip needs images"
+    ),
   ]
 
   @Test(arguments: badInputs.map(\.name))
@@ -204,6 +232,16 @@ struct CommandRun {
     write("empty.csv", Array("a,b,c,d,label\n".utf8))
     write("damaged.safetensors", [200, 0, 0, 0, 0, 0, 0, 0] + Array("{\"a\":".utf8))
     try Model(spec: try ModelSpec(parsing: "4-5-relu-3"), seed: 0).save(to: scratch.file("other.safetensors"))
+    write(
+      "images.npy",
+      npyBytes(
+        header: "{'descr': '<f4', 'fortran_order': False, 'shape': (60, 2, 2, 2), }",
+        data: [UInt8](repeating: 0, count: 60 * 8 * 4)))
+    let batchNorm = Model(spec: try ModelSpec(parsing: "2x2x2-bn-flatten-3"), seed: 0)
+    batchNorm.parameters.base[batchNorm.network.layout.entries.first { $0.name == "0.running_var" }!.offset] = -1
+    try batchNorm.save(to: scratch.file("bn.safetensors"))
+    try Model(spec: try ModelSpec(parsing: "2x2x2-conv4k1-flatten-3"), seed: 0).save(
+      to: scratch.file("conv.safetensors"))
 
     let output = scratch.file("out.safetensors")
     var arguments = ["train"] + case_.arguments.map { $0.hasPrefix("@") ? scratch.file(String($0.dropFirst())) : $0 }

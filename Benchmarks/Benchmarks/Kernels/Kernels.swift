@@ -62,4 +62,44 @@ let benchmarks: @Sendable () -> Void = {
     }
     blackHole(gradient.base[0])
   }
+
+  imageLayerBenchmarks()
+}
+
+/// Each image layer of recipe A on its own, forward and backward over a
+/// batch of 128 (the network is the layer, a flatten and a dense layer of 10,
+/// whose share is small): where a convolutional step's time goes.
+let imageLayerBenchmarks: @Sendable () -> Void = {
+  let layers = [
+    "1x28x28-conv32k5p2-flatten-10", "32x28x28-relu-flatten-10", "32x28x28-maxpool2-flatten-10",
+    "32x14x14-conv64k5p2-flatten-10", "64x14x14-bn-flatten-10", "32x28x28-flatten-10",
+  ]
+  for text in layers {
+    let spec = try! ModelSpec(parsing: text)
+    let network = Network(spec: spec)
+    let parameters = AlignedBuffer<Float>(count: network.layout.totalCount)
+    Initializer.pytorch.initialize(parameters.pointer, network: network, seed: 1)
+    let workspace = Workspace<Float>(spec: spec, capacity: 128)
+    for i in 0..<workspace.input.count { workspace.input.base[i] = Float(i % 11) * 0.09 - 0.4 }
+    let gradient = AlignedBuffer<Float>(count: network.layout.totalCount)
+    // The layer's own input gradient is wanted even where it is the first.
+    let inputGradient = AlignedBuffer<Float>(count: workspace.input.count)
+    let mode = Network.Mode.training(seed: 1, step: 0)
+    Benchmark("image layer forward \(text) B=128") { benchmark in
+      for _ in benchmark.scaledIterations {
+        blackHole(network.forward(parameters: parameters.base, workspace: workspace, rows: 128, mode: mode))
+      }
+    }
+    Benchmark("image layer backward \(text) B=128 (input and weight gradients)") { benchmark in
+      network.forward(parameters: parameters.base, workspace: workspace, rows: 128, mode: mode)
+      benchmark.startMeasurement()
+      for _ in benchmark.scaledIterations {
+        workspace.outputGradient.update(repeating: 0.01, count: 128 * 10)
+        network.backpropagateDeltas(
+          parameters: parameters.base, workspace: workspace, rows: 0..<128, inputGradient: inputGradient.base)
+        network.parameterGradients(workspace: workspace, rows: 0..<128, into: gradient.base)
+      }
+      blackHole(gradient.base[0])
+    }
+  }
 }

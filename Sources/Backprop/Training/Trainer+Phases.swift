@@ -26,9 +26,11 @@ extension Trainer {
     commands[0] = StepCommand(
       kind: .step, indices: indices, learningRate: learningRate, step: stepsTaken, epoch: stepsTaken)
     if workerCount == 1 {
-      runShard(0, bank: 0)
-      if needsNormBeforeUpdate { reduceSlice(0, bank: 0) }
-      updateSlice(0, bank: 0)
+      DenormalFlush.around {
+        runShard(0, bank: 0)
+        if needsNormBeforeUpdate { reduceSlice(0, bank: 0) }
+        updateSlice(0, bank: 0)
+      }
     } else {
       forkJoinStep(bank: 0)
     }
@@ -49,22 +51,23 @@ extension Trainer {
     }
     if needsNormBeforeUpdate {
       DispatchQueue.concurrentPerform(iterations: workerCount) { [unchecked = UncheckedTrainer(self)] s in
-        unchecked.trainer.reduceSlice(s, bank: bank)
+        DenormalFlush.around { unchecked.trainer.reduceSlice(s, bank: bank) }
       }
     }
     DispatchQueue.concurrentPerform(iterations: workerCount) { [unchecked = UncheckedTrainer(self)] s in
-      unchecked.trainer.updateSlice(s, bank: bank)
+      DenormalFlush.around { unchecked.trainer.updateSlice(s, bank: bank) }
     }
   }
 
-  /// Runs `body` with the calling thread bound to worker `w`'s unit, then
-  /// gives the thread its former affinity back.
+  /// Runs `body` with the calling thread bound to worker `w`'s unit and
+  /// flushing denormals to zero (see ``DenormalFlush``), then gives the
+  /// thread its former affinity and mode back.
   func withBinding(_ w: Int, _ body: () -> Void) {
-    guard let unit = plan.units[w] else { return body() }
+    guard let unit = plan.units[w] else { return DenormalFlush.around(body) }
     let saved = topology.currentThreadBinding()
     // Bind before the worker's memory is first created, so it is first touched there.
     topology.bindCurrentThread(toUnit: unit, scratch: workers[w]?.bindingScratch ?? topology.currentThreadBinding())
-    body()
+    DenormalFlush.around(body)
     topology.restoreCurrentThread(saved)
   }
 
