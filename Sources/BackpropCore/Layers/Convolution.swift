@@ -251,11 +251,12 @@ public struct Convolution: Layer, Hashable {
                 continue
               }
               for x in 0..<columns.lowerBound { out[x] = 0 }
-              let from = plane + source * width + columns.lowerBound * stride - padding + j - columns.lowerBound
+              // Output column x reads input column x·stride − padding + j.
+              let from = plane + source * width - padding + j
               if stride == 1 {
                 for x in columns { out[x] = from[x] }
               } else {
-                for x in columns { out[x] = from[(x - columns.lowerBound) * stride + columns.lowerBound] }
+                for x in columns { out[x] = from[x * stride] }
               }
               for x in columns.upperBound..<outputWidth { out[x] = 0 }
             }
