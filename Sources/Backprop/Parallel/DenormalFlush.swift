@@ -15,10 +15,4 @@ enum DenormalFlush {
     defer { backprop_set_float_control(saved) }
     return try body()
   }
-
-  /// Whether this thread flushes denormals now.
-  static var isOn: Bool {
-    let bits = backprop_flush_denormals_bits()
-    return bits != 0 && backprop_float_control() & bits == bits
-  }
 }

@@ -1,9 +1,12 @@
 /// The architecture of a sequential network: the shape of its input and its
 /// layers.
 ///
-/// The textual form lists layer widths with the activation after each layer,
-/// for example `784-256-relu-128-relu-10`; `dropout0.2` (or `dropout`, for 0.5)
-/// inserts a dropout layer. Each token is read by the first of
+/// The textual form starts with the input's width or image shape, then lists
+/// the layers: widths with the activation after each layer, for example
+/// `784-256-relu-128-relu-10`; `dropout0.2` (or `dropout`, for 0.5) inserts a
+/// dropout layer; an image model such as
+/// `1x28x28-conv32k5p2-relu-maxpool2-flatten-10` adds convolutions,
+/// pooling, `gap`, `bn` and `flatten`. Each token is read by the first of
 /// ``layerTypes`` that knows it. ``description`` gives the same form back.
 public struct ModelSpec: Sendable, Hashable, CustomStringConvertible {
   /// The kinds of layer a spec may name, in the order their parsers are tried.

@@ -82,6 +82,9 @@ public struct Network: Sendable, Hashable {
   /// of the workspace (and the working space of `lane`, the caller's own).
   /// Layers that use batch statistics take them over `rows`: this is the
   /// whole batch, or see ``forward(parameters:workspace:rows:mode:lane:stage:batch:)``.
+  /// In training, such layers also update their running statistics in
+  /// `parameters` (the pass over the batch's first row does), which must
+  /// then be writable memory of the caller's own.
   ///
   /// - Returns: the output of the first of `rows` (`rows.count × spec.outputWidth`).
   /// - Complexity: ``ModelSpec/inferenceFLOPsPerSample`` × `rows.count`.
