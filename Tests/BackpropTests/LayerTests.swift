@@ -81,7 +81,8 @@ import _BackpropTestSupport
                         index: 2, inputShape: inputShape, outputShape: outputShape, input: input.baseAddress!,
                         output: output.baseAddress!, outputGradient: outputGradient.baseAddress!,
                         inputGradient: inputGradient.baseAddress!, scratch: scratch.baseAddress ?? output.baseAddress!,
-                        parameters: UnsafePointer(parameters.baseAddress) ?? input.baseAddress!, temporary: temporary.baseAddress!,
+                        parameters: UnsafePointer(parameters.baseAddress) ?? input.baseAddress!,
+                        temporary: temporary.baseAddress!,
                         batchCount: rows))
                   }
                 }
@@ -169,5 +170,55 @@ import _BackpropTestSupport
     #expect(
       spec.trainingFLOPsPerSample
         == spec.inferenceFLOPsPerSample + 2 * 785 * 256 + 2 * 257 * 10 + 256 + 2 * 256 * 10)
+  }
+}
+
+/// Max pooling's vector path for 2×2 windows (training's `Float`) against a
+/// plain reading of PyTorch's rule: ties keep the first position, a NaN wins.
+@Suite struct MaxPoolFloatTests {
+  @Test(arguments: [(3, 6, 20), (1, 5, 17), (2, 4, 34), (1, 2, 2)])
+  func twoByTwoWindowsAgreeWithThePlainRule(channels: Int, height: Int, width: Int) throws {
+    let shape = Shape(channels: channels, height: height, width: width)
+    let layer = MaxPool(kernel: 2)
+    let output = try layer.outputShape(input: shape)
+    var data = TestData(seed: UInt64(width))
+    // Few distinct values: many ties; and a NaN.
+    var input = data.uniform(2 * shape.count).prefix(2 * shape.count).map { Float(($0 * 3).rounded()) }
+    input[7] = .nan
+    var values = [Float](repeating: 0, count: 2 * output.count)
+    var positions = [Float](repeating: 0, count: 2 * output.count)
+    var unused = [Float](repeating: 0, count: 2 * shape.count)
+    var temporary: [Float] = [0]
+    input.withUnsafeBufferPointer { input in
+      values.withUnsafeMutableBufferPointer { values in
+        positions.withUnsafeMutableBufferPointer { positions in
+          unused.withUnsafeMutableBufferPointer { unused in
+            temporary.withUnsafeMutableBufferPointer { temporary in
+              layer.forward(
+                LayerBuffers(
+                  index: 0, inputShape: shape, outputShape: output, input: input.baseAddress!,
+                  output: values.baseAddress!, outputGradient: unused.baseAddress!, inputGradient: unused.baseAddress!,
+                  scratch: positions.baseAddress!, parameters: input.baseAddress!, temporary: temporary.baseAddress!),
+                rows: 0..<2, mode: .inference)
+            }
+          }
+        }
+      }
+    }
+    for map in 0..<(2 * channels) {
+      for y in 0..<output.height {
+        for x in 0..<output.width {
+          var (best, at) = (-Float.infinity, 2 * y * width + 2 * x)
+          for (i, j) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+            let position = (2 * y + i) * width + 2 * x + j
+            let value = input[map * height * width + position]
+            if value > best || value.isNaN { (best, at) = (value, position) }
+          }
+          let k = map * output.height * output.width + y * output.width + x
+          #expect(values[k] == best || (values[k].isNaN && best.isNaN), "map \(map) (\(y), \(x))")
+          #expect(positions[k] == Float(at), "map \(map) (\(y), \(x))")
+        }
+      }
+    }
   }
 }
