@@ -197,6 +197,8 @@ extension Trainer {
     let started = clockIfProfiling()
     let width = inputWidth
     let targetWidth = training.targetWidth
+    // Read once per shard, not per row.
+    let (augmentation, imageShape) = (options.augmentation, model.spec.inputShape)
     training.features.withUnsafeBufferPointer { features in
       training.targets.withUnsafeBufferPointer { targets in
         gatherRows(
@@ -206,8 +208,8 @@ extension Trainer {
           let sample = command.indices[row]
           (workspace.targets.base + row * targetWidth).update(
             from: targets.baseAddress! + sample * targetWidth, count: targetWidth)
-          options.augmentation?.apply(
-            to: workspace.input.base + row * width, shape: model.spec.inputShape, seed: options.seed,
+          augmentation?.apply(
+            to: workspace.input.base + row * width, shape: imageShape, seed: options.seed,
             epoch: command.epoch, sample: sample)
         }
       }
