@@ -27,6 +27,7 @@ let package = Package(
       name: "BackpropCore",
       dependencies: [
         .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+        .target(name: "CDNNL", condition: .when(platforms: [.linux])),
         "CDeflate",
       ],
       swiftSettings: cpuSettings
@@ -53,6 +54,11 @@ let package = Package(
       name: "CBLAS",
       pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev"])]
+    ),
+    // oneDNN has no pkg-config file in Debian: its header is in /usr/include.
+    .systemLibrary(
+      name: "CDNNL",
+      providers: [.apt(["libdnnl-dev"])]
     ),
     .systemLibrary(
       name: "CHwloc",

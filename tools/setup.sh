@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Backprop needs, if any is missing:
-# OpenBLAS, libdeflate (gzip), hwloc (headers and pkg-config files) and the Fashion-MNIST data set.
+# OpenBLAS, oneDNN (convolutions), libdeflate (gzip), hwloc (headers and pkg-config
+# files) and the Fashion-MNIST data set.
 set -euo pipefail
 
-packages=(pkg-config libopenblas-dev libdeflate-dev libhwloc-dev dataset-fashion-mnist)
+packages=(pkg-config libopenblas-dev libdnnl-dev libdeflate-dev libhwloc-dev dataset-fashion-mnist)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

@@ -25,6 +25,7 @@ struct CrossValidateCommand: ParsableCommand {
   @OptionGroup var gradients: GradientsOption
   @OptionGroup var length: RunLengthOptions
   @OptionGroup var resources: ResourceOptions
+  @OptionGroup var convolution: ConvolutionOption
 
   @Option(parsing: .unconditional, help: "The number of folds.")
   var folds: Int = 5

@@ -19,6 +19,7 @@ struct EvaluateCommand: ParsableCommand {
   @OptionGroup var weights: WeightsOptions
   @OptionGroup var source: DataOptions
   @OptionGroup var resources: ResourceOptions
+  @OptionGroup var convolution: ConvolutionOption
   @OptionGroup var threads: ThreadOptions
   @Flag(help: "Print one JSON object instead of a line.")
   var json = false

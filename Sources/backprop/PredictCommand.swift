@@ -24,6 +24,7 @@ struct PredictCommand: ParsableCommand {
   @OptionGroup var weights: WeightsOptions
   @OptionGroup var source: DataOptions
   @OptionGroup var resources: ResourceOptions
+  @OptionGroup var convolution: ConvolutionOption
   @OptionGroup var threads: ThreadOptions
   @Option(help: "The predictions file: .csv or .npy, or - for CSV on standard output.")
   var output: String

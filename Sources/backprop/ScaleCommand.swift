@@ -24,6 +24,7 @@ struct ScaleCommand: ParsableCommand {
   @OptionGroup var arguments: TrainingArguments
   @OptionGroup var initial: InitialWeightsOption
   @OptionGroup var resources: ResourceOptions
+  @OptionGroup var convolution: ConvolutionOption
 
   @Option(
     name: .customLong("threads"), parsing: .next,

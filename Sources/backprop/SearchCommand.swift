@@ -33,6 +33,7 @@ struct SearchCommand: ParsableCommand {
   /// Scored by the refit only.
   @OptionGroup var test: TestDataOptions
   @OptionGroup var resources: ResourceOptions
+  @OptionGroup var convolution: ConvolutionOption
 
   @Option(help: "Grid search over every combination: 'lr=0.1,0.03,0.01 hidden=128,256'.")
   var grid: String?

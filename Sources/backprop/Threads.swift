@@ -43,6 +43,7 @@ enum Threads {
     text += "profile: gradients \(trainer.strategy.rawValue) (\(trainer.strategyReason))\n"
     if let reason = trainer.fewerWorkersReason { text += "profile: \(reason) (--min-work-per-thread)\n" }
     text += "profile: BLAS \(BLASKernelChoice.description)\n"
+    for line in convolutionKernels(trainer.model.spec) { text += "profile: \(line)\n" }
     text +=
       "profile: \(profile.steps) steps, \(Report.fixed(1000 * profile.secondsPerStep, 3)) ms per step: "
     text += "data \(percent(shares.data)), forward+backward \(percent(shares.compute)) (slowest worker; "
@@ -56,6 +57,17 @@ enum Threads {
     return text
   }
 
+  /// One line per convolution: the kernels of its three passes.
+  static func convolutionKernels(_ spec: ModelSpec) -> [String] {
+    spec.layers.indices.compactMap { index in
+      guard let layer = spec.layers[index] as? Convolution else { return nil }
+      let input = spec.shapes[index]
+      let names = layer.kernelNames(input: input)
+      return "layer \(index + 1) \(layer) (--convolution \(ConvolutionKernels.selected)): forward \(names.forward), "
+        + "input gradient \(names.inputGradient), weight gradient \(names.parameterGradient)"
+    }
+  }
+
   /// The profile as JSON, for `--json --profile`.
   static func profileJSON(_ trainer: Trainer) -> JSONValue {
     let profile = trainer.profile
@@ -67,6 +79,7 @@ enum Threads {
       ("workers", .integer(trainer.workerCount)),
       ("fewer_workers_reason", trainer.fewerWorkersReason.map { .string($0) } ?? .null),
       ("blas", .string(BLASKernelChoice.description)),
+      ("convolutions", .array(convolutionKernels(trainer.model.spec).map { .string($0) })),
       ("steps", .integer(profile.steps)),
       ("seconds_per_step", .number(profile.secondsPerStep)),
       ("data_share", .number(shares.data)), ("forward_backward_share", .number(shares.compute)),

@@ -36,6 +36,7 @@ struct TrainCommand: ParsableCommand {
     parsing: .unconditional, help: "Hold out this fraction of the training data (seeded) and report it each epoch.")
   var validationSplit: Double?
   @OptionGroup var resources: ResourceOptions
+  @OptionGroup var convolution: ConvolutionOption
 
   @OptionGroup var threads: ThreadOptions
   @Option(help: "Worker placement: compact, spread or none.")

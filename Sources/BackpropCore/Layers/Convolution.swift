@@ -21,6 +21,9 @@ public struct Convolution: Layer, Hashable {
   public let stride: Int
   /// The zeros added at each side of the input.
   public let padding: Int
+  /// The kernels this layer runs in `Float`, or nil to follow
+  /// ``ConvolutionKernels/selected`` (as layers from a spec do).
+  public private(set) var kernels: ConvolutionKernels?
 
   /// A convolution from `inputChannels` to `outputChannels`.
   public init(inputChannels: Int, outputChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0) {
@@ -29,6 +32,13 @@ public struct Convolution: Layer, Hashable {
     self.kernel = kernel
     self.stride = stride
     self.padding = padding
+  }
+
+  /// This layer running `kernels` whatever the process selects.
+  public func using(_ kernels: ConvolutionKernels) -> Convolution {
+    var layer = self
+    layer.kernels = kernels
+    return layer
   }
 
   private var window: Window { Window(kernel: kernel, stride: stride, padding: padding) }
@@ -137,13 +147,59 @@ public struct Convolution: Layer, Hashable {
   public var worksInPlace: Bool { false }
   public var backwardReadsOutput: Bool { false }
 
-  /// One sample's patch matrix, or its gradient.
+  /// One sample's patch matrix, or its gradient; or oneDNN's copies of one sample.
   public func temporaryCount(input: Shape) -> Int {
-    patchSize * (window.positions(over: input.height) ?? 0) * (window.positions(over: input.width) ?? 0)
+    let patches = patchSize * (window.positions(over: input.height) ?? 0) * (window.positions(over: input.width) ?? 0)
+    return max(patches, oneDNN(input: input)?.temporaryFloats ?? 0)
+  }
+
+  /// oneDNN's primitives for this layer over `input`, where oneDNN runs it.
+  /// The working space counts them whatever the selection, which may change
+  /// after a workspace is made.
+  private func oneDNN(input: Shape) -> OneDNNConvolution? {
+    #if canImport(CDNNL)
+      return OneDNNConvolution.plan(for: self, input: input)
+    #else
+      return nil
+    #endif
+  }
+
+  /// The kernels of each pass over `input` under the selected
+  /// ``ConvolutionKernels``: `im2col`, or oneDNN's name for its kernel (such
+  /// as `jit:avx512_core`). For `--profile`.
+  public func kernelNames(input: Shape) -> (forward: String, inputGradient: String, parameterGradient: String) {
+    let selected = kernels ?? ConvolutionKernels.selected
+    #if canImport(CDNNL)
+      if let plan = oneDNN(input: input) {
+        func name(_ pass: OneDNNConvolution.Pass) -> String {
+          plan.runs(pass, under: selected) ? "oneDNN " + plan.implementations[pass.rawValue] : "im2col"
+        }
+        return (name(.forward), name(.inputGradient), name(.parameterGradient))
+      }
+    #endif
+    return ("im2col", "im2col", "im2col")
+  }
+
+  /// oneDNN's plan and the worker's lane where `pass` runs there for these buffers.
+  private func oneDNN<T>(_ pass: OneDNNConvolution.Pass, _ buffers: LayerBuffers<T>) -> (
+    OneDNNConvolution, OneDNNConvolution.Lane, LayerBuffers<Float>
+  )? {
+    #if canImport(CDNNL)
+      guard T.self == Float.self, let plan = oneDNN(input: buffers.inputShape),
+        plan.runs(pass, under: kernels ?? ConvolutionKernels.selected),
+        let lane = plan.lane(for: UnsafeMutableRawPointer(buffers.temporary).assumingMemoryBound(to: Float.self))
+      else { return nil }
+      return (plan, lane, unsafeBitCast(buffers, to: LayerBuffers<Float>.self))
+    #else
+      return nil
+    #endif
   }
 
   @_specialize(where T == Float)
   public func forward<T: TrainingScalar>(_ buffers: LayerBuffers<T>, rows: Range<Int>, mode: Network.Mode) {
+    if let (plan, lane, buffers) = oneDNN(.forward, buffers) {
+      return plan.forward(buffers, rows: rows.count, lane: lane, biasOffset: biasOffset)
+    }
     let geometry = Geometry(self, buffers)
     let bias = buffers.parameters + biasOffset
     for row in 0..<rows.count {
@@ -162,6 +218,9 @@ public struct Convolution: Layer, Hashable {
 
   @_specialize(where T == Float)
   public func inputGradient<T: TrainingScalar>(_ buffers: LayerBuffers<T>, rows: Range<Int>) {
+    if let (plan, lane, buffers) = oneDNN(.inputGradient, buffers) {
+      return plan.inputGradient(buffers, rows: rows.count, lane: lane)
+    }
     let geometry = Geometry(self, buffers)
     for row in 0..<rows.count {
       // dPatches = Wᵀ · dY, then each patch value goes back to its pixel.
@@ -182,6 +241,13 @@ public struct Convolution: Layer, Hashable {
     precondition(
       units.lowerBound >= 0 && units.upperBound <= outputChannels, "units \(units) outside 0..<\(outputChannels)")
     guard !units.isEmpty else { return }
+    // oneDNN computes every unit's gradient at once: a slice of them stays with im2col.
+    if units == 0..<outputChannels, let (plan, lane, floats) = oneDNN(.parameterGradient, buffers) {
+      return plan.parameterGradient(
+        floats, rows: rows, scale: unsafeBitCast(scale, to: Float.self),
+        weights: UnsafeMutableRawPointer(gradient).assumingMemoryBound(to: Float.self),
+        bias: UnsafeMutableRawPointer(gradient + biasOffset).assumingMemoryBound(to: Float.self), lane: lane)
+    }
     let geometry = Geometry(self, buffers)
     let positions = geometry.positions
     let weights = gradient + units.lowerBound * patchSize

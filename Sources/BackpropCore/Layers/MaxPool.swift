@@ -107,10 +107,24 @@ public struct MaxPool: Layer, Hashable {
     for y in 0..<outputHeight {
       let top = image + 2 * y * width
       var x = 0
-      // A chunk reads 16 values of each row: 2·x + 16 ≤ 2·outputWidth ≤ width.
-      while x + 8 <= outputWidth {
-        let upper = UnsafeRawPointer(top + 2 * x).loadUnaligned(as: SIMD16<Float>.self)
-        let lower = UnsafeRawPointer(top + width + 2 * x).loadUnaligned(as: SIMD16<Float>.self)
+      while x < outputWidth {
+        // Eight outputs read 16 values of each row: 2·x + 16 ≤ 2·outputWidth ≤ width.
+        // A last, shorter chunk reads only its own values (the rest are 0 and unused).
+        let count = min(8, outputWidth - x)
+        var upper = SIMD16<Float>(repeating: 0)
+        var lower = SIMD16<Float>(repeating: 0)
+        if count == 8 {
+          upper = UnsafeRawPointer(top + 2 * x).loadUnaligned(as: SIMD16<Float>.self)
+          lower = UnsafeRawPointer(top + width + 2 * x).loadUnaligned(as: SIMD16<Float>.self)
+        } else {
+          let bytes = 2 * count * MemoryLayout<Float>.stride
+          withUnsafeMutableBytes(of: &upper) {
+            $0.copyMemory(from: UnsafeRawBufferPointer(start: top + 2 * x, count: bytes))
+          }
+          withUnsafeMutableBytes(of: &lower) {
+            $0.copyMemory(from: UnsafeRawBufferPointer(start: top + width + 2 * x, count: bytes))
+          }
+        }
         var best = upper.evenHalf
         var shift = SIMD8<Float>(repeating: 0)
         func consider(_ candidate: SIMD8<Float>, _ offset: Float) {
@@ -122,21 +136,19 @@ public struct MaxPool: Layer, Hashable {
         consider(lower.evenHalf, Float(width))
         consider(lower.oddHalf, Float(width + 1))
         let place = SIMD8<Float>(repeating: Float(2 * y * width + 2 * x)) + corners + shift
-        UnsafeMutableRawPointer(values + y * outputWidth + x).storeBytes(of: best, as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(positions + y * outputWidth + x).storeBytes(of: place, as: SIMD8<Float>.self)
-        x += 8
-      }
-      for x in x..<outputWidth {
-        let corner = 2 * y * width + 2 * x
-        var (best, position) = (image[corner], corner)
-        func consider(_ at: Int) {
-          if image[at] > best || image[at].isNaN { (best, position) = (image[at], at) }
+        if count == 8 {
+          UnsafeMutableRawPointer(values + y * outputWidth + x).storeBytes(of: best, as: SIMD8<Float>.self)
+          UnsafeMutableRawPointer(positions + y * outputWidth + x).storeBytes(of: place, as: SIMD8<Float>.self)
+        } else {
+          let bytes = count * MemoryLayout<Float>.stride
+          withUnsafeBytes(of: best) {
+            UnsafeMutableRawPointer(values + y * outputWidth + x).copyMemory(from: $0.baseAddress!, byteCount: bytes)
+          }
+          withUnsafeBytes(of: place) {
+            UnsafeMutableRawPointer(positions + y * outputWidth + x).copyMemory(from: $0.baseAddress!, byteCount: bytes)
+          }
         }
-        consider(corner + 1)
-        consider(corner + width)
-        consider(corner + width + 1)
-        values[y * outputWidth + x] = best
-        positions[y * outputWidth + x] = Float(position)
+        x += count
       }
     }
   }
