@@ -4,12 +4,13 @@
 /// 5×5 kernels, stride 1, 2 zeros of padding), in JSON as
 /// `{"conv": {"channels": 32, "kernel": 5, "stride": 1, "padding": 2}}`.
 ///
-/// Each sample runs as im2col and one matrix product: its input is unrolled
-/// into a `(C·K·K) × (H′·W′)` matrix of patches in the worker's working
-/// space, and `W [out, C·K·K]` times it gives the output. The weight
-/// gradient unrolls the sample again (a matrix that stays in cache costs less
-/// than one kept for the whole batch, and nothing is kept per sample); the
-/// input gradient goes back through the same space (col2im).
+/// Each sample runs on oneDNN's kernels or as im2col and one matrix product
+/// (``ConvolutionKernels``; `Double` always takes im2col). Under im2col its
+/// input is unrolled into a `(C·K·K) × (H′·W′)` matrix of patches in the
+/// worker's working space, and `W [out, C·K·K]` times it gives the output.
+/// The weight gradient unrolls the sample again (a matrix that stays in cache
+/// costs less than one kept for the whole batch, and nothing is kept per
+/// sample); the input gradient goes back through the same space (col2im).
 public struct Convolution: Layer, Hashable {
   /// The input's channels.
   public let inputChannels: Int
@@ -197,8 +198,10 @@ public struct Convolution: Layer, Hashable {
 
   @_specialize(where T == Float)
   public func forward<T: TrainingScalar>(_ buffers: LayerBuffers<T>, rows: Range<Int>, mode: Network.Mode) {
-    if let (plan, lane, buffers) = oneDNN(.forward, buffers) {
-      return plan.forward(buffers, rows: rows.count, lane: lane, biasOffset: biasOffset)
+    if let (plan, lane, floats) = oneDNN(.forward, buffers),
+      plan.forward(floats, rows: rows.count, lane: lane, biasOffset: biasOffset)
+    {
+      return
     }
     let geometry = Geometry(self, buffers)
     let bias = buffers.parameters + biasOffset
@@ -218,8 +221,10 @@ public struct Convolution: Layer, Hashable {
 
   @_specialize(where T == Float)
   public func inputGradient<T: TrainingScalar>(_ buffers: LayerBuffers<T>, rows: Range<Int>) {
-    if let (plan, lane, buffers) = oneDNN(.inputGradient, buffers) {
-      return plan.inputGradient(buffers, rows: rows.count, lane: lane)
+    if let (plan, lane, floats) = oneDNN(.inputGradient, buffers),
+      plan.inputGradient(floats, rows: rows.count, lane: lane)
+    {
+      return
     }
     let geometry = Geometry(self, buffers)
     for row in 0..<rows.count {
@@ -242,11 +247,13 @@ public struct Convolution: Layer, Hashable {
       units.lowerBound >= 0 && units.upperBound <= outputChannels, "units \(units) outside 0..<\(outputChannels)")
     guard !units.isEmpty else { return }
     // oneDNN computes every unit's gradient at once: a slice of them stays with im2col.
-    if units == 0..<outputChannels, let (plan, lane, floats) = oneDNN(.parameterGradient, buffers) {
-      return plan.parameterGradient(
+    if units == 0..<outputChannels, let (plan, lane, floats) = oneDNN(.parameterGradient, buffers),
+      plan.parameterGradient(
         floats, rows: rows, scale: unsafeBitCast(scale, to: Float.self),
         weights: UnsafeMutableRawPointer(gradient).assumingMemoryBound(to: Float.self),
         bias: UnsafeMutableRawPointer(gradient + biasOffset).assumingMemoryBound(to: Float.self), lane: lane)
+    {
+      return
     }
     let geometry = Geometry(self, buffers)
     let positions = geometry.positions

@@ -57,8 +57,9 @@
     let implementations: [String]
     /// Floats of working space one worker needs.
     let temporaryFloats: Int
-    /// Floats in one sample's weight gradient in oneDNN's layout, and the bias's.
-    private let weightGradientFloats: Int, biasCount: Int
+    /// Floats in one sample's weight gradient in oneDNN's layout; the
+    /// weights' and the bias's counts.
+    private let weightGradientFloats: Int, weightCount: Int, biasCount: Int
     private let descriptors: [dnnl_memory_desc_t]
     private let offsets: [Int]
     private let scratchpadOffset: Int
@@ -214,6 +215,7 @@
       end += operations.compactMap { $0.scratchpad.map(floats) }.max() ?? 0
       temporaryFloats = end
       weightGradientFloats = floats(layouts[Buffer.gradientWeights.rawValue])
+      weightCount = weightDims.reduce(1, *)
       biasCount = layer.outputChannels
       descriptors = layouts
       self.offsets = offsets
@@ -245,34 +247,37 @@
     }
 
     // MARK: - The passes, one sample at a time
+    //
+    // Each returns false if oneDNN failed (out of memory inside a primitive's
+    // run): the layer then runs the pass again with im2col.
 
     /// The outputs of `rows` samples.
-    func forward(_ buffers: LayerBuffers<Float>, rows: Int, lane: Lane, biasOffset: Int) {
+    func forward(_ buffers: LayerBuffers<Float>, rows: Int, lane: Lane, biasOffset: Int) -> Bool {
       let (inputCount, outputCount) = (buffers.inputShape.count, buffers.outputShape.count)
       lane.bind(.weights, buffers.parameters)
       lane.bind(.bias, buffers.parameters + biasOffset)
-      run(.weightsToForward, lane)
+      guard run(.weightsToForward, lane) else { return false }
       for row in 0..<rows {
         lane.bind(.input, buffers.input + row * inputCount)
         lane.bind(.output, buffers.output + row * outputCount)
-        run(.inputToForward, lane)
-        run(.forward, lane)
-        run(.forwardToOutput, lane)
+        guard run(.inputToForward, lane), run(.forward, lane), run(.forwardToOutput, lane) else { return false }
       }
+      return true
     }
 
     /// The gradients of `rows` samples' inputs.
-    func inputGradient(_ buffers: LayerBuffers<Float>, rows: Int, lane: Lane) {
+    func inputGradient(_ buffers: LayerBuffers<Float>, rows: Int, lane: Lane) -> Bool {
       let (inputCount, outputCount) = (buffers.inputShape.count, buffers.outputShape.count)
       lane.bind(.weights, buffers.parameters)
-      run(.weightsToData, lane)
+      guard run(.weightsToData, lane) else { return false }
       for row in 0..<rows {
         lane.bind(.outputGradient, buffers.outputGradient + row * outputCount)
         lane.bind(.inputGradient, buffers.inputGradient + row * inputCount)
-        run(.outputGradientToData, lane)
-        run(.data, lane)
-        run(.dataToInputGradient, lane)
+        guard run(.outputGradientToData, lane), run(.data, lane), run(.dataToInputGradient, lane) else {
+          return false
+        }
       }
+      return true
     }
 
     /// `scale` times the sum over `rows` samples of the weights' and the
@@ -280,7 +285,7 @@
     func parameterGradient(
       _ buffers: LayerBuffers<Float>, rows: Int, scale: Float, weights: UnsafeMutablePointer<Float>,
       bias: UnsafeMutablePointer<Float>, lane: Lane
-    ) {
+    ) -> Bool {
       let (inputCount, outputCount) = (buffers.inputShape.count, buffers.outputShape.count)
       let sum = lane.pointer(.weightGradientSum)
       let sample = lane.pointer(.gradientWeights)
@@ -290,31 +295,27 @@
       for row in 0..<rows {
         lane.bind(.input, buffers.input + row * inputCount)
         lane.bind(.outputGradient, buffers.outputGradient + row * outputCount)
-        run(.inputToGradient, lane)
-        run(.outputGradientToGradient, lane)
-        run(.gradient, lane)
+        guard run(.inputToGradient, lane), run(.outputGradientToGradient, lane), run(.gradient, lane) else {
+          return false
+        }
         for index in 0..<weightGradientFloats { sum[index] += sample[index] }
         for unit in 0..<biasCount { bias[unit] += sampleBias[unit] }
       }
       lane.bind(.weightGradient, weights)
-      run(.sumToWeightGradient, lane)
+      guard run(.sumToWeightGradient, lane) else { return false }
       if scale != 1 {
-        let count = descriptorsFloatCount(.weightGradient)
-        for index in 0..<count { weights[index] *= scale }
+        for index in 0..<weightCount { weights[index] *= scale }
         for unit in 0..<biasCount { bias[unit] *= scale }
       }
+      return true
     }
 
-    private func descriptorsFloatCount(_ buffer: Buffer) -> Int {
-      var layout = descriptors[buffer.rawValue]
-      return dnnl_memory_desc_get_size(&layout) / MemoryLayout<Float>.size
-    }
-
-    private func run(_ step: Step, _ lane: Lane) {
+    /// Runs one step; false if oneDNN failed.
+    private func run(_ step: Step, _ lane: Lane) -> Bool {
       let arguments = lane.arguments[step.rawValue]
-      let status = dnnl_primitive_execute(
+      return dnnl_primitive_execute(
         operations[step.rawValue].primitive, lane.stream, Int32(arguments.count), arguments.baseAddress)
-      precondition(status == dnnl_success, "oneDNN failed in \(step) (status \(status.rawValue))")
+        == dnnl_success
     }
 
     // MARK: - Lanes
@@ -395,8 +396,9 @@
 
     // MARK: - Plans per process
 
+    /// A convolution's geometry: what its primitives depend on.
     private struct Key: Hashable {
-      let layer: Convolution
+      let inputChannels: Int, outputChannels: Int, kernel: Int, stride: Int, padding: Int
       let input: Shape
     }
 
@@ -406,7 +408,9 @@
     /// oneDNN cannot run it.
     static func plan(for layer: Convolution, input: Shape) -> OneDNNConvolution? {
       guard engine != nil, let output = try? layer.outputShape(input: input) else { return nil }
-      let key = Key(layer: layer, input: input)
+      let key = Key(
+        inputChannels: layer.inputChannels, outputChannels: layer.outputChannels, kernel: layer.kernel,
+        stride: layer.stride, padding: layer.padding, input: input)
       return plans.withLock { plans in
         if let known = plans[key] { return known }
         // oneDNN splits a primitive's work for the team size it sees now: one.
