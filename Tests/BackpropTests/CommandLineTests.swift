@@ -215,6 +215,9 @@ struct CommandRun {
     (
       "augmenting rows", ["--data", "@train.csv", "--model", "4-3", "--augment", "flip"], "--augment: flip needs images"
     ),
+    (
+      "unknown convolution kernels", ["--data", "@train.csv", "--model", "4-3", "--convolution", "fft"], "--convolution"
+    ),
   ]
 
   @Test(arguments: badInputs.map(\.name))
@@ -310,6 +313,40 @@ struct CommandRun {
     for (unit, cpus) in zip(planned, ran) {
       #expect(cpus.stringValue?.hasPrefix("CPU \(unit.integerValue ?? -1) (100.0% of") == true, "\(cpus)")
     }
+  }
+
+  /// `--convolution` picks the kernels `--profile` names, and both train the
+  /// same image model to the same loss within rounding.
+  @Test func convolutionKernelsAreChosenAndNamed() throws {
+    let scratch = ScratchFolder()
+    var data = TestData(seed: 3)
+    let images = scratch.file("images.npy")
+    writeFile(
+      npyBytes(
+        header: "{'descr': '<f4', 'fortran_order': False, 'shape': (64, 2, 6, 6), }",
+        data: data.uniform(64 * 72).flatMap { withUnsafeBytes(of: Float($0).bitPattern.littleEndian, Array.init) }),
+      to: images)
+    let labels = scratch.file("labels.idx")
+    writeFile(idxBytes(type: 8, shape: [64], payload: (0..<64).map { UInt8($0 % 3) }), to: labels)
+    var losses: [Double] = []
+    var choices: [ConvolutionKernels] = [.im2col]
+    if ConvolutionKernels.oneDNNAvailable { choices.append(.onednn) }
+    for kernels in choices {
+      let run = try CommandRun([
+        "train", "--data", images, "--labels", labels, "--model", "2x6x6-conv16k3p1-relu-maxpool2-flatten-3",
+        "--epochs", "2", "--batch-size", "16", "--threads", "1", "--convolution", kernels.rawValue, "--profile",
+        "--json",
+      ])
+      #expect(run.status == 0, "\(run.errors)")
+      let json = try run.json()
+      let list = try #require(json["profile"]?["convolutions"]?.arrayValue, "no convolutions in the profile")
+      let lines = list.compactMap { $0.stringValue }
+      #expect(lines.count == 1)
+      let expected = kernels == .im2col ? "forward im2col" : "forward oneDNN "
+      #expect(lines.first?.contains(expected) == true, "\(lines)")
+      losses.append(try #require(json["train_loss"]?.doubleValue))
+    }
+    if losses.count == 2 { #expect(abs(losses[0] - losses[1]) < 1e-4 * max(1, abs(losses[0])), "\(losses)") }
   }
 
   @Test func moreThreadsThanCPUsWorksButWarns() throws {
