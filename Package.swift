@@ -16,6 +16,11 @@ let package = Package(
     .library(name: "Backprop", targets: ["Backprop", "BackpropCore"]),
     .executable(name: "backprop", targets: ["backprop"]),
   ],
+  // `--traits MPI` builds the multi-process backend on Open MPI
+  // (libopenmpi-dev); without it the package needs no MPI at all.
+  traits: [
+    .trait(name: "MPI", description: "Several processes joined by Open MPI (Debian's libopenmpi-dev).")
+  ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
   ],
@@ -37,7 +42,10 @@ let package = Package(
     // validation and search.
     .target(
       name: "Backprop",
-      dependencies: ["BackpropCore", "CHwloc"],
+      dependencies: [
+        "BackpropCore", "CHwloc",
+        .target(name: "CMPI", condition: .when(traits: ["MPI"])),
+      ],
       swiftSettings: cpuSettings
     ),
     // The command line: a thin layer over the library.
@@ -59,6 +67,11 @@ let package = Package(
     .systemLibrary(
       name: "CDNNL",
       providers: [.apt(["libdnnl-dev"])]
+    ),
+    .systemLibrary(
+      name: "CMPI",
+      pkgConfig: "ompi-c",
+      providers: [.apt(["libopenmpi-dev"])]
     ),
     .systemLibrary(
       name: "CHwloc",
