@@ -24,6 +24,7 @@ struct BackpropCommand: ParsableCommand {
   /// Parses and runs a command; every error becomes one line on standard
   /// error and a non-zero exit status.
   static func main() {
+    Ranks.join()
     Interruption.install()
     BLASKernelChoice.restartIfSlow()
     if let warning = BLASKernelChoice.warning { writeStandardError("backprop: warning: \(warning)\n") }
@@ -53,6 +54,7 @@ struct BackpropCommand: ParsableCommand {
     do {
       var command = try parseAsRoot()
       try command.run()
+      Ranks.group.finish()
     } catch {
       let code = exitCode(for: error)
       if code == .success {
@@ -105,12 +107,15 @@ func reporting<T>(_ body: () throws -> T) throws(CommandFailure) -> T {
 }
 
 /// Writes `text` to standard error, unbuffered.
-func writeStandardError(_ text: String) { _ = writeAll(text, to: 2) }
+func writeStandardError(_ text: String) {
+  if Ranks.shows(text) { _ = writeAll(Ranks.named(text), to: 2) }
+}
 
 /// Writes `text` to standard output, unbuffered. Output that cannot be
 /// written (a full disk, a closed file) ends the command with one line on
 /// standard error and exit status 1: what was asked for was not delivered.
 func writeStandardOutput(_ text: String) {
+  guard Ranks.group.isLeader else { return }
   if let failure = writeAll(text, to: 1) {
     writeStandardError("backprop: error: standard output: cannot write: \(failure)\n")
     terminate(1)
@@ -133,6 +138,8 @@ private func writeAll(_ text: String, to descriptor: Int32) -> String? {
 /// Ends the process with `status` (the C library's `exit`, which the command's
 /// own static `exit(withError:)` would otherwise shadow).
 func terminate(_ status: Int32) -> Never {
+  // A rank that fails takes the others down with it: none is left waiting.
+  if status != 0 && Ranks.group.isDistributed { Ranks.group.abort(status: status) }
   #if canImport(Glibc)
     Glibc.exit(status)
   #else

@@ -47,6 +47,7 @@ struct CrossValidateCommand: ParsableCommand {
   var settings: SessionOptions { arguments.session(adding: [gradients.settings, length.settings]) }
 
   func run() throws {
+    try Ranks.refuseIfDistributed("cv")
     Interruption.stopsCleanly()
     let files = ReportOutput(output)
     let outputs = try claimOutputs(files.claims, inputs: TrainingArguments.inputs(of: settings))

@@ -85,6 +85,7 @@ struct ScaleCommand: ParsableCommand {
   var settings: SessionOptions { arguments.session(adding: [initial.settings]) }
 
   func run() throws {
+    try Ranks.refuseIfDistributed("scale")
     let report = ReportOutput(output)
     let outputs = try claimOutputs(report.claims, inputs: TrainingArguments.inputs(of: settings))
     defer { outputs.release() }

@@ -88,6 +88,7 @@ struct SearchCommand: ParsableCommand {
   var given: SessionOptions { arguments.session(adding: [gradients.settings, length.settings, test.settings]) }
 
   func run() throws {
+    try Ranks.refuseIfDistributed("search")
     Interruption.stopsCleanly()
     let files = ReportOutput(output)
     let outputs = try claimOutputs(files.claims + [named("--save", save)], inputs: TrainingArguments.inputs(of: given))

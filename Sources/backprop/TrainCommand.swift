@@ -101,10 +101,16 @@ struct TrainCommand: ParsableCommand {
   }
 
   func run() throws {
+    // Only rank 0 writes files: the others train without outputs.
+    if !Ranks.group.isLeader && (save != nil || metrics != nil || checkpoint != nil) {
+      var follower = self
+      (follower.save, follower.metrics, follower.checkpoint) = (nil, nil, nil)
+      return try follower.run()
+    }
     let started = ContinuousClock.now
     Interruption.stopsCleanly()
     let resumed = try resume.map { path throws(CommandFailure) in try ResumedRun(path: path, given: given) }
-    let checkpointPath = checkpoint ?? resume
+    let checkpointPath = Ranks.group.isLeader ? checkpoint ?? resume : nil
     // Outputs are checked and locked first so a long run never ends in an
     // error about them, never writes an input, and never shares an output.
     let settings = resumed?.settings ?? given

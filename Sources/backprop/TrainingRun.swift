@@ -15,8 +15,14 @@ struct TrainingRun {
     let (model, options, training, evaluation, evaluationName, test) = (
       session.model, session.options, session.training, session.evaluation, session.evaluationName, session.test
     )
+    if model.spec.layers.contains(where: \.usesBatchStatistics) {
+      try Ranks.refuseIfDistributed("batch normalisation ('bn', whose statistics would be each rank's own)")
+    }
+    if options.reproducible { try Ranks.refuseIfDistributed("--reproducible") }
+    if resumed != nil { try Ranks.refuseIfDistributed("--resume") }
     let trainer = Trainer(
-      model: model, training: training, options: options, pinning: command.pin, profiling: command.profile)
+      model: model, training: training, options: options, pinning: command.pin, profiling: command.profile,
+      processes: Ranks.group)
     if let resumed {
       let warning: String?
       do { warning = try session.resume(trainer, from: resumed.checkpoint, path: resumed.path) } catch {

@@ -9,9 +9,9 @@ extension Trainer {
 
   /// The mean gradient of `range` (sum of the first `shards` logical
   /// shards' buffers in shard order, times 1/B) into ``gradient``.
-  func reduce(_ range: Range<Int>, shards: Int, rows: Int) {
+  func reduce(_ range: Range<Int>, shards: Int, meanRows: Int) {
     ShardReduction.mean(
-      of: UnsafeBufferPointer(rebasing: shardGradients[0..<shards]), range: range, scale: 1 / Float(rows),
+      of: UnsafeBufferPointer(rebasing: shardGradients[0..<shards]), range: range, scale: 1 / Float(meanRows),
       into: gradient.base)
   }
 
@@ -30,12 +30,12 @@ extension Trainer {
     let shards = ShardPlan(rows: rows, workers: logicalShardCount).shardCount
     let end = reduceSlices.slices[s].upperBound
     var squares = 0.0
-    let finite = batchLoss(bank: bank).isFinite
+    let finite = localBatchLoss(bank: bank).isFinite
     for start in chunks(of: s) {
       let range = start..<min(end, start + Trainer.reduceChunk)
       var chunk = 0.0
       if finite {
-        reduce(range, shards: shards, rows: rows)
+        reduce(range, shards: shards, meanRows: command.meanRows)
         for i in range { chunk += Double(gradient.base[i]) * Double(gradient.base[i]) }
       }
       if options.reproducible { chunkSquares.base[start / Trainer.reduceChunk] = chunk }
@@ -61,7 +61,7 @@ extension Trainer {
     for start in chunks(of: s) {
       let range = start..<min(end, start + Trainer.reduceChunk)
       if !normFirst {
-        reduce(range, shards: shards, rows: rows)
+        reduce(range, shards: shards, meanRows: command.meanRows)
         guard allFinite(gradient.base + range.lowerBound, count: range.count) else {
           slot[Slot.nonFiniteGradient.rawValue] = 1
           continue

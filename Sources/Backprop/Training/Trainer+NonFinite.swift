@@ -15,7 +15,9 @@ extension Trainer {
   /// Whether the whole gradient's norm is needed before any slice is
   /// updated: to clip it, or to skip a batch whose gradient is not finite
   /// without having updated part of the parameters. Costs one more barrier.
-  var needsNormBeforeUpdate: Bool { options.clipGradientNorm != nil || options.onNonFinite == .skipBatch }
+  var needsNormBeforeUpdate: Bool {
+    options.clipGradientNorm != nil || options.onNonFinite == .skipBatch || processes.isDistributed
+  }
 
   /// After a step: the loss and correct count from the slots, what was not
   /// finite (`"loss"`, `"gradient"` or `nil`), and the step counted if it was
@@ -28,9 +30,7 @@ extension Trainer {
   ///   norm comes first every worker reaches the same verdict, so its own
   ///   suffices.
   func finishStep(bank: Int, allUpdated: Bool = true) -> (loss: Double, correct: Int, nonFinite: String?) {
-    let shards = ShardPlan(rows: commands[bank].indices.count, workers: workerCount).shardCount
-    var correct = 0
-    for w in 0..<shards { correct += Int(slot(w, bank: bank)[Slot.correct.rawValue]) }
+    let correct = batchCorrect(bank: bank)
     let loss = batchLoss(bank: bank)
     guard loss.isFinite else { return (loss, correct, "loss") }
     let checked = allUpdated ? workerCount : 1

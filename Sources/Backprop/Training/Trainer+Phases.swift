@@ -23,19 +23,25 @@ extension Trainer {
       !indices.isEmpty && indices.count <= workspace.capacity,
       "a step takes 1...\(workspace.capacity) samples, got \(indices.count)")
     // A custom loop has no epochs: augmentation draws anew at every step.
-    commands[0] = StepCommand(
-      kind: .step, indices: indices, learningRate: learningRate, step: stepsTaken, epoch: stepsTaken)
+    commands[0] = localized(
+      StepCommand(kind: .step, indices: indices, learningRate: learningRate, step: stepsTaken, epoch: stepsTaken))
     if workerCount == 1 {
-      DenormalFlush.around {
-        runShard(0, bank: 0)
-        if needsNormBeforeUpdate { reduceSlice(0, bank: 0) }
-        updateSlice(0, bank: 0)
-      }
+      DenormalFlush.around { singleWorkerStep() }
     } else {
       forkJoinStep(bank: 0)
     }
     let result = finishStep(bank: 0)
     return (result.loss, result.correct)
+  }
+
+  /// The step published in bank 0, all on the calling thread (one worker).
+  func singleWorkerStep() {
+    // A rank with no rows of this batch only takes part in the sum and the update.
+    let hasRows = !commands[0].indices.isEmpty
+    if hasRows { runShard(0, bank: 0) }
+    if needsNormBeforeUpdate && hasRows { reduceSlice(0, bank: 0) }
+    if processes.isDistributed { reduceAcrossRanks(bank: 0) }
+    updateSlice(0, bank: 0)
   }
 
   /// A whole step as one Dispatch fork/join per phase (two, three with
@@ -44,16 +50,19 @@ extension Trainer {
   /// restoring each iteration's thread costs system calls and a small
   /// allocation per worker and step: this is the fallback, not the fast path.
   func forkJoinStep(bank: Int) {
-    for segment in 0..<segmentCount {
+    // A rank with no rows of this batch only takes part in the sum and the update.
+    let hasRows = !commands[bank].indices.isEmpty
+    for segment in 0..<segmentCount where hasRows {
       DispatchQueue.concurrentPerform(iterations: workerCount) { [unchecked = UncheckedTrainer(self)] w in
         unchecked.trainer.withBinding(w) { unchecked.trainer.runSegment(w, bank: bank, segment: segment) }
       }
     }
-    if needsNormBeforeUpdate {
+    if needsNormBeforeUpdate && hasRows {
       DispatchQueue.concurrentPerform(iterations: workerCount) { [unchecked = UncheckedTrainer(self)] s in
         DenormalFlush.around { unchecked.trainer.reduceSlice(s, bank: bank) }
       }
     }
+    if processes.isDistributed { reduceAcrossRanks(bank: bank) }
     DispatchQueue.concurrentPerform(iterations: workerCount) { [unchecked = UncheckedTrainer(self)] s in
       DenormalFlush.around { unchecked.trainer.updateSlice(s, bank: bank) }
     }
@@ -155,7 +164,7 @@ extension Trainer {
     }
     let stages = network.stageCount
     let batch = 0..<command.indices.count
-    let mode = Network.Mode.training(seed: options.seed, step: command.step)
+    let mode = Network.Mode.training(seed: options.seed, step: command.step, firstRow: command.firstRow)
     let parameters = model.parameters.base
     var (loss, correct, gathering) = (0.0, 0, 0.0)
     for j in shards {
@@ -229,10 +238,16 @@ extension Trainer {
     return (result.loss, result.correct)
   }
 
-  /// The batch's summed loss, read from the workers' slots in a fixed order
-  /// (so every worker that asks gets the same value).
+  /// The batch's summed loss over every rank (see ``localBatchLoss(bank:)``).
   func batchLoss(bank: Int) -> Double {
+    processes.isDistributed ? rankTotal(.loss, bank: bank) : localBatchLoss(bank: bank)
+  }
+
+  /// This rank's part of the batch's summed loss, read from the workers'
+  /// slots in a fixed order (so every worker that asks gets the same value).
+  func localBatchLoss(bank: Int) -> Double {
     var loss = 0.0
+    if commands[bank].indices.isEmpty { return 0 }
     if options.reproducible {
       // By logical shard, so that the sum does not depend on W.
       let logical = ShardPlan(rows: commands[bank].indices.count, workers: logicalShardCount).shardCount
@@ -246,10 +261,10 @@ extension Trainer {
 
   /// The mean gradient of one block of slice `s`: its units' parameter
   /// gradients over the whole batch, times 1/B.
-  private func blockGradient(_ block: SlicePlan.Block, rows: Int, slice s: Int) {
+  private func blockGradient(_ block: SlicePlan.Block, command: StepCommand, slice s: Int) {
     network.parameterGradients(
-      workspace: workspace, rows: rows, layer: block.layer, units: block.units, scale: 1 / Float(rows),
-      into: gradient.base, lane: s)
+      workspace: workspace, rows: command.indices.count, layer: block.layer, units: block.units,
+      scale: 1 / Float(command.meanRows), into: gradient.base, lane: s)
   }
 
   /// Applies the optimizer to one block from its mean gradient.
@@ -268,11 +283,10 @@ extension Trainer {
     let command = commands[bank]
     let slot = slot(s, bank: bank)
     let started = clockIfProfiling()
-    let rows = command.indices.count
     var squares = 0.0
-    if batchLoss(bank: bank).isFinite {
+    if localBatchLoss(bank: bank).isFinite {
       for block in slices.slices[s] {
-        blockGradient(block, rows: rows, slice: s)
+        blockGradient(block, command: command, slice: s)
         for range in block.parameters {
           for i in range { squares += Double(gradient.base[i]) * Double(gradient.base[i]) }
         }
@@ -297,7 +311,7 @@ extension Trainer {
     var started = clockIfProfiling()
     for block in slices.slices[s] {
       if !normFirst {
-        blockGradient(block, rows: command.indices.count, slice: s)
+        blockGradient(block, command: command, slice: s)
         guard block.parameters.allSatisfy({ allFinite(gradient.base + $0.lowerBound, count: $0.count) }) else {
           slot[Slot.nonFiniteGradient.rawValue] = 1
           continue
@@ -342,7 +356,9 @@ extension Trainer {
   func clippingFactor(bank: Int) -> Float? {
     guard needsNormBeforeUpdate else { return 1 }
     var squares = 0.0
-    if options.reproducible {
+    if processes.isDistributed {
+      squares = rankTotal(.squares, bank: bank)
+    } else if options.reproducible {
       // By reduce chunk, in order, so that the norm does not depend on W.
       for chunk in 0..<chunkSquares.count { squares += chunkSquares.base[chunk] }
     } else {

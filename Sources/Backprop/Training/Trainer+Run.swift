@@ -38,11 +38,7 @@ extension Trainer {
     if workerCount == 1 {
       executionMode = .singleWorker
       withBinding(0) {
-        runOnCaller(driver) {
-          runShard(0, bank: 0)
-          if needsNormBeforeUpdate { reduceSlice(0, bank: 0) }
-          updateSlice(0, bank: 0)
-        }
+        runOnCaller(driver) { singleWorkerStep() }
       }
     } else if plan.isOversubscribed {
       // Dispatch sizes its pool to the allowed CPUs: more workers than that
@@ -96,7 +92,7 @@ extension Trainer {
   /// published in bank 0, to completion.
   private func runOnCaller(_ driver: EpochDriver, _ body: () -> Void) {
     while let command = driver.next() {
-      commands[0] = command
+      commands[0] = localized(command)
       let started = clockIfProfiling()
       body()
       driver.finish(bank: 0)
@@ -131,19 +127,26 @@ extension Trainer {
       defer { bank ^= 1 }
       return self.scoreWithTeam(data, meet: meet, barrier: barrier)
     }
+    let distributed = processes.isDistributed
     while let command = driver.next(synchronize: synchronize, evaluate: evaluate) {
-      commands[bank] = command
+      commands[bank] = localized(command)
       let started = clockIfProfiling()
       meet()
       if abandonsStep(bank: bank) {
         bank ^= 1  // the previous step diverged: the run stops, nothing of this one is computed
         continue
       }
-      runShard(0, bank: bank) { barrier.wait() }
+      // A rank with no rows of this batch only takes part in the sum and the update.
+      let hasRows = !commands[bank].indices.isEmpty
+      if hasRows { runShard(0, bank: bank) { barrier.wait() } }
       barrier.wait()  // all gradients are ready
       if normFirst {
-        reduceSlice(0, bank: bank)
+        if hasRows { reduceSlice(0, bank: bank) }
         barrier.wait()  // the parts of the global norm are ready
+      }
+      if distributed {
+        reduceAcrossRanks(bank: bank)
+        barrier.wait()  // the sum over the ranks is in the gradient
       }
       updateSlice(0, bank: bank)
       driver.finish(bank: bank, allUpdated: false)
@@ -157,6 +160,7 @@ extension Trainer {
   /// Workers 1…W-1: run the published steps until told to stop.
   private func follow(_ w: Int, barrier: StepBarrier) {
     let normFirst = needsNormBeforeUpdate
+    let distributed = processes.isDistributed
     var bank = 0
     while true {
       barrier.wait()
@@ -167,12 +171,14 @@ extension Trainer {
         barrier.wait()  // every batch is scored
       }
       if kind == .step && !abandonsStep(bank: bank) {
-        runShard(w, bank: bank) { barrier.wait() }
+        let hasRows = !commands[bank].indices.isEmpty
+        if hasRows { runShard(w, bank: bank) { barrier.wait() } }
         barrier.wait()
         if normFirst {
-          reduceSlice(w, bank: bank)
+          if hasRows { reduceSlice(w, bank: bank) }
           barrier.wait()
         }
+        if distributed { barrier.wait() }
         updateSlice(w, bank: bank)
       }
       bank ^= 1

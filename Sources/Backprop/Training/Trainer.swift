@@ -140,6 +140,12 @@ public final class Trainer {
   /// Each logical shard's loss, in two banks
   /// (``TrainingOptions/reproducible``), summed in shard order.
   let shardLosses: AlignedBuffer<Double>
+  /// Per bank, the step's totals over all ranks (``RankTotal``), written by
+  /// worker 0 after the ranks' sum; read only when ``processes`` is distributed.
+  let rankTotals: AlignedBuffer<Double>
+  /// The processes this trainer is one of: each computes its part of every
+  /// batch, and the parts' gradients are summed across them every step.
+  public let processes: ProcessGroup
   /// Each reduce chunk's sum of squares (``TrainingOptions/reproducible``
   /// with clipping), summed in chunk order so that the norm does not depend
   /// on W either.
@@ -187,13 +193,14 @@ public final class Trainer {
   ///   and `options.threads` are positive.
   public init(
     model: Model, training: Dataset, options: TrainingOptions, pinning: PinningPolicy = .compact,
-    units: [Topology.ProcessingUnit]? = nil, profiling: Bool = false
+    units: [Topology.ProcessingUnit]? = nil, profiling: Bool = false, processes: ProcessGroup = .single
   ) {
     precondition(options.batchSize > 0, "batch size must be positive, got \(options.batchSize)")
     precondition(options.threads > 0, "thread count must be positive, got \(options.threads)")
     precondition(training.count > 0, "no training samples")
     BLAS.useSingleThread()
     isProfiling = profiling
+    self.processes = processes
     self.model = model
     network = model.network
     (inputWidth, outputWidth) = (model.spec.inputWidth, model.spec.outputWidth)
@@ -211,7 +218,8 @@ public final class Trainer {
     bestParameters = options.earlyStoppingPatience.map { _ in AlignedBuffer(count: model.parameters.count) }
     workspace = Workspace(
       spec: model.spec, capacity: batch, targetWidth: training.targetWidth, zeroed: false, lanes: workerCount)
-    gradient = AlignedBuffer(count: model.parameters.count, zeroed: false)
+    // Across ranks the whole vector is summed: its padding must hold zeros.
+    gradient = AlignedBuffer(count: model.parameters.count, zeroed: processes.isDistributed)
     if options.reproducible {
       (strategy, strategyReason) = (
         .allReduce,
@@ -234,6 +242,7 @@ public final class Trainer {
     shardBuffers = .allocate(capacity: logicalShardCount)
     shardBuffers.initialize(repeating: nil)
     shardLosses = AlignedBuffer(count: options.reproducible ? 2 * logicalShardCount : 0)
+    rankTotals = AlignedBuffer(count: 2 * RankTotal.width)
     chunkSquares = AlignedBuffer(
       count: options.reproducible ? (model.parameters.count + Trainer.reduceChunk - 1) / Trainer.reduceChunk : 0)
     workers = .allocate(capacity: workerCount)
@@ -342,4 +351,12 @@ struct StepCommand {
   var step = 0
   /// The 0-based epoch (augmentation draws by it).
   var epoch = 0
+  /// The rows of the whole batch across ranks (0: `indices.count`): the
+  /// gradient is the sum over them divided by this.
+  var batchRows = 0
+  /// The index in the whole batch of this rank's first row (dropout draws by it).
+  var firstRow = 0
+
+  /// The divisor of the mean gradient.
+  var meanRows: Int { batchRows > 0 ? batchRows : indices.count }
 }

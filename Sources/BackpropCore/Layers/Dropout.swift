@@ -63,10 +63,10 @@ public struct Dropout: Layer, Hashable {
     switch mode {
     case .inference:
       if UnsafePointer(buffers.output) != buffers.input { buffers.output.update(from: buffers.input, count: count) }
-    case .training(let seed, let step):
+    case .training(let seed, let step, let firstRow):
       let mask = buffers.scratch
       fillMask(
-        mask, rows: rows, width: buffers.inputShape.count,
+        mask, rows: (rows.lowerBound + firstRow)..<(rows.upperBound + firstRow), width: buffers.inputShape.count,
         key: CounterHash.mix(seed, UInt64(step), UInt64(buffers.index) &+ RandomStream.dropout << 32))
       for i in 0..<count { buffers.output[i] = buffers.input[i] * mask[i] }
     }

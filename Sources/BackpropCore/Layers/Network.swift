@@ -61,9 +61,10 @@ public struct Network: Sendable, Hashable {
     case inference
     /// Training step `step` of a run seeded with `seed`. Dropout masks depend
     /// on these two, the layer, the row's index in the batch (its row in the
-    /// workspace) and the unit only, so they do not depend on how the batch is
-    /// sharded.
-    case training(seed: UInt64, step: Int)
+    /// workspace plus `firstRow`, the index of the workspace's first row in
+    /// a batch split across processes) and the unit only, so they do not
+    /// depend on how the batch is sharded.
+    case training(seed: UInt64, step: Int, firstRow: Int = 0)
   }
 
   /// Runs the network on the first `rows` rows of `workspace.input`.

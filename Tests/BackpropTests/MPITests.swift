@@ -1,0 +1,97 @@
+import Backprop
+import Foundation
+import Testing
+import _BackpropTestSupport
+
+/// Whether this build has MPI and the machine `mpirun`.
+private let mpirunWorks = ProcessGroup.hasMPI && FileManager.default.isExecutableFile(atPath: "/usr/bin/mpirun")
+
+/// Several `backprop` processes joined by Open MPI on this machine: a build
+/// with `--traits MPI` (the test command's), skipped without it or without
+/// `mpirun`. Every run is under `timeout`: a hang fails the test.
+@Suite(.serialized, .enabled(if: mpirunWorks, "built without MPI, or no mpirun"))
+struct MPITests {
+  static let mpirun = "/usr/bin/mpirun"
+
+  /// As root in a container: allowed explicitly, more ranks than cores
+  /// allowed, and no cross-memory attach (often refused there).
+  static let environment = [
+    "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+    "OMPI_MCA_btl_vader_single_copy_mechanism": "none",
+  ]
+
+  /// Over loopback TCP instead of shared memory.
+  static let tcp = ["--mca", "btl", "self,tcp", "--mca", "btl_tcp_if_include", "lo"]
+
+  /// `mpirun -np ranks backprop arguments`, or several programs (`:`-separated).
+  static func run(_ programs: [[String]], ranks: Int = 1, transport: [String] = []) throws -> CommandRun {
+    var arguments = ["120", mpirun, "--oversubscribe", "--bind-to", "none"] + transport
+    for (index, program) in programs.enumerated() {
+      if index > 0 { arguments.append(":") }
+      arguments += ["-np", String(ranks), CommandRun.binary] + program
+    }
+    return try CommandRun(arguments, environment: environment, executable: "/usr/bin/timeout")
+  }
+
+  /// A training run on 401 rows in batches of 25 (the last batch, of 1 row,
+  /// leaves the second rank without rows), with dropout.
+  static func training(_ data: String, save: String, threads: Int) -> [String] {
+    [
+      "train", "--data", data, "--model", "4-16-relu-dropout0.2-3", "--epochs", "3", "--batch-size", "25",
+      "--seed", "3", "--threads", String(threads), "--save", save, "--json", "--quiet",
+    ]
+  }
+
+  static func largestDifference(_ a: String, _ b: String) throws -> Float {
+    let (x, y) = (try Model.load(from: a).parameters.array, try Model.load(from: b).parameters.array)
+    #expect(x.count == y.count)
+    return zip(x, y).map { abs($0 - $1) }.max() ?? .infinity
+  }
+
+  @Test func twoRanksTrainAsOneProcessWithTwoThreads() throws {
+    let scratch = ScratchFolder()
+    let data = CommandLineTests.csvData(in: scratch, rows: 401)
+    let single = try CommandRun(Self.training(data, save: scratch.file("single.safetensors"), threads: 2))
+    #expect(single.status == 0, "\(single.errors)")
+    for (name, transport) in [("shared", [String]()), ("tcp", Self.tcp)] {
+      let path = scratch.file("\(name).safetensors")
+      let ranks = try Self.run([Self.training(data, save: path, threads: 1)], ranks: 2, transport: transport)
+      #expect(ranks.status == 0, "\(name): \(ranks.errors)")
+      // One report: rank 0's.
+      #expect(try ranks.json()["epochs"] != nil, "\(name): \(ranks.output)")
+      #expect(try Self.largestDifference(path, scratch.file("single.safetensors")) < 1e-5, "\(name)")
+    }
+    // Only rank 0 wrote: nothing but the data and the three weight files.
+    let files = try FileManager.default.contentsOfDirectory(atPath: scratch.path).sorted()
+    #expect(files == ["shared.safetensors", "single.safetensors", "tcp.safetensors", "train.csv"], "\(files)")
+  }
+
+  @Test func aRankThatFailsEndsEveryRank() throws {
+    let scratch = ScratchFolder()
+    let data = CommandLineTests.csvData(in: scratch, rows: 401)
+    let good = Self.training(data, save: scratch.file("w.safetensors"), threads: 1)
+    let bad = Self.training(scratch.file("missing.csv"), save: scratch.file("w.safetensors"), threads: 1)
+    let run = try Self.run([good, bad])
+    #expect(run.status != 0 && run.status != 124, "status \(run.status): \(run.errors)")
+    // One line that names the rank and the file; rank 0 is ended too (no hang, no weights).
+    #expect(
+      run.errors.contains("backprop: rank 1: error: \(scratch.file("missing.csv")): cannot read"), "\(run.errors)")
+    #expect(!FileManager.default.fileExists(atPath: scratch.file("w.safetensors")))
+  }
+
+  /// What does not run across ranks yet is refused in one line per rank, not run R times.
+  @Test func whatDoesNotYetRunAcrossRanksIsRefused() throws {
+    let scratch = ScratchFolder()
+    let data = CommandLineTests.csvData(in: scratch, rows: 60)
+    let cases: [([String], String)] = [
+      (["cv", "--data", data, "--model", "4-3", "--folds", "2"], "cv does not run across MPI ranks yet"),
+      (["train", "--data", data, "--model", "4-bn-3"], "batch normalisation ('bn'"),
+      (["train", "--data", data, "--model", "4-3", "--reproducible"], "--reproducible does not run across MPI ranks"),
+    ]
+    for (arguments, expected) in cases {
+      let run = try Self.run([arguments], ranks: 2)
+      #expect(run.status != 0 && run.status != 124, "\(arguments): status \(run.status)")
+      #expect(run.errors.contains("backprop: rank 0: error: \(expected)"), "\(arguments): \(run.errors)")
+    }
+  }
+}
