@@ -40,6 +40,9 @@ enum Threads {
     func percent(_ share: Double) -> String { Report.fixed(100 * share, 1) + "%" }
     var text =
       "profile: \(trainer.workerCount) worker(s), \(trainer.executionMode), pinning \(trainer.plan.policy.rawValue)\n"
+    if trainer.processes.isDistributed {
+      text += "profile: \(trainer.processes.size) MPI ranks × \(trainer.workerCount) worker(s) each (this is rank 0)\n"
+    }
     text += "profile: gradients \(trainer.strategy.rawValue) (\(trainer.strategyReason))\n"
     if let reason = trainer.fewerWorkersReason { text += "profile: \(reason) (--min-work-per-thread)\n" }
     text += "profile: BLAS \(BLASKernelChoice.description)\n"
@@ -49,7 +52,9 @@ enum Threads {
     text += "data \(percent(shares.data)), forward+backward \(percent(shares.compute)) (slowest worker; "
     text += "mean \(percent(profile.computeMeanSeconds / max(profile.wallSeconds, 1e-12))), "
     text += "waiting \(Report.fixed(1e6 * profile.waitPerStep, 1)) µs per step), "
-    text += "reduce \(percent(shares.reduce)), update \(percent(shares.update)), other \(percent(shares.other))\n"
+    text += "reduce \(percent(shares.reduce)), "
+    if trainer.processes.isDistributed { text += "across ranks (MPI) \(percent(shares.ranks)), " }
+    text += "update \(percent(shares.update)), other \(percent(shares.other))\n"
     for (worker, cpus) in cpuSummary(trainer).enumerated() {
       let planned = trainer.plan.units[worker].map { "CPU \($0)" } ?? "unbound"
       text += "profile: worker \(worker) (\(planned)): ran on \(cpus)\n"
@@ -85,6 +90,7 @@ enum Threads {
       ("data_share", .number(shares.data)), ("forward_backward_share", .number(shares.compute)),
       ("reduce_share", .number(shares.reduce)), ("update_share", .number(shares.update)),
       ("other_share", .number(shares.other)),
+      ("ranks", .integer(trainer.processes.size)), ("mpi_share", .number(shares.ranks)),
       ("wait_seconds_per_step", .number(profile.waitPerStep)),
       ("planned_cpus", .array(trainer.plan.units.map { $0.map { .integer($0) } ?? .null })),
       ("worker_cpus", .array(cpuSummary(trainer).map { .string($0) })),

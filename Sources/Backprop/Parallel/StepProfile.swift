@@ -35,19 +35,24 @@ public struct StepProfile: Sendable, Hashable {
   /// data parallelism adds to a step on top of the single-worker work is in
   /// here, in ``waitMeanSeconds`` and in the rest of the wall time.
   public var updateSeconds = 0.0
+  /// Seconds adding the ranks' gradients and losses (MPI), and the sum of
+  /// squares of the result, by worker 0 while the others wait: 0 in one process.
+  public var ranksSeconds = 0.0
 
   /// Creates an empty profile.
   public init() {}
 
   /// The share of wall time in data preparation, forward+backward (slowest
-  /// worker), the reduction, the update and the rest, each in [0, 1].
-  public var shares: (data: Double, compute: Double, reduce: Double, update: Double, other: Double) {
-    guard wallSeconds > 0 else { return (0, 0, 0, 0, 0) }
+  /// worker), the reduction, the sum across ranks, the update and the rest,
+  /// each in [0, 1].
+  public var shares: (data: Double, compute: Double, reduce: Double, ranks: Double, update: Double, other: Double) {
+    guard wallSeconds > 0 else { return (0, 0, 0, 0, 0, 0) }
     let data = dataSeconds / wallSeconds
     let compute = computeSlowestSeconds / wallSeconds
     let reduce = reduceSeconds / wallSeconds
+    let ranks = ranksSeconds / wallSeconds
     let update = updateSeconds / wallSeconds
-    return (data, compute, reduce, update, max(0, 1 - data - compute - reduce - update))
+    return (data, compute, reduce, ranks, update, max(0, 1 - data - compute - reduce - ranks - update))
   }
 
   /// Removes an earlier snapshot's sums (to measure only the steps after it).
@@ -60,6 +65,7 @@ public struct StepProfile: Sendable, Hashable {
     computeMeanSeconds -= earlier.computeMeanSeconds
     waitMeanSeconds -= earlier.waitMeanSeconds
     updateSeconds -= earlier.updateSeconds
+    ranksSeconds -= earlier.ranksSeconds
   }
 
   /// Mean wall-clock seconds per step.

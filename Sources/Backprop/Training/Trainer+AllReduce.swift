@@ -15,6 +15,13 @@ extension Trainer {
       into: gradient.base)
   }
 
+  /// How many logical shards' buffers hold the step's gradient: this rank's,
+  /// or across ranks with ``TrainingOptions/reproducible`` the whole batch's.
+  func reducedShards(_ command: StepCommand) -> Int {
+    let rows = gathersShards ? command.meanRows : command.indices.count
+    return rows > 0 ? ShardPlan(rows: rows, workers: logicalShardCount).shardCount : 0
+  }
+
   /// The chunks of worker s's run.
   private func chunks(of s: Int) -> StrideTo<Int> {
     stride(from: reduceSlices.slices[s].lowerBound, to: reduceSlices.slices[s].upperBound, by: Trainer.reduceChunk)
@@ -26,11 +33,10 @@ extension Trainer {
     let command = commands[bank]
     let slot = slot(s, bank: bank)
     let started = clockIfProfiling()
-    let rows = command.indices.count
-    let shards = ShardPlan(rows: rows, workers: logicalShardCount).shardCount
+    let shards = reducedShards(command)
     let end = reduceSlices.slices[s].upperBound
     var squares = 0.0
-    let finite = localBatchLoss(bank: bank).isFinite
+    let finite = (gathersShards ? batchLoss(bank: bank) : localBatchLoss(bank: bank)).isFinite
     for start in chunks(of: s) {
       let range = start..<min(end, start + Trainer.reduceChunk)
       var chunk = 0.0
@@ -54,8 +60,7 @@ extension Trainer {
     let slot = slot(s, bank: bank)
     let normFirst = needsNormBeforeUpdate
     guard let factor = startUpdate(slot, bank: bank) else { return }
-    let rows = command.indices.count
-    let shards = ShardPlan(rows: rows, workers: logicalShardCount).shardCount
+    let shards = reducedShards(command)
     let end = reduceSlices.slices[s].upperBound
     var started = clockIfProfiling()
     for start in chunks(of: s) {

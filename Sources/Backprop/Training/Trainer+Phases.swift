@@ -39,8 +39,9 @@ extension Trainer {
     // A rank with no rows of this batch only takes part in the sum and the update.
     let hasRows = !commands[0].indices.isEmpty
     if hasRows { runShard(0, bank: 0) }
-    if needsNormBeforeUpdate && hasRows { reduceSlice(0, bank: 0) }
-    if processes.isDistributed { reduceAcrossRanks(bank: 0) }
+    if gathersShards { gatherShards(bank: 0) }
+    if needsNormBeforeUpdate && (hasRows || gathersShards) { reduceSlice(0, bank: 0) }
+    if processes.isDistributed && !gathersShards { reduceAcrossRanks(bank: 0) }
     updateSlice(0, bank: 0)
   }
 
@@ -57,12 +58,13 @@ extension Trainer {
         unchecked.trainer.withBinding(w) { unchecked.trainer.runSegment(w, bank: bank, segment: segment) }
       }
     }
-    if needsNormBeforeUpdate && hasRows {
+    if gathersShards { gatherShards(bank: bank) }
+    if needsNormBeforeUpdate && (hasRows || gathersShards) {
       DispatchQueue.concurrentPerform(iterations: workerCount) { [unchecked = UncheckedTrainer(self)] s in
         DenormalFlush.around { unchecked.trainer.reduceSlice(s, bank: bank) }
       }
     }
-    if processes.isDistributed { reduceAcrossRanks(bank: bank) }
+    if processes.isDistributed && !gathersShards { reduceAcrossRanks(bank: bank) }
     DispatchQueue.concurrentPerform(iterations: workerCount) { [unchecked = UncheckedTrainer(self)] s in
       DenormalFlush.around { unchecked.trainer.updateSlice(s, bank: bank) }
     }
@@ -106,8 +108,8 @@ extension Trainer {
   /// the batch is cut into them: its own shard (W logical shards), or under
   /// ``TrainingOptions/reproducible`` its run of the ``logicalShardCount``;
   /// `nil` when it runs none.
-  func logicalShards(of w: Int, rows: Int) -> (plan: ShardPlan, shards: Range<Int>)? {
-    let logical = ShardPlan(rows: rows, workers: logicalShardCount)
+  func logicalShards(of w: Int, rows: Int, limit: Int = 0) -> (plan: ShardPlan, shards: Range<Int>)? {
+    let logical = ShardPlan(rows: rows, workers: limit > 0 ? limit : logicalShardCount)
     let mine = ShardPlan(rows: logical.shardCount, workers: workerCount)
     return w < mine.shardCount ? (logical, mine.range(of: w)) : nil
   }
@@ -153,7 +155,7 @@ extension Trainer {
   func runSegment(_ w: Int, bank: Int, segment: Int) {
     let command = commands[bank]
     let slot = slot(w, bank: bank)
-    guard let (plan, shards) = logicalShards(of: w, rows: command.indices.count) else {
+    guard let (plan, shards) = logicalShards(of: w, rows: command.indices.count, limit: command.shardLimit) else {
       (slot[Slot.loss.rawValue], slot[Slot.correct.rawValue], slot[Slot.active.rawValue]) = (0, 0, 0)
       return
     }
@@ -176,7 +178,9 @@ extension Trainer {
       }
       if segment == stages - 1 {
         let result = lossGradient(range)
-        if options.reproducible { shardLosses.base[bank * logicalShardCount + j] = result.loss }
+        if options.reproducible {
+          shardLosses.base[bank * logicalShardCount + command.firstShard + j] = result.loss
+        }
         (loss, correct) = (loss + result.loss, correct + result.correct)
       }
       if segment >= stages - 1 {
@@ -185,7 +189,8 @@ extension Trainer {
           stage: segment - (stages - 1), batch: batch)
       }
       if segment == segmentCount - 1, strategy == .allReduce {
-        network.parameterGradients(workspace: workspace, rows: range, into: shardGradient(j), lane: w)
+        network.parameterGradients(
+          workspace: workspace, rows: range, into: shardGradient(command.firstShard + j), lane: w)
       }
     }
     let finished = clockIfProfiling()
@@ -356,7 +361,7 @@ extension Trainer {
   func clippingFactor(bank: Int) -> Float? {
     guard needsNormBeforeUpdate else { return 1 }
     var squares = 0.0
-    if processes.isDistributed {
+    if processes.isDistributed && !options.reproducible {
       squares = rankTotal(.squares, bank: bank)
     } else if options.reproducible {
       // By reduce chunk, in order, so that the norm does not depend on W.

@@ -44,6 +44,7 @@ extension Trainer {
     profile.computeMeanSeconds += computeSum / count
     profile.waitMeanSeconds += wait / count
     profile.updateSeconds += update
+    profile.ranksSeconds += processes.isDistributed ? self.slot(0, bank: bank)[Slot.ranks.rawValue] : 0
     self.profile = profile
   }
 }

@@ -22,17 +22,64 @@ extension Trainer {
   /// This rank's part of a step of the whole batch: a contiguous run of the
   /// batch's rows, cut by ``ShardPlan`` over the ranks (empty for the last
   /// ranks when the batch has fewer rows than there are ranks).
+  ///
+  /// With ``TrainingOptions/reproducible`` the ranks take whole logical
+  /// shards of the batch instead (each rank a contiguous run of them), so
+  /// each shard's rows, and its gradient, are those of one process.
   func localized(_ command: StepCommand) -> StepCommand {
     guard processes.isDistributed, command.kind == .step, !command.indices.isEmpty else { return command }
     var local = command
-    let parts = ShardPlan(rows: command.indices.count, workers: processes.size)
-    let range =
-      processes.rank < parts.shardCount
-      ? parts.range(of: processes.rank) : command.indices.count..<command.indices.count
+    let rows = command.indices.count
+    var range = rows..<rows
+    if options.reproducible {
+      let logical = ShardPlan(rows: rows, workers: logicalShardCount)
+      let parts = ShardPlan(rows: logical.shardCount, workers: processes.size)
+      local.firstShard = logical.shardCount
+      if processes.rank < parts.shardCount {
+        let shards = parts.range(of: processes.rank)
+        range = logical.range(of: shards.lowerBound).lowerBound..<logical.range(of: shards.upperBound - 1).upperBound
+        (local.firstShard, local.shardLimit) = (shards.lowerBound, shards.count)
+      }
+    } else {
+      let parts = ShardPlan(rows: rows, workers: processes.size)
+      if processes.rank < parts.shardCount { range = parts.range(of: processes.rank) }
+    }
     local.indices = UnsafeBufferPointer(rebasing: command.indices[range])
-    local.batchRows = command.indices.count
+    local.batchRows = rows
     local.firstRow = range.lowerBound
     return local
+  }
+
+  /// Whether the ranks exchange every logical shard's gradient and add them
+  /// in shard order (reproducible across ranks), instead of summing theirs.
+  var gathersShards: Bool { processes.isDistributed && options.reproducible }
+
+  /// Worker 0, reproducible across ranks, once this rank's logical shards
+  /// are computed: one sum over the ranks of the side-by-side shard
+  /// gradients and losses, each rank having zeroed the shards it did not run
+  /// (adding zeros is exact), gives every rank every shard's values; the
+  /// loss is then their sum in shard order, as in one process.
+  func gatherShards(bank: Int) {
+    let started = clockIfProfiling()
+    defer { slot(0, bank: bank)[Slot.ranks.rawValue] = clockIfProfiling() - started }
+    guard let rankShards else { return }
+    let command = commands[bank]
+    let total = reducedShards(command)
+    let mine = command.firstShard..<(command.firstShard + command.shardLimit)
+    let stride = ParameterLayout.aligned(model.parameters.count)
+    let losses = shardLosses.base + bank * logicalShardCount
+    for g in 0..<total where !mine.contains(g) {
+      (rankShards.base + g * stride).update(repeating: 0, count: stride)
+      losses[g] = 0
+    }
+    processes.sum(rankShards.base, count: total * stride)
+    processes.sum(losses, count: total)
+    let totals = rankTotals.base + bank * RankTotal.width
+    var loss = 0.0
+    for g in 0..<total { loss += losses[g] }
+    totals[RankTotal.loss.rawValue] = loss
+    totals[RankTotal.correct.rawValue] = Double(localCorrect(bank: bank))
+    processes.sum(totals + RankTotal.correct.rawValue, count: 1)
   }
 
   /// Worker 0, once every worker's part of the mean gradient is in
@@ -40,6 +87,8 @@ extension Trainer {
   /// the ranks, then the sum of squares of the summed gradient (the global
   /// norm, for clipping and the non-finite check).
   func reduceAcrossRanks(bank: Int) {
+    let started = clockIfProfiling()
+    defer { slot(0, bank: bank)[Slot.ranks.rawValue] = clockIfProfiling() - started }
     let command = commands[bank]
     let totals = rankTotals.base + bank * RankTotal.width
     let count = model.parameters.count
@@ -63,7 +112,7 @@ extension Trainer {
   }
 
   /// This rank's correct predictions in the step of `bank`.
-  private func localCorrect(bank: Int) -> Int {
+  func localCorrect(bank: Int) -> Int {
     if commands[bank].indices.isEmpty { return 0 }
     let shards = ShardPlan(rows: commands[bank].indices.count, workers: workerCount).shardCount
     var correct = 0

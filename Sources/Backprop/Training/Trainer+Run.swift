@@ -127,7 +127,7 @@ extension Trainer {
       defer { bank ^= 1 }
       return self.scoreWithTeam(data, meet: meet, barrier: barrier)
     }
-    let distributed = processes.isDistributed
+    let (distributed, gathers) = (processes.isDistributed, gathersShards)
     while let command = driver.next(synchronize: synchronize, evaluate: evaluate) {
       commands[bank] = localized(command)
       let started = clockIfProfiling()
@@ -140,11 +140,15 @@ extension Trainer {
       let hasRows = !commands[bank].indices.isEmpty
       if hasRows { runShard(0, bank: bank) { barrier.wait() } }
       barrier.wait()  // all gradients are ready
+      if gathers {
+        gatherShards(bank: bank)
+        barrier.wait()  // every rank's logical shards are here
+      }
       if normFirst {
-        if hasRows { reduceSlice(0, bank: bank) }
+        if hasRows || gathers { reduceSlice(0, bank: bank) }
         barrier.wait()  // the parts of the global norm are ready
       }
-      if distributed {
+      if distributed && !gathers {
         reduceAcrossRanks(bank: bank)
         barrier.wait()  // the sum over the ranks is in the gradient
       }
@@ -160,7 +164,7 @@ extension Trainer {
   /// Workers 1…W-1: run the published steps until told to stop.
   private func follow(_ w: Int, barrier: StepBarrier) {
     let normFirst = needsNormBeforeUpdate
-    let distributed = processes.isDistributed
+    let (distributed, gathers) = (processes.isDistributed, gathersShards)
     var bank = 0
     while true {
       barrier.wait()
@@ -174,11 +178,12 @@ extension Trainer {
         let hasRows = !commands[bank].indices.isEmpty
         if hasRows { runShard(w, bank: bank) { barrier.wait() } }
         barrier.wait()
+        if gathers { barrier.wait() }
         if normFirst {
-          if hasRows { reduceSlice(w, bank: bank) }
+          if hasRows || gathers { reduceSlice(w, bank: bank) }
           barrier.wait()
         }
-        if distributed { barrier.wait() }
+        if distributed && !gathers { barrier.wait() }
         updateSlice(w, bank: bank)
       }
       bank ^= 1

@@ -143,6 +143,9 @@ public final class Trainer {
   /// Per bank, the step's totals over all ranks (``RankTotal``), written by
   /// worker 0 after the ranks' sum; read only when ``processes`` is distributed.
   let rankTotals: AlignedBuffer<Double>
+  /// Across ranks with ``TrainingOptions/reproducible``: the gradients of
+  /// every logical shard of a batch, one after the other.
+  let rankShards: AlignedBuffer<Float>?
   /// The processes this trainer is one of: each computes its part of every
   /// batch, and the parts' gradients are summed across them every step.
   public let processes: ProcessGroup
@@ -180,7 +183,7 @@ public final class Trainer {
   /// its shard's loss and correct count, its slice's sum of squares (for
   /// clipping), and the seconds of each part of its step.
   enum Slot: Int {
-    case loss, correct, squares, gather, compute, phaseEnd, gradient, update, active, nonFiniteGradient
+    case loss, correct, squares, gather, compute, phaseEnd, gradient, update, active, nonFiniteGradient, ranks
     static let width = 16
   }
 
@@ -241,6 +244,14 @@ public final class Trainer {
     shardGradients.initialize(repeating: nil)
     shardBuffers = .allocate(capacity: logicalShardCount)
     shardBuffers.initialize(repeating: nil)
+    // Reproducible across ranks: every logical shard's gradient side by side,
+    // so one sum over the ranks gives each rank all of them (see gatherShards).
+    let stride = ParameterLayout.aligned(model.parameters.count)
+    rankShards =
+      processes.isDistributed && options.reproducible ? AlignedBuffer(count: logicalShardCount * stride) : nil
+    if let rankShards {
+      for g in 0..<logicalShardCount { shardGradients[g] = rankShards.base + g * stride }
+    }
     shardLosses = AlignedBuffer(count: options.reproducible ? 2 * logicalShardCount : 0)
     rankTotals = AlignedBuffer(count: 2 * RankTotal.width)
     chunkSquares = AlignedBuffer(
@@ -356,6 +367,9 @@ struct StepCommand {
   var batchRows = 0
   /// The index in the whole batch of this rank's first row (dropout draws by it).
   var firstRow = 0
+  /// Across ranks with ``TrainingOptions/reproducible``: the batch's first
+  /// logical shard this rank runs, and how many (0: the trainer's own count).
+  var firstShard = 0, shardLimit = 0
 
   /// The divisor of the mean gradient.
   var meanRows: Int { batchRows > 0 ? batchRows : indices.count }
