@@ -1,6 +1,12 @@
 import ArgumentParser
 import Backprop
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// `backprop topology`: the machine as hwloc sees it and the binding plan.
 struct TopologyCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -49,6 +55,7 @@ struct TopologyCommand: ParsableCommand {
         ("threads", .integer(workers)), ("pin", .string(pin.rawValue)),
         ("oversubscribed", .bool(plan.isOversubscribed)),
         ("plan", .array(plan.units.map { $0.map { .integer($0) } ?? .null })),
+        ("ranks", .array(rankBindings(topology, plan).map { .string($0) })),
         (
           "blas",
           .object([
@@ -71,11 +78,26 @@ struct TopologyCommand: ParsableCommand {
       topology.allowedUnits.map { "CPU \($0.osIndex) (core \($0.core), package \($0.package), node \($0.numaNode))" }
       .joined(separator: ", ") + "\n"
     text += "blas: \(BLASKernelChoice.description)\n"
+    if Ranks.group.isDistributed {
+      for line in rankBindings(topology, plan) { text += "\(line)\n" }
+    }
     text += "plan: \(workers) worker(s), pinning \(pin.rawValue)"
     text += plan.isOversubscribed ? " (oversubscribed: more workers than allowed CPUs)\n" : "\n"
     for (worker, unit) in plan.units.enumerated() {
       text += "  worker \(worker) → \(unit.map { "CPU \($0)" } ?? "unbound")\n"
     }
     writeStandardOutput(text)
+  }
+
+  /// Under `mpirun`, one line per rank (gathered on rank 0): its host, the
+  /// CPUs `mpirun` bound it to, and where its workers would run.
+  func rankBindings(_ topology: Topology, _ plan: BindingPlan) -> [String] {
+    guard Ranks.group.isDistributed else { return [] }
+    var host = [CChar](repeating: 0, count: 256)
+    gethostname(&host, host.count - 1)
+    let cpus = topology.allowedUnits.map { String($0.osIndex) }.joined(separator: ",")
+    let workers = plan.units.map { $0.map { "CPU \($0)" } ?? "unbound" }.joined(separator: ", ")
+    return Ranks.group.gather(
+      "rank \(Ranks.group.rank) on \(String(cString: host)): bound to CPUs \(cpus); workers → \(workers)")
   }
 }

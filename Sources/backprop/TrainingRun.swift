@@ -18,7 +18,6 @@ struct TrainingRun {
     if model.spec.layers.contains(where: \.usesBatchStatistics) {
       try Ranks.refuseIfDistributed("batch normalisation ('bn', whose statistics would be each rank's own)")
     }
-    if resumed != nil { try Ranks.refuseIfDistributed("--resume") }
     let trainer = Trainer(
       model: model, training: training, options: options, pinning: command.pin, profiling: command.profile,
       processes: Ranks.group)

@@ -107,6 +107,44 @@ struct MPITests {
     }
   }
 
+  /// A run checkpointed by rank 0 and resumed under `mpirun` ends with the
+  /// weights of a run never stopped, bitwise; with `--reproducible` the
+  /// resumed run may even have another number of ranks.
+  @Test func aResumedRunContinuesBitwise() throws {
+    let scratch = ScratchFolder()
+    let data = CommandLineTests.csvData(in: scratch, rows: 401)
+    func run(_ name: String, ranks: Int, _ extra: [String]) throws -> [Float] {
+      var arguments = Self.training(data, save: scratch.file(name), threads: 1, batch: 100) + extra
+      if let index = arguments.firstIndex(of: "--epochs") {
+        arguments[index + 1] = extra.contains("--resume") ? "6" : "3"
+      }
+      let run = try Self.run([arguments], ranks: ranks)
+      #expect(run.status == 0, "\(name): \(run.errors)")
+      return try Model.load(from: scratch.file(name)).parameters.array
+    }
+    for (ranks, resumedRanks, reproducible) in [(2, 2, false), (2, 1, true)] {
+      let flags = reproducible ? ["--reproducible"] : []
+      let checkpoint = scratch.file("c-\(ranks)-\(resumedRanks).safetensors")
+      _ = try run("half.safetensors", ranks: ranks, flags + ["--checkpoint", checkpoint])
+      let resumed = try run("resumed.safetensors", ranks: resumedRanks, flags + ["--resume", checkpoint])
+      var straight = Self.training(data, save: scratch.file("straight.safetensors"), threads: 1, batch: 100) + flags
+      straight[straight.firstIndex(of: "--epochs")! + 1] = "6"
+      let whole = try Self.run([straight], ranks: ranks)
+      #expect(whole.status == 0, "\(whole.errors)")
+      let expected = try Model.load(from: scratch.file("straight.safetensors")).parameters.array
+      #expect(resumed.map(\.bitPattern) == expected.map(\.bitPattern), "\(ranks) → \(resumedRanks) ranks")
+    }
+  }
+
+  /// `topology` under `mpirun` prints once, with a line per rank: its host,
+  /// the CPUs mpirun bound it to, and its workers' plan.
+  @Test func topologyShowsEveryRanksBinding() throws {
+    let run = try Self.run([["topology"]], ranks: 2)
+    #expect(run.status == 0, "\(run.errors)")
+    for rank in 0..<2 { #expect(run.output.contains("rank \(rank) on "), "\(run.output)") }
+    #expect(run.output.components(separatedBy: "machine:").count == 2, "printed once: \(run.output)")
+  }
+
   /// What does not run across ranks yet is refused in one line per rank, not run R times.
   @Test func whatDoesNotYetRunAcrossRanksIsRefused() throws {
     let scratch = ScratchFolder()

@@ -156,6 +156,30 @@ public final class ProcessGroup: @unchecked Sendable {
     #endif
   }
 
+  /// Every rank's `text`, in rank order, on rank 0 (elsewhere empty); this
+  /// process's alone when there is one.
+  public func gather(_ text: String) -> [String] {
+    #if MPI
+      guard isDistributed else { return [text] }
+      var bytes = Array(text.utf8)
+      var length = Int32(clamping: bytes.count)
+      var lengths = [Int32](repeating: 0, count: isLeader ? size : 1)
+      MPI_Gather(&length, 1, backprop_mpi_int32(), &lengths, 1, backprop_mpi_int32(), 0, backprop_mpi_comm_world())
+      var offsets = [Int32](repeating: 0, count: lengths.count)
+      for rank in lengths.indices.dropFirst() { offsets[rank] = offsets[rank - 1] + lengths[rank - 1] }
+      var received = [UInt8](repeating: 0, count: isLeader ? Int(lengths.reduce(0, +)) : 1)
+      MPI_Gatherv(
+        &bytes, length, backprop_mpi_byte(), &received, &lengths, &offsets, backprop_mpi_byte(), 0,
+        backprop_mpi_comm_world())
+      guard isLeader else { return [] }
+      return lengths.indices.map { rank in
+        String(decoding: received[Int(offsets[rank])..<Int(offsets[rank] + lengths[rank])], as: UTF8.self)
+      }
+    #else
+      return [text]
+    #endif
+  }
+
   /// Waits until every rank has arrived.
   public func barrier() {
     #if MPI
