@@ -24,8 +24,8 @@ struct BackpropCommand: ParsableCommand {
   /// Parses and runs a command; every error becomes one line on standard
   /// error and a non-zero exit status.
   static func main() {
-    Ranks.join()
     Interruption.install()
+    Ranks.join()
     BLASKernelChoice.restartIfSlow()
     if let warning = BLASKernelChoice.warning { writeStandardError("backprop: warning: \(warning)\n") }
     // Parallelism is Backprop's own; BLAS stays on the calling thread everywhere
