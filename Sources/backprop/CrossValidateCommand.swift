@@ -47,9 +47,9 @@ struct CrossValidateCommand: ParsableCommand {
   var settings: SessionOptions { arguments.session(adding: [gradients.settings, length.settings]) }
 
   func run() throws {
-    try Ranks.refuseIfDistributed("cv")
     Interruption.stopsCleanly()
-    let files = ReportOutput(output)
+    // Under mpirun only rank 0 writes the report.
+    let files = ReportOutput(Ranks.group.isLeader ? output : nil)
     let outputs = try claimOutputs(files.claims, inputs: TrainingArguments.inputs(of: settings))
     defer { outputs.release() }
     let run = try CrossValidationRun(
@@ -101,15 +101,33 @@ struct CrossValidationRun {
     }
   }
 
-  /// Runs the folds, printing a line as each ends unless `quiet`.
+  /// Runs the folds, printing a line as each ends unless `quiet`. Under
+  /// `mpirun` rank r runs folds r, r + R, …, and rank 0 gathers every
+  /// rank's results into the report (the others' reports hold theirs only).
   func execute(plan: FoldPlan, pinning: PinningPolicy, quiet: Bool) throws(CommandFailure) -> CrossValidationReport {
+    let ranks = Ranks.group
+    var report: CrossValidationReport
     do {
-      return try validation.run(on: session.training, plan: plan, pinning: pinning, stop: Interruption.stop) { fold in
+      report = try validation.run(
+        on: session.training, plan: plan, pinning: pinning, stop: Interruption.stop,
+        only: ranks.isDistributed ? { $0 % ranks.size == ranks.rank } : nil
+      ) { fold in
         guard !quiet else { return }
         writeStandardError(CrossValidationReportFormat.foldLine(fold) + "\n")
       }
     } catch {
       throw CommandFailure(error)
     }
+    guard ranks.isDistributed else { return report }
+    let mine = report.folds.map(\.exchanged).joined(separator: "\n")
+    let gathered = ranks.gather(mine).flatMap { $0.split(separator: "\n").map(String.init) }
+    if ranks.isLeader {
+      let folds = gathered.compactMap(FoldResult.init(exchanged:))
+      guard folds.count == gathered.count else {
+        throw CommandFailure("cv: a rank sent a fold result that does not read back")
+      }
+      report.folds = folds.sorted { $0.fold < $1.fold }
+    }
+    return report
   }
 }

@@ -137,6 +137,31 @@ struct MPITests {
     }
   }
 
+  /// `cv` across 2 ranks (folds 1, 3, 5 on rank 0; 2, 4 on rank 1) gives
+  /// the fold results of one process, and rank 0 alone reports them.
+  @Test func crossValidationAcrossRanksGivesTheFoldsOfOneProcess() throws {
+    let scratch = ScratchFolder()
+    let data = CommandLineTests.csvData(in: scratch, rows: 200)
+    let arguments = [
+      "cv", "--data", data, "--model", "4-8-relu-3", "--folds", "5", "--epochs", "3", "--threads", "1",
+      "--parallel-folds", "1", "--seed", "4", "--json",
+    ]
+    let single = try CommandRun(arguments + ["--output", scratch.file("one.csv")])
+    #expect(single.status == 0, "\(single.errors)")
+    let ranks = try Self.run([arguments + ["--output", scratch.file("two.csv")]], ranks: 2)
+    #expect(ranks.status == 0, "\(ranks.errors)")
+    func folds(_ run: CommandRun) throws -> [[String]] {
+      let list = try #require(try run.json()["folds"]?.arrayValue)
+      return list.map { fold in
+        ["fold", "val_loss", "val_accuracy", "weights_crc32", "epochs"].map { fold[$0]?.serialized() ?? "-" }
+      }
+    }
+    let expected = try folds(single)
+    #expect(expected.count == 5)
+    #expect(try folds(ranks) == expected)
+    #expect(FileManager.default.fileExists(atPath: scratch.file("two.csv")))
+  }
+
   /// `topology` under `mpirun` prints once, with a line per rank: its host,
   /// the CPUs mpirun bound it to, and its workers' plan.
   @Test func topologyShowsEveryRanksBinding() throws {
@@ -151,7 +176,10 @@ struct MPITests {
     let scratch = ScratchFolder()
     let data = CommandLineTests.csvData(in: scratch, rows: 60)
     let cases: [([String], String)] = [
-      (["cv", "--data", data, "--model", "4-3", "--folds", "2"], "cv does not run across MPI ranks yet"),
+      (
+        ["search", "--data", data, "--model", "4-3", "--grid", "lr=0.1,0.2", "--folds", "2"],
+        "search does not run across MPI ranks yet"
+      ),
       (["train", "--data", data, "--model", "4-bn-3"], "batch normalisation ('bn'"),
     ]
     for (arguments, expected) in cases {

@@ -56,12 +56,14 @@ public struct CrossValidation: Sendable {
   /// fold order. `finished` is called (from the fold's thread, one call at
   /// a time per lane) as each fold ends. Once `stop` is requested, the folds
   /// in progress stop at their next step and the others do not start: they
-  /// come back marked ``FoldResult/interrupted``.
+  /// come back marked ``FoldResult/interrupted``. With `only`, just the
+  /// (0-based) folds it accepts run, as a rank's share under `mpirun`.
   public func run(
     on data: Dataset, plan: FoldPlan, pinning: PinningPolicy = .compact, stop: StopRequest? = nil,
-    finished: (@Sendable (FoldResult) -> Void)? = nil
+    only: ((Int) -> Bool)? = nil, finished: (@Sendable (FoldResult) -> Void)? = nil
   ) throws(DatasetError) -> CrossValidationReport {
     let jobs = try split(data).enumerated().map { FoldJob(validation: self, fold: $0, indices: $1) }
+      .filter { only?($0.fold) ?? true }
     let started = monotonicSeconds()
     let folds = CrossValidation.run(jobs, on: data, plan: plan, pinning: pinning, stop: stop) { _, result in
       finished?(result)
