@@ -38,6 +38,17 @@ enum Interruption {
     terminate(exitStatus)
   }
 
+  /// Ends a run that every rank agreed to stop (or a single process's) with
+  /// the signal's exit status, without aborting the other ranks: they end
+  /// the same way after the same step.
+  static func exitAfterAgreedStop() -> Never {
+    #if canImport(Glibc)
+      Glibc.exit(exitStatus)
+    #else
+      Darwin.exit(exitStatus)
+    #endif
+  }
+
   /// Installs the handlers for SIGINT and SIGTERM: the first thing `main`
   /// does, so that no signal meets the default action.
   static func install() {

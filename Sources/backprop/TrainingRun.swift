@@ -113,7 +113,9 @@ struct TrainingRun {
         message += "; nothing was saved (give --checkpoint PATH to be able to resume)"
       }
       writeStandardError(message + "\n")
-      terminate(Interruption.exitStatus)
+      // Every rank stopped after the same step: they end together, none aborts.
+      Ranks.group.finish()
+      Interruption.exitAfterAgreedStop()
     } catch {
       progress.clear()
       var message = error.description

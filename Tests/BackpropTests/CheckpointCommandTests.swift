@@ -16,9 +16,10 @@ import _BackpropTestSupport
     private let out = Pipe()
     private let err = Pipe()
 
-    init(_ arguments: [String]) throws {
-      process.executableURL = URL(fileURLWithPath: CommandRun.binary)
+    init(_ arguments: [String], executable: String = CommandRun.binary, environment: [String: String] = [:]) throws {
+      process.executableURL = URL(fileURLWithPath: executable)
       process.arguments = arguments
+      process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
       process.standardOutput = out
       process.standardError = err
       try process.run()

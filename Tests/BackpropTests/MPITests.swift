@@ -162,6 +162,43 @@ struct MPITests {
     #expect(FileManager.default.fileExists(atPath: scratch.file("two.csv")))
   }
 
+  /// A signal that reaches one rank (mpirun sends SIGTERM to every rank on
+  /// SIGINT; here one rank alone gets it) stops every rank after the same
+  /// step: rank 0 writes its checkpoint and says so, no rank aborts, every
+  /// rank exits with the signal's status, and the checkpoint loads.
+  @Test func aSignalToOneRankStopsEveryRankAfterTheSameStep() throws {
+    let scratch = ScratchFolder()
+    let data = CommandLineTests.csvData(in: scratch, rows: 2000)
+    let checkpoint = scratch.file("run.safetensors")
+    let child = try CheckpointCommandTests.Child(
+      [
+        "--oversubscribe", "--bind-to", "none", "-np", "2", CommandRun.binary, "train", "--data", data, "--model",
+        "4-64-relu-3", "--epochs", "100000", "--threads", "1", "--checkpoint", checkpoint,
+      ], executable: Self.mpirun, environment: Self.environment)
+    child.waitForFile(checkpoint)
+    // mpirun's own signals may be blocked by this test's thread: signal a rank, as mpirun would.
+    let ranks = Self.children(of: child.process.processIdentifier)
+    #expect(ranks.count == 2, "ranks \(ranks)")
+    if let last = ranks.last { kill(last, SIGTERM) }
+    let result = child.finish()
+    #expect(result.status != 0, "\(result.errors)")
+    #expect(result.errors.contains("backprop: rank 0: interrupted by SIGTERM"), "\(result.errors)")
+    #expect(!result.errors.contains("MPI_ABORT"), "\(result.errors)")
+    #expect(throws: Never.self) { _ = try Checkpoint.read(checkpoint) }
+  }
+
+  /// The processes whose parent is `parent`, from /proc.
+  static func children(of parent: Int32) -> [Int32] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap(Int32.init).filter { pid in
+      guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+      else { return false }
+      let fields = stat[stat.index(after: close)...].split(separator: " ")
+      return fields.count > 1 && Int32(fields[1]) == parent
+    }.sorted()
+  }
+
   /// `topology` under `mpirun` prints once, with a line per rank: its host,
   /// the CPUs mpirun bound it to, and its workers' plan.
   @Test func topologyShowsEveryRanksBinding() throws {

@@ -94,7 +94,8 @@ final class EpochDriver: @unchecked Sendable {
       synchronize()
       return nil
     }
-    if let stop = control.stop, stop.isRequested {
+    // Across ranks, only the stop all ranks learnt of in the same step counts.
+    if let stop = control.stop, trainer.processes.isDistributed ? trainer.stopAgreed : stop.isRequested {
       synchronize()
       if error != nil { return nil }
       if let last = lastCheckpoint, last.epoch == position.epoch && last.batch == position.batch {

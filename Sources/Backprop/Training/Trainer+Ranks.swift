@@ -5,8 +5,25 @@
 extension Trainer {
   /// What ``rankTotals`` holds per bank.
   enum RankTotal: Int {
-    case loss, correct, squares
-    static let width = 4
+    case loss, correct, squares, stopping, stopCodes
+    static let width = 8
+  }
+
+  /// Adds, over the ranks, how many were asked to stop and their stop codes
+  /// (signals) since the step began; once any was, every rank's stop
+  /// request is made with the same code, after the same step.
+  private func agreeOnStop(_ totals: UnsafeMutablePointer<Double>) {
+    let code = Double(localStop?.requestedCode ?? 0)
+    totals[RankTotal.stopping.rawValue] = code != 0 ? 1 : 0
+    totals[RankTotal.stopCodes.rawValue] = code
+    processes.sum(totals + RankTotal.stopping.rawValue, count: 2)
+    let stopping = totals[RankTotal.stopping.rawValue]
+    guard stopping > 0 else { return }
+    let codes = totals[RankTotal.stopCodes.rawValue]
+    // The ranks' common signal (mpirun sends every rank the same one), else SIGTERM's 15.
+    let common = codes.truncatingRemainder(dividingBy: stopping) == 0 ? Int32(codes / stopping) : 15
+    stopAgreed = true
+    localStop?.request(code: common)
   }
 
   /// One of the step's totals over every rank.
@@ -80,6 +97,7 @@ extension Trainer {
     totals[RankTotal.loss.rawValue] = loss
     totals[RankTotal.correct.rawValue] = Double(localCorrect(bank: bank))
     processes.sum(totals + RankTotal.correct.rawValue, count: 1)
+    agreeOnStop(totals)
   }
 
   /// Worker 0, once every worker's part of the mean gradient is in
@@ -102,6 +120,7 @@ extension Trainer {
       totals[RankTotal.correct.rawValue] = Double(localCorrect(bank: bank))
     }
     processes.sum(totals, count: 2)
+    agreeOnStop(totals)
     // The whole vector in one call; the padding between tensors is 0 on every rank.
     processes.sum(gradient.base, count: count)
     var squares = 0.0

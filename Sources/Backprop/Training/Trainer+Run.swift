@@ -35,6 +35,7 @@ extension Trainer {
       trainer: self, evaluation: evaluation, progress: progress, epochEnd: epochEnd, control: control,
       resume: resumePoint)
     resumePoint = nil
+    (localStop, stopAgreed) = (control.stop, false)
     if workerCount == 1 {
       executionMode = .singleWorker
       withBinding(0) {

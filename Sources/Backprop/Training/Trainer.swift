@@ -146,6 +146,13 @@ public final class Trainer {
   /// Across ranks with ``TrainingOptions/reproducible``: the gradients of
   /// every logical shard of a batch, one after the other.
   let rankShards: AlignedBuffer<Float>?
+  /// The run's stop request (``RunControl/stop``), read by worker 0 when
+  /// the ranks agree on stopping.
+  var localStop: StopRequest? = nil
+  /// Across ranks: whether some rank was asked to stop, as all ranks learnt
+  /// from the last step's sum. The run stops on this, never on a rank's own
+  /// request, so that every rank stops after the same step.
+  var stopAgreed = false
   /// The processes this trainer is one of: each computes its part of every
   /// batch, and the parts' gradients are summed across them every step.
   public let processes: ProcessGroup
