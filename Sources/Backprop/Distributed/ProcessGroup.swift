@@ -112,26 +112,28 @@ public final class ProcessGroup: @unchecked Sendable {
   /// Replaces `values[0 ..< count]` on every rank by their sum over the ranks.
   public func sum(_ values: UnsafeMutablePointer<Float>, count: Int) {
     #if MPI
-      guard isDistributed else { return }
-      forEachChunk(count) { offset, length in
-        MPI_Allreduce(
-          backprop_mpi_in_place(), values + offset, length, backprop_mpi_float(), backprop_mpi_sum(),
-          backprop_mpi_comm_world())
-      }
+      sumInPlace(UnsafeMutableRawPointer(values), count: count, stride: 4, type: backprop_mpi_float())
     #endif
   }
 
   /// Replaces `values[0 ..< count]` on every rank by their sum over the ranks.
   public func sum(_ values: UnsafeMutablePointer<Double>, count: Int) {
     #if MPI
+      sumInPlace(UnsafeMutableRawPointer(values), count: count, stride: 8, type: backprop_mpi_double())
+    #endif
+  }
+
+  #if MPI
+    /// `MPI_Allreduce` in place of `count` values of `type`, `stride` bytes each.
+    private func sumInPlace(_ values: UnsafeMutableRawPointer, count: Int, stride: Int, type: MPI_Datatype) {
       guard isDistributed else { return }
       forEachChunk(count) { offset, length in
         MPI_Allreduce(
-          backprop_mpi_in_place(), values + offset, length, backprop_mpi_double(), backprop_mpi_sum(),
+          backprop_mpi_in_place(), values + offset * stride, length, type, backprop_mpi_sum(),
           backprop_mpi_comm_world())
       }
-    #endif
-  }
+    }
+  #endif
 
   /// The largest of every rank's `value`.
   public func maximum(_ value: Int) -> Int {
