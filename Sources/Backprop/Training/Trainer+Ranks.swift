@@ -5,18 +5,23 @@
 extension Trainer {
   /// What ``rankTotals`` holds per bank.
   enum RankTotal: Int {
-    case loss, correct, squares, stopping, stopCodes
+    // Summed together: loss … stopCodes are contiguous.
+    case loss, correct, stopping, stopCodes, squares
     static let width = 8
   }
 
-  /// Adds, over the ranks, how many were asked to stop and their stop codes
-  /// (signals) since the step began; once any was, every rank's stop
-  /// request is made with the same code, after the same step.
-  private func agreeOnStop(_ totals: UnsafeMutablePointer<Double>) {
+  /// Writes whether this rank was asked to stop, and its stop code
+  /// (signal), into `totals`, to be added over the ranks with the step's
+  /// other totals (the same `MPI_Allreduce`).
+  private func markStop(_ totals: UnsafeMutablePointer<Double>) {
     let code = Double(localStop?.requestedCode ?? 0)
     totals[RankTotal.stopping.rawValue] = code != 0 ? 1 : 0
     totals[RankTotal.stopCodes.rawValue] = code
-    processes.sum(totals + RankTotal.stopping.rawValue, count: 2)
+  }
+
+  /// Once the marks are summed: if any rank was asked to stop, every rank's
+  /// stop request is made with the same code, after the same step.
+  private func agreeOnStop(_ totals: UnsafeMutablePointer<Double>) {
     let stopping = totals[RankTotal.stopping.rawValue]
     guard stopping > 0 else { return }
     let codes = totals[RankTotal.stopCodes.rawValue]
@@ -96,7 +101,8 @@ extension Trainer {
     for g in 0..<total { loss += losses[g] }
     totals[RankTotal.loss.rawValue] = loss
     totals[RankTotal.correct.rawValue] = Double(localCorrect(bank: bank))
-    processes.sum(totals + RankTotal.correct.rawValue, count: 1)
+    markStop(totals)
+    processes.sum(totals + RankTotal.correct.rawValue, count: 3)
     agreeOnStop(totals)
   }
 
@@ -119,7 +125,8 @@ extension Trainer {
       totals[RankTotal.loss.rawValue] = localBatchLoss(bank: bank)
       totals[RankTotal.correct.rawValue] = Double(localCorrect(bank: bank))
     }
-    processes.sum(totals, count: 2)
+    markStop(totals)
+    processes.sum(totals, count: 4)
     agreeOnStop(totals)
     // The whole vector in one call; the padding between tensors is 0 on every rank.
     processes.sum(gradient.base, count: count)
