@@ -20,6 +20,35 @@ enum Interruption {
   static let stop = StopRequest()
   /// Whether the running command stops cleanly on a first signal.
   static let cleanly = Atomic<Bool>(false)
+  /// How the signal handler's own lines start: `backprop: `, or under
+  /// `mpirun` `backprop: rank N: ` (see ``nameRank(_:)``).
+  /// (Raw bytes, never freed: the handler must not touch reference counts.)
+  nonisolated(unsafe) private static var linePrefix = persistentBytes("backprop: ")
+  /// Whether the handler's own lines are shown: under `mpirun`, rank 0's only.
+  nonisolated(unsafe) private static var showsLines = true
+
+  /// Makes the signal handler's lines name `rank`, and keeps other ranks'
+  /// quiet (like their other lines that are not errors); called once, before
+  /// any thread starts.
+  static func nameRank(_ rank: Int) {
+    linePrefix = persistentBytes("backprop: rank \(rank): ")
+    showsLines = rank == 0
+  }
+
+  /// `text`'s bytes in memory that lives as long as the process.
+  private static func persistentBytes(_ text: String) -> UnsafeBufferPointer<UInt8> {
+    let bytes = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: text.utf8.count)
+    _ = bytes.initialize(from: text.utf8)
+    return UnsafeBufferPointer(bytes)
+  }
+
+  /// Writes the handler's line `text` (static text after the prefix): only
+  /// async-signal-safe calls.
+  fileprivate static func writeHandlerLine(_ text: StaticString) {
+    guard showsLines else { return }
+    _ = write(2, linePrefix.baseAddress, linePrefix.count)
+    _ = write(2, text.utf8Start, text.utf8CodeUnitCount)
+  }
 
   /// Lets the first signal ask the command to stop instead of ending the
   /// process; a signal that came before is acted on by the command's own
@@ -55,6 +84,7 @@ enum Interruption {
     // Everything the handler touches exists before it can run.
     _ = stop.isRequested
     _ = cleanly.load(ordering: .relaxed)
+    _ = (linePrefix, showsLines)
     AtomicFile.prepareForSignalHandlers()
     var action = sigaction()
     action.__sigaction_handler.sa_handler = interruptionHandler
@@ -89,12 +119,10 @@ enum Interruption {
 /// text, `unlink` and `_exit`.
 private let interruptionHandler: @convention(c) (Int32) -> Void = { signal in
   guard Interruption.cleanly.load(ordering: .relaxed) && !Interruption.stop.isRequested else {
-    let line: StaticString =
+    Interruption.writeHandlerLine(
       Interruption.stop.isRequested
-      ? (signal == SIGINT
-        ? "backprop: second SIGINT: exiting at once\n" : "backprop: second SIGTERM: exiting at once\n")
-      : (signal == SIGINT ? "backprop: interrupted by SIGINT\n" : "backprop: interrupted by SIGTERM\n")
-    _ = write(2, line.utf8Start, line.utf8CodeUnitCount)
+        ? (signal == SIGINT ? "second SIGINT: exiting at once\n" : "second SIGTERM: exiting at once\n")
+        : (signal == SIGINT ? "interrupted by SIGINT\n" : "interrupted by SIGTERM\n"))
     AtomicFile.abandonWriteInProgress()
     _exit(128 + signal)
   }

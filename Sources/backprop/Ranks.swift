@@ -13,12 +13,7 @@ enum Ranks {
       writeStandardError("backprop: error: \(error.description)\n")
       terminate(1)
     }
-  }
-
-  /// Refuses, in one line, what does not yet run across ranks.
-  static func refuseIfDistributed(_ what: String) throws(CommandFailure) {
-    guard group.isDistributed else { return }
-    throw CommandFailure("\(what) does not run across MPI ranks yet: run it as one process, without mpirun")
+    if group.isDistributed { Interruption.nameRank(group.rank) }
   }
 
   /// Whether text for standard error from this process is shown: everything

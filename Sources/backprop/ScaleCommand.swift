@@ -85,11 +85,15 @@ struct ScaleCommand: ParsableCommand {
   var settings: SessionOptions { arguments.session(adding: [initial.settings]) }
 
   func run() throws {
-    try Ranks.refuseIfDistributed("scale")
-    let report = ReportOutput(output)
+    // Under mpirun every rank runs the same study (rank 0 reports it).
+    let ranks = Ranks.group
+    let report = ReportOutput(ranks.isLeader ? output : nil)
     let outputs = try claimOutputs(report.claims, inputs: TrainingArguments.inputs(of: settings))
     defer { outputs.release() }
-    var study = ScalingStudy()
+    // Every rank measures the same counts: by default those of the fewest cores any rank has.
+    var study = ScalingStudy(
+      threadCounts: ScalingStudy.defaultThreadCounts(cores: -ranks.maximum(-Topology.shared.allowedCores)))
+    study.processes = ranks
     if let counts = threadList.flatMap(ScaleCommand.parseThreads) { study.threadCounts = counts }
     study.pinnings = comparePinning && pin != .none ? [pin, .none] : [pin]
     study.strategies = strategyList.flatMap(ScaleCommand.parseStrategies) ?? []

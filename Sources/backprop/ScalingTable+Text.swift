@@ -20,19 +20,24 @@ extension ScalingRow {
       pad(serialFraction.map { Report.fixed($0, 3) } ?? "-", 8), pad(percent(shares.data), 6),
       pad(percent(shares.compute), 8), pad(percent(shares.reduce), 8), pad(percent(shares.update), 8),
       pad(percent(shares.other), 7),
-      pad(Report.fixed(profile.waitPerStep * 1e6, 0), 8), "  " + mode,
+      pad(Report.fixed(profile.waitPerStep * 1e6, 0), 8),
+      measurement.ranks > 1 ? pad(percent(shares.ranks), 6) : "", "  " + mode,
     ].joined()
   }
 }
 
 extension ScalingTable {
-  static let header =
-    "threads     pin    gradients  samples/s  speedup efficiency  serial  data%  fwdbwd%  reduce%  update%  other%  wait µs  execution"
+  /// The text table's header; with an `mpi%` column across ranks.
+  static func header(ranks: Int) -> String {
+    "threads     pin    gradients  samples/s  speedup efficiency  serial  data%  fwdbwd%  reduce%  update%  other%  wait µs"
+      + (ranks > 1 ? "  mpi%" : "") + "  execution"
+  }
 
-  /// The table as text, with the model and batch above it.
+  /// The table as text, with the model and batch (and the ranks) above it.
   var text: String {
-    "model \(model), batch \(batchSize)\n" + ScalingTable.header + "\n" + rows.map(\.line).joined(separator: "\n")
-      + "\n"
+    let across = ranks > 1 ? ", \(ranks) MPI ranks × the threads of each row (mpi%: summing across ranks)" : ""
+    return "model \(model), batch \(batchSize)\(across)\n" + ScalingTable.header(ranks: ranks) + "\n"
+      + rows.map(\.line).joined(separator: "\n") + "\n"
   }
 }
 

@@ -88,10 +88,12 @@ struct SearchCommand: ParsableCommand {
   var given: SessionOptions { arguments.session(adding: [gradients.settings, length.settings, test.settings]) }
 
   func run() throws {
-    try Ranks.refuseIfDistributed("search")
     Interruption.stopsCleanly()
-    let files = ReportOutput(output)
-    let outputs = try claimOutputs(files.claims + [named("--save", save)], inputs: TrainingArguments.inputs(of: given))
+    // Under mpirun only rank 0 writes the leaderboard and the refitted weights.
+    let leads = Ranks.group.isLeader
+    let files = ReportOutput(leads ? output : nil)
+    let outputs = try claimOutputs(
+      files.claims + [named("--save", leads ? save : nil)], inputs: TrainingArguments.inputs(of: given))
     defer { outputs.release() }
     let settings: [[(name: String, value: String)]]
     do {
@@ -120,22 +122,35 @@ struct SearchCommand: ParsableCommand {
     } catch {
       throw CommandFailure(error.description)
     }
+    // Under mpirun rank r runs runs r, r + R, … of all the trials' folds.
+    let ranks = Ranks.group
     let runs = trials.reduce(0) { $0 + ($1.failure == nil ? (holdout == nil ? folds : 1) : 0) }
+    let share = ranks.isDistributed ? (runs - ranks.rank + ranks.size - 1) / ranks.size : runs
     let plan: FoldPlan
     do {
       plan = try FoldPlan.choose(
         folds: holdout == nil ? folds : 1, parallel: schedule.parallel, threads: schedule.threadsPerFold,
-        model: Model(spec: base.spec, loss: base.loss), options: base.options, samples: data.count, runs: runs,
+        model: Model(spec: base.spec, loss: base.loss), options: base.options, samples: data.count,
+        runs: max(share, 1),
         holdoutFraction: holdout)
     } catch {
       throw CommandFailure(error.description)
     }
     if !json { writeStandardError("plan: \(plan.reason)\n") }
     let started = ContinuousClock.now
-    let all = Search.run(trials: trials, on: data, plan: plan, pinning: schedule.pin, stop: Interruption.stop) {
-      trial, fold in
+    var all = Search.run(
+      trials: trials, on: data, plan: plan, pinning: schedule.pin, stop: Interruption.stop,
+      only: ranks.isDistributed ? { $0 % ranks.size == ranks.rank } : nil
+    ) { trial, fold in
       guard !json else { return }
       writeStandardError("trial \(trial + 1) \(CrossValidationReportFormat.foldLine(fold))\n")
+    }
+    if ranks.isDistributed {
+      // Every rank learns every fold, so that all agree on the best setting and refit it together.
+      guard let merged = Search.merging(all, exchanged: ranks.gather(Search.exchanged(all), everywhere: true)) else {
+        throw CommandFailure("search: a rank sent a fold result that does not read back")
+      }
+      all = merged
     }
     let wall = (ContinuousClock.now - started).seconds
     // Stopped by a signal: the trials that finished are ranked and written all the same.
@@ -205,7 +220,9 @@ struct SearchCommand: ParsableCommand {
     } catch {
       throw CommandFailure(error.description)
     }
-    let trainer = Trainer(model: setup.model, training: setup.training, options: setup.options)
+    // Under mpirun every rank trains its part of each batch.
+    let trainer = Trainer(
+      model: setup.model, training: setup.training, options: setup.options, processes: Ranks.group)
     do { try trainer.train(control: RunControl(stop: Interruption.stop)) } catch .interrupted {
       writeStandardError("backprop: interrupted by \(Interruption.signalName) during --refit; nothing was saved\n")
       terminate(Interruption.exitStatus)
@@ -213,7 +230,7 @@ struct SearchCommand: ParsableCommand {
       throw CommandFailure("--refit: \(error)")
     }
     let test = setup.test.map { setup.model.evaluate($0, threads: setup.options.threads) }
-    if let save {
+    if let save, Ranks.group.isLeader {
       try saveFinishedModel(
         setup.model, to: save, option: "--save",
         metadata: ["backprop.version": BackpropVersion.string, "backprop.search": best.label])

@@ -15,9 +15,6 @@ struct TrainingRun {
     let (model, options, training, evaluation, evaluationName, test) = (
       session.model, session.options, session.training, session.evaluation, session.evaluationName, session.test
     )
-    if model.spec.layers.contains(where: \.usesBatchStatistics) {
-      try Ranks.refuseIfDistributed("batch normalisation ('bn', whose statistics would be each rank's own)")
-    }
     let trainer = Trainer(
       model: model, training: training, options: options, pinning: command.pin, profiling: command.profile,
       processes: Ranks.group)

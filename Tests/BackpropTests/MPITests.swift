@@ -108,6 +108,53 @@ struct MPITests {
     }
   }
 
+  /// Batch normalisation across ranks normalises by the whole batch, as
+  /// one process does: a CNN with 2-D and 1-D batch norm, dropout, and a
+  /// last batch of 1 row that leaves rank 1 without rows, gives the weights
+  /// and running statistics of 1 process × 2 threads within 1e-5 (2 ranks ×
+  /// 1 and × 2 threads, unit-slices and all-reduce), and bitwise the same
+  /// with `--reproducible`. (SGD: Adam turns the rounding noise in the
+  /// zero gradient of a bias before batch norm into steps of ±lr.)
+  @Test func batchNormalisationAcrossRanksUsesTheWholeBatch() throws {
+    let scratch = ScratchFolder()
+    var data = TestData(seed: 5)
+    let images = scratch.file("images.npy")
+    writeFile(
+      npyBytes(
+        header: "{'descr': '<f4', 'fortran_order': False, 'shape': (101, 2, 6, 6), }",
+        data: data.uniform(101 * 72).flatMap { withUnsafeBytes(of: Float($0).bitPattern.littleEndian, Array.init) }),
+      to: images)
+    let labels = scratch.file("labels.idx")
+    writeFile(idxBytes(type: 8, shape: [101], payload: (0..<101).map { UInt8($0 * 7 % 3) }), to: labels)
+    func arguments(_ name: String, threads: Int, _ extra: [String] = []) -> [String] {
+      [
+        "train", "--data", images, "--labels", labels, "--model",
+        "2x6x6-conv8k3p1-bn-relu-maxpool2-flatten-16-bn-relu-dropout0.2-3", "--momentum", "0.9", "--epochs", "2",
+        "--batch-size", "25", "--seed", "9", "--threads", String(threads), "--save", scratch.file(name), "--quiet",
+      ] + extra
+    }
+    for gradients in ["all-reduce", "unit-slices"] {
+      let flags = ["--gradients", gradients]
+      let single = try CommandRun(arguments("one-\(gradients).safetensors", threads: 2, flags))
+      #expect(single.status == 0, "\(single.errors)")
+      for threads in [1, 2] {
+        let name = "two-\(threads)-\(gradients).safetensors"
+        let ranks = try Self.run([arguments(name, threads: threads, flags)], ranks: 2)
+        #expect(ranks.status == 0, "\(ranks.errors)")
+        let difference = try Self.largestDifference(
+          scratch.file(name), scratch.file("one-\(gradients).safetensors"))
+        #expect(difference < 1e-5, "2 × \(threads), \(gradients): \(difference)")
+      }
+    }
+    let one = try CommandRun(arguments("r1.safetensors", threads: 1, ["--reproducible"]))
+    let two = try Self.run([arguments("r2.safetensors", threads: 2, ["--reproducible"])], ranks: 2)
+    #expect(one.status == 0 && two.status == 0, "\(one.errors) \(two.errors)")
+    let (a, b) = (
+      try Model.load(from: scratch.file("r1.safetensors")), try Model.load(from: scratch.file("r2.safetensors"))
+    )
+    #expect(a.parameters.array.map(\.bitPattern) == b.parameters.array.map(\.bitPattern))
+  }
+
   /// A run checkpointed by rank 0 and resumed under `mpirun` ends with the
   /// weights of a run never stopped, bitwise; with `--reproducible` the
   /// resumed run may even have another number of ranks.
@@ -208,24 +255,63 @@ struct MPITests {
     #expect(run.output.components(separatedBy: "machine:").count == 2, "printed once: \(run.output)")
   }
 
-  /// What does not run across ranks yet is refused in one line per rank, not run R times.
-  @Test func whatDoesNotYetRunAcrossRanksIsRefused() throws {
+  /// `search` across 2 ranks (each running every other fold of every
+  /// trial) ranks the settings as one process does, with the same fold
+  /// scores; the refit of the best setting trains across both ranks; rank 0
+  /// alone writes the leaderboard and the weights.
+  @Test func searchAcrossRanksGivesTheLeaderboardOfOneProcess() throws {
     let scratch = ScratchFolder()
-    let data = CommandLineTests.csvData(in: scratch, rows: 60)
-    let cases: [([String], String)] = [
-      (
-        ["search", "--data", data, "--model", "4-3", "--grid", "lr=0.1,0.2", "--folds", "2"],
-        "search does not run across MPI ranks yet"
-      ),
-      (["train", "--data", data, "--model", "4-bn-3"], "batch normalisation ('bn'"),
-    ]
-    for (arguments, expected) in cases {
-      let run = try Self.run([arguments], ranks: 2)
-      #expect(run.status != 0 && run.status != 124, "\(arguments): status \(run.status)")
-      // Whichever rank is first says it, naming itself; the others are ended with it.
-      #expect(
-        run.errors.contains("error: \(expected)") && run.errors.contains("backprop: rank "),
-        "\(arguments): \(run.errors)")
+    let data = CommandLineTests.csvData(in: scratch, rows: 200)
+    func arguments(_ name: String) -> [String] {
+      [
+        "search", "--data", data, "--model", "4-{hidden}-relu-3", "--grid", "lr=0.1,0.03 hidden=4,8", "--folds", "3",
+        "--epochs", "3", "--threads", "1", "--parallel-folds", "1", "--seed", "4", "--refit", "--output",
+        scratch.file("\(name).csv"), "--save", scratch.file("\(name).safetensors"), "--json",
+      ]
     }
+    let single = try CommandRun(arguments("one"))
+    #expect(single.status == 0, "\(single.errors)")
+    let ranks = try Self.run([arguments("two")], ranks: 2)
+    #expect(ranks.status == 0, "\(ranks.errors)")
+    // Every column but the seconds.
+    func board(_ name: String) throws -> [String] {
+      try String(contentsOfFile: scratch.file("\(name).csv"), encoding: .utf8).split(separator: "\n").map { line in
+        var cells = line.split(separator: ",", omittingEmptySubsequences: false)
+        cells.remove(at: 9)
+        return cells.joined(separator: ",")
+      }
+    }
+    let expected = try board("one")
+    #expect(expected.count == 5)
+    #expect(try board("two") == expected)
+    #expect(try ranks.json()["refit"]?["setting"] == single.json()["refit"]?["setting"])
+    #expect(try Self.largestDifference(scratch.file("one.safetensors"), scratch.file("two.safetensors")) < 1e-5)
+    let files = try FileManager.default.contentsOfDirectory(atPath: scratch.path).sorted()
+    #expect(files == ["one.csv", "one.safetensors", "train.csv", "two.csv", "two.safetensors"], "\(files)")
+  }
+
+  /// `scale` under `mpirun` measures every thread count across the ranks
+  /// and says so: the ranks and the share of a step spent summing across
+  /// them, in the table and in its files.
+  @Test func scaleReportsTheRanks() throws {
+    let scratch = ScratchFolder()
+    let data = CommandLineTests.csvData(in: scratch, rows: 200)
+    let run = try Self.run(
+      [
+        [
+          "scale", "--data", data, "--model", "4-32-relu-3", "--threads", "1", "--warm-up", "2", "--measure", "20",
+          "--repeats", "1", "--output", scratch.file("scaling"),
+        ]
+      ], ranks: 2)
+    #expect(run.status == 0, "\(run.errors)")
+    #expect(run.output.contains("2 MPI ranks × the threads of each row"), "\(run.output)")
+    let json = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: scratch.file("scaling.json")))))
+    #expect(json["ranks"]?.integerValue == 2)
+    let row = try #require(json["rows"]?.arrayValue?.first)
+    #expect(row["ranks"]?.integerValue == 2)
+    let share = try #require(row["mpi_share"]?.doubleValue)
+    #expect(share > 0 && share < 1, "\(share)")
+    let csv = try String(contentsOfFile: scratch.file("scaling.csv"), encoding: .utf8)
+    #expect(csv.hasPrefix("threads,") && csv.contains(",ranks,mpi_share\n"), "\(csv)")
   }
 }

@@ -135,6 +135,36 @@ public final class ProcessGroup: @unchecked Sendable {
     }
   #endif
 
+  /// Gives every rank every rank's part of `values`: rank r holds its own
+  /// values at `part(r)` (element ranges, in rank order, not overlapping)
+  /// and ends with all of them, bit for bit.
+  public func allGather(_ values: UnsafeMutablePointer<Float>, part: (Int) -> Range<Int>) {
+    #if MPI
+      guard isDistributed else { return }
+      withUnsafeTemporaryAllocation(of: Int32.self, capacity: 2 * size) { counts in
+        let offsets = counts.baseAddress! + size
+        var end = 0
+        for rank in 0..<size {
+          let range = part(rank)
+          counts[rank] = Int32(clamping: range.count)
+          offsets[rank] = Int32(clamping: range.lowerBound)
+          end = max(end, range.upperBound)
+        }
+        guard end > Int(Int32.max) else {
+          MPI_Allgatherv(
+            backprop_mpi_in_place(), 0, backprop_mpi_float(), values, counts.baseAddress, offsets, backprop_mpi_float(),
+            backprop_mpi_comm_world())
+          return
+        }
+        // Past MPI's 32-bit counts: a sum in which each value meets only zeros (exact).
+        let mine = part(rank)
+        values.update(repeating: 0, count: mine.lowerBound)
+        (values + mine.upperBound).update(repeating: 0, count: end - mine.upperBound)
+        sum(values, count: end)
+      }
+    #endif
+  }
+
   /// The largest of every rank's `value`.
   public func maximum(_ value: Int) -> Int {
     #if MPI
@@ -158,22 +188,30 @@ public final class ProcessGroup: @unchecked Sendable {
     #endif
   }
 
-  /// Every rank's `text`, in rank order, on rank 0 (elsewhere empty); this
-  /// process's alone when there is one.
-  public func gather(_ text: String) -> [String] {
+  /// Every rank's `text`, in rank order, on rank 0 (elsewhere empty), or
+  /// with `everywhere` on every rank; this process's alone when there is one.
+  public func gather(_ text: String, everywhere: Bool = false) -> [String] {
     #if MPI
       guard isDistributed else { return [text] }
+      let (world, int32, byte) = (backprop_mpi_comm_world(), backprop_mpi_int32(), backprop_mpi_byte())
+      let receives = everywhere || isLeader
       var bytes = Array(text.utf8)
       var length = Int32(clamping: bytes.count)
-      var lengths = [Int32](repeating: 0, count: isLeader ? size : 1)
-      MPI_Gather(&length, 1, backprop_mpi_int32(), &lengths, 1, backprop_mpi_int32(), 0, backprop_mpi_comm_world())
+      var lengths = [Int32](repeating: 0, count: receives ? size : 1)
+      if everywhere {
+        MPI_Allgather(&length, 1, int32, &lengths, 1, int32, world)
+      } else {
+        MPI_Gather(&length, 1, int32, &lengths, 1, int32, 0, world)
+      }
       var offsets = [Int32](repeating: 0, count: lengths.count)
       for rank in lengths.indices.dropFirst() { offsets[rank] = offsets[rank - 1] + lengths[rank - 1] }
-      var received = [UInt8](repeating: 0, count: isLeader ? Int(lengths.reduce(0, +)) : 1)
-      MPI_Gatherv(
-        &bytes, length, backprop_mpi_byte(), &received, &lengths, &offsets, backprop_mpi_byte(), 0,
-        backprop_mpi_comm_world())
-      guard isLeader else { return [] }
+      var received = [UInt8](repeating: 0, count: receives ? max(Int(lengths.reduce(0, +)), 1) : 1)
+      if everywhere {
+        MPI_Allgatherv(&bytes, length, byte, &received, &lengths, &offsets, byte, world)
+      } else {
+        MPI_Gatherv(&bytes, length, byte, &received, &lengths, &offsets, byte, 0, world)
+      }
+      guard receives else { return [] }
       return lengths.indices.map { rank in
         String(decoding: received[Int(offsets[rank])..<Int(offsets[rank] + lengths[rank])], as: UTF8.self)
       }

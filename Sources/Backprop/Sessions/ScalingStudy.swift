@@ -20,6 +20,9 @@ public struct ScalingStudy: Sendable {
   public var measuredSteps = 100
   /// Rounds over all thread counts.
   public var repeats = 3
+  /// The processes each measurement trains on (under `mpirun`, every rank
+  /// runs the same study and each row is R ranks × its threads).
+  public var processes = ProcessGroup.single
 
   /// A study of `threadCounts` (by default powers of two up to the allowed
   /// cores, and that number).
@@ -94,7 +97,9 @@ public struct ScalingStudy: Sendable {
     let model = Model(spec: session.model.spec, loss: session.model.loss, parameters: initial)
     var options = options
     options.threads = threads
-    let trainer = Trainer(model: model, training: session.training, options: options, pinning: pinning, profiling: true)
+    let trainer = Trainer(
+      model: model, training: session.training, options: options, pinning: pinning, profiling: true,
+      processes: processes)
     var mark: (time: Double, samples: Int, profile: StepProfile)? = nil
     var samplesSeen = 0
     let clock = ContinuousClock()
@@ -114,6 +119,6 @@ public struct ScalingStudy: Sendable {
     return ScalingMeasurement(
       threads: threads, pinning: pinning, samplesPerSecond: rate, profile: profile,
       mode: trainer.executionMode.description + (trainer.fewerWorkersReason.map { " (\($0))" } ?? ""),
-      strategy: trainer.strategy, reproducible: options.reproducible)
+      strategy: trainer.strategy, reproducible: options.reproducible, ranks: processes.size)
   }
 }

@@ -14,14 +14,17 @@ public struct ScalingMeasurement: Sendable {
   public let strategy: GradientStrategy
   /// Whether the run was ``TrainingOptions/reproducible``.
   public let reproducible: Bool
+  /// The processes (MPI ranks) that ran it, each with ``threads`` threads.
+  public let ranks: Int
 
   /// A measurement (a study makes them; a test or a saved table may too).
   public init(
     threads: Int, pinning: PinningPolicy, samplesPerSecond: Double, profile: StepProfile, mode: String,
-    strategy: GradientStrategy = .unitSlices, reproducible: Bool = false
+    strategy: GradientStrategy = .unitSlices, reproducible: Bool = false, ranks: Int = 1
   ) {
     (self.threads, self.pinning, self.samplesPerSecond) = (threads, pinning, samplesPerSecond)
     (self.profile, self.mode, self.strategy, self.reproducible) = (profile, mode, strategy, reproducible)
+    self.ranks = ranks
   }
 
   /// The strategy as tables name it: `reproducible` for a reproducible run.
@@ -75,10 +78,13 @@ public struct ScalingTable: Sendable {
     (self.rows, self.model, self.batchSize) = (rows, model, batchSize)
   }
 
+  /// The MPI ranks every row ran on, each with the row's threads.
+  public var ranks: Int { rows.first?.measurement.ranks ?? 1 }
+
   /// One line per row, with a header.
   public var csv: String {
     var text =
-      "threads,pin,gradients,samples_per_second,speedup,efficiency,serial_fraction,data_share,forward_backward_share,reduce_share,update_share,other_share,wait_seconds_per_step\n"
+      "threads,pin,gradients,samples_per_second,speedup,efficiency,serial_fraction,data_share,forward_backward_share,reduce_share,update_share,other_share,wait_seconds_per_step,ranks,mpi_share\n"
     for row in rows {
       let shares = row.profile.shares
       text +=
@@ -87,7 +93,7 @@ public struct ScalingTable: Sendable {
           String(row.speedup),
           String(row.efficiency), row.serialFraction.map { String($0) } ?? "", String(shares.data),
           String(shares.compute), String(shares.reduce), String(shares.update), String(shares.other),
-          String(row.profile.waitPerStep),
+          String(row.profile.waitPerStep), String(row.measurement.ranks), String(shares.ranks),
         ].joined(separator: ",") + "\n"
     }
     return text
@@ -96,7 +102,7 @@ public struct ScalingTable: Sendable {
   /// The table as one JSON object: `model`, `batch_size` and `rows`.
   public var json: JSONValue {
     .object([
-      ("model", .string(model)), ("batch_size", .integer(batchSize)),
+      ("model", .string(model)), ("batch_size", .integer(batchSize)), ("ranks", .integer(ranks)),
       (
         "rows",
         .array(
@@ -112,6 +118,7 @@ public struct ScalingTable: Sendable {
               ("reduce_share", .number(shares.reduce)), ("update_share", .number(shares.update)),
               ("other_share", .number(shares.other)),
               ("wait_seconds_per_step", .number(row.profile.waitPerStep)), ("execution", .string(row.mode)),
+              ("ranks", .integer(row.measurement.ranks)), ("mpi_share", .number(shares.ranks)),
             ])
           })
       ),

@@ -38,7 +38,11 @@ extension Trainer {
   func singleWorkerStep() {
     // A rank with no rows of this batch only takes part in the sum and the update.
     let hasRows = !commands[0].indices.isEmpty
-    if hasRows { runShard(0, bank: 0) }
+    if hasRows {
+      runShard(0, bank: 0) { exchangeStatistics(after: $0, bank: 0) }
+    } else {
+      exchangeStatisticsWithoutRows(bank: 0)
+    }
     if gathersShards { gatherShards(bank: 0) }
     if needsNormBeforeUpdate && (hasRows || gathersShards) { reduceSlice(0, bank: 0) }
     if processes.isDistributed && !gathersShards { reduceAcrossRanks(bank: 0) }
@@ -53,7 +57,9 @@ extension Trainer {
   func forkJoinStep(bank: Int) {
     // A rank with no rows of this batch only takes part in the sum and the update.
     let hasRows = !commands[bank].indices.isEmpty
-    for segment in 0..<segmentCount where hasRows {
+    for segment in 0..<segmentCount {
+      if segment > 0 { exchangeStatistics(after: segment - 1, bank: bank) }
+      guard hasRows else { continue }
       DispatchQueue.concurrentPerform(iterations: workerCount) { [unchecked = UncheckedTrainer(self)] w in
         unchecked.trainer.withBinding(w) { unchecked.trainer.runSegment(w, bank: bank, segment: segment) }
       }
@@ -138,10 +144,11 @@ extension Trainer {
   /// runs do this for each of the worker's logical shards on its own);
   /// record loss, timings and the CPU. With layers that use batch
   /// statistics the phase comes in segments, and `meet` is called between
-  /// them: every worker must finish a segment before any starts the next.
-  func runShard(_ w: Int, bank: Int, meet: () -> Void = {}) {
+  /// them with the segment just finished: every worker must finish a
+  /// segment before any starts the next.
+  func runShard(_ w: Int, bank: Int, meet: (Int) -> Void = { _ in }) {
     for segment in 0..<segmentCount {
-      if segment > 0 { meet() }
+      if segment > 0 { meet(segment - 1) }
       runSegment(w, bank: bank, segment: segment)
     }
   }

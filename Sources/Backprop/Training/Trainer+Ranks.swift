@@ -41,35 +41,39 @@ extension Trainer {
     processes.isDistributed ? Int(rankTotal(.correct, bank: bank)) : localCorrect(bank: bank)
   }
 
-  /// This rank's part of a step of the whole batch: a contiguous run of the
-  /// batch's rows, cut by ``ShardPlan`` over the ranks (empty for the last
-  /// ranks when the batch has fewer rows than there are ranks).
-  ///
-  /// With ``TrainingOptions/reproducible`` the ranks take whole logical
-  /// shards of the batch instead (each rank a contiguous run of them), so
-  /// each shard's rows, and its gradient, are those of one process.
+  /// This rank's part of a step of the whole batch (see ``part(ofRank:rows:)``).
   func localized(_ command: StepCommand) -> StepCommand {
     guard processes.isDistributed, command.kind == .step, !command.indices.isEmpty else { return command }
     var local = command
     let rows = command.indices.count
-    var range = rows..<rows
-    if options.reproducible {
-      let logical = ShardPlan(rows: rows, workers: logicalShardCount)
-      let parts = ShardPlan(rows: logical.shardCount, workers: processes.size)
-      local.firstShard = logical.shardCount
-      if processes.rank < parts.shardCount {
-        let shards = parts.range(of: processes.rank)
-        range = logical.range(of: shards.lowerBound).lowerBound..<logical.range(of: shards.upperBound - 1).upperBound
-        (local.firstShard, local.shardLimit) = (shards.lowerBound, shards.count)
-      }
-    } else {
-      let parts = ShardPlan(rows: rows, workers: processes.size)
-      if processes.rank < parts.shardCount { range = parts.range(of: processes.rank) }
-    }
-    local.indices = UnsafeBufferPointer(rebasing: command.indices[range])
+    let part = part(ofRank: processes.rank, rows: rows)
+    local.indices = UnsafeBufferPointer(rebasing: command.indices[part.rows])
     local.batchRows = rows
-    local.firstRow = range.lowerBound
+    local.firstRow = part.rows.lowerBound
+    if options.reproducible { (local.firstShard, local.shardLimit) = (part.shards.lowerBound, part.shards.count) }
     return local
+  }
+
+  /// Rank `rank`'s part of a batch of `rows` rows: a contiguous run of the
+  /// rows, cut by ``ShardPlan`` over the ranks (empty for the last ranks
+  /// when the batch has fewer rows than there are ranks).
+  ///
+  /// With ``TrainingOptions/reproducible`` the ranks take whole logical
+  /// shards of the batch instead (each rank a contiguous run of them,
+  /// `shards`), so each shard's rows, and its gradient, are those of one
+  /// process.
+  func part(ofRank rank: Int, rows: Int) -> (rows: Range<Int>, shards: Range<Int>) {
+    guard options.reproducible else {
+      let parts = ShardPlan(rows: rows, workers: processes.size)
+      return (rank < parts.shardCount ? parts.range(of: rank) : rows..<rows, 0..<0)
+    }
+    let logical = ShardPlan(rows: rows, workers: logicalShardCount)
+    let parts = ShardPlan(rows: logical.shardCount, workers: processes.size)
+    guard rank < parts.shardCount else { return (rows..<rows, logical.shardCount..<logical.shardCount) }
+    let shards = parts.range(of: rank)
+    return (
+      logical.range(of: shards.lowerBound).lowerBound..<logical.range(of: shards.upperBound - 1).upperBound, shards
+    )
   }
 
   /// Whether the ranks exchange every logical shard's gradient and add them
@@ -83,7 +87,7 @@ extension Trainer {
   /// loss is then their sum in shard order, as in one process.
   func gatherShards(bank: Int) {
     let started = clockIfProfiling()
-    defer { slot(0, bank: bank)[Slot.ranks.rawValue] = clockIfProfiling() - started }
+    defer { slot(0, bank: bank)[Slot.ranks.rawValue] = clockIfProfiling() - started + statisticsSeconds }
     guard let rankShards else { return }
     let command = commands[bank]
     let total = reducedShards(command)
@@ -104,6 +108,7 @@ extension Trainer {
     markStop(totals)
     processes.sum(totals + RankTotal.correct.rawValue, count: 3)
     agreeOnStop(totals)
+    shareRunningStatistics(bank: bank)
   }
 
   /// Worker 0, once every worker's part of the mean gradient is in
@@ -112,7 +117,7 @@ extension Trainer {
   /// norm, for clipping and the non-finite check).
   func reduceAcrossRanks(bank: Int) {
     let started = clockIfProfiling()
-    defer { slot(0, bank: bank)[Slot.ranks.rawValue] = clockIfProfiling() - started }
+    defer { slot(0, bank: bank)[Slot.ranks.rawValue] = clockIfProfiling() - started + statisticsSeconds }
     let command = commands[bank]
     let totals = rankTotals.base + bank * RankTotal.width
     let count = model.parameters.count
@@ -128,6 +133,7 @@ extension Trainer {
     markStop(totals)
     processes.sum(totals, count: 4)
     agreeOnStop(totals)
+    shareRunningStatistics(bank: bank)
     // The whole vector in one call; the padding between tensors is 0 on every rank.
     processes.sum(gradient.base, count: count)
     var squares = 0.0

@@ -128,7 +128,7 @@ extension Trainer {
       defer { bank ^= 1 }
       return self.scoreWithTeam(data, meet: meet, barrier: barrier)
     }
-    let (distributed, gathers) = (processes.isDistributed, gathersShards)
+    let (distributed, gathers, exchanges) = (processes.isDistributed, gathersShards, exchangesStatistics)
     while let command = driver.next(synchronize: synchronize, evaluate: evaluate) {
       commands[bank] = localized(command)
       let started = clockIfProfiling()
@@ -139,7 +139,16 @@ extension Trainer {
       }
       // A rank with no rows of this batch only takes part in the sum and the update.
       let hasRows = !commands[bank].indices.isEmpty
-      if hasRows { runShard(0, bank: bank) { barrier.wait() } }
+      if hasRows {
+        runShard(0, bank: bank) { segment in
+          barrier.wait()  // this segment's statistics are in
+          guard exchanges else { return }
+          exchangeStatistics(after: segment, bank: bank)
+          barrier.wait()  // and the other ranks'
+        }
+      } else {
+        exchangeStatisticsWithoutRows(bank: bank)
+      }
       barrier.wait()  // all gradients are ready
       if gathers {
         gatherShards(bank: bank)
@@ -165,7 +174,7 @@ extension Trainer {
   /// Workers 1…W-1: run the published steps until told to stop.
   private func follow(_ w: Int, barrier: StepBarrier) {
     let normFirst = needsNormBeforeUpdate
-    let (distributed, gathers) = (processes.isDistributed, gathersShards)
+    let (distributed, gathers, exchanges) = (processes.isDistributed, gathersShards, exchangesStatistics)
     var bank = 0
     while true {
       barrier.wait()
@@ -177,7 +186,12 @@ extension Trainer {
       }
       if kind == .step && !abandonsStep(bank: bank) {
         let hasRows = !commands[bank].indices.isEmpty
-        if hasRows { runShard(w, bank: bank) { barrier.wait() } }
+        if hasRows {
+          runShard(w, bank: bank) { _ in
+            barrier.wait()
+            if exchanges { barrier.wait() }
+          }
+        }
         barrier.wait()
         if gathers { barrier.wait() }
         if normFirst {

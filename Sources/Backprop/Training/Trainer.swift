@@ -153,6 +153,9 @@ public final class Trainer {
   /// from the last step's sum. The run stops on this, never on a rank's own
   /// request, so that every rank stops after the same step.
   var stopAgreed = false
+  /// Across ranks with batch statistics: the seconds worker 0 spent in this
+  /// step's exchanges of them (see ``exchangeStatistics(after:bank:)``).
+  var statisticsSeconds = 0.0
   /// The processes this trainer is one of: each computes its part of every
   /// batch, and the parts' gradients are summed across them every step.
   public let processes: ProcessGroup
@@ -270,6 +273,7 @@ public final class Trainer {
     commands.initialize(repeating: StepCommand(), count: 2)
     cpuLog = AlignedBuffer(count: Trainer.cpuLogSteps * workerCount)
     cpuLog.pointer.initialize(repeating: -1)
+    spanRanksIfNeeded()
   }
 
   deinit {

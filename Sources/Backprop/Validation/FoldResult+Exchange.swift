@@ -56,3 +56,31 @@ extension FoldResult {
     self.interrupted = interrupted
   }
 }
+
+/// Search results between processes: `search` under `mpirun` runs each
+/// rank's share of the trials' folds, and every rank gathers every fold
+/// (so that all agree on the best setting and refit it together).
+extension Search {
+  /// The folds `results` ran here, one line each: the trial's number, a
+  /// space, and the fold's ``FoldResult/exchanged`` line.
+  public static func exchanged(_ results: [TrialResult]) -> String {
+    results.flatMap { result in result.folds.map { "\(result.trial) \($0.exchanged)" } }.joined(separator: "\n")
+  }
+
+  /// `results` with their folds replaced by those of `texts` (every rank's
+  /// ``exchanged(_:)``), in fold order; `nil` if a line does not read back.
+  public static func merging(_ results: [TrialResult], exchanged texts: [String]) -> [TrialResult]? {
+    var folds: [Int: [FoldResult]] = [:]
+    for line in texts.flatMap({ $0.split(separator: "\n") }) {
+      guard let space = line.firstIndex(of: " "), let trial = Int(line[..<space]),
+        let fold = FoldResult(exchanged: String(line[line.index(after: space)...]))
+      else { return nil }
+      folds[trial, default: []].append(fold)
+    }
+    return results.map { result in
+      var merged = result
+      merged.folds = (folds[result.trial] ?? []).sorted { $0.fold < $1.fold }
+      return merged
+    }
+  }
+}

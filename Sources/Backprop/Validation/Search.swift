@@ -29,10 +29,14 @@ public enum Search {
     public var trial: Int
     /// The setting.
     public var values: [(name: String, value: String)]
-    /// Its folds (one with a hold-out split).
+    /// Its folds (one with a hold-out split), in fold order.
     public var folds: [FoldResult]
+    /// Why it could not be set up, if it could not.
+    public var setupFailure: String?
     /// Why it failed: set up, or a fold failed (diverged, a class missing).
-    public var failure: String?
+    public var failure: String? {
+      setupFailure ?? folds.first { $0.failure != nil }.map { "fold \($0.fold): \($0.failure!)" }
+    }
     /// Wall-clock seconds of its folds, summed.
     public var seconds: Double { folds.reduce(0) { $0 + $1.seconds } }
     /// Whether a stop request cut one of its folds short: it has no result.
@@ -50,10 +54,12 @@ public enum Search {
   /// in order. A trial that fails does not stop the others. Once `stop` is
   /// requested, folds stop or do not start (see
   /// ``CrossValidation/run(on:plan:pinning:stop:finished:)``), and the trials
-  /// they belong to come back with ``TrialResult/interrupted`` set.
+  /// they belong to come back with ``TrialResult/interrupted`` set. With
+  /// `only`, just the runs it accepts (numbered from 0, the folds of the
+  /// first trial first) take place, as a rank's share under `mpirun`.
   public static func run(
     trials: [Trial], on data: Dataset, plan: FoldPlan, pinning: PinningPolicy = .compact, stop: StopRequest? = nil,
-    finished: (@Sendable (Int, FoldResult) -> Void)? = nil
+    only: ((Int) -> Bool)? = nil, finished: (@Sendable (Int, FoldResult) -> Void)? = nil
   ) -> [TrialResult] {
     // The folds of every trial that could be set up.
     var jobs: [CrossValidation.FoldJob] = []
@@ -70,14 +76,15 @@ public enum Search {
         failures[index] = error.description
       }
     }
-    let owners = trialOfJob
-    let results = CrossValidation.run(jobs, on: data, plan: plan, pinning: pinning, stop: stop) { job, result in
+    let chosen = jobs.indices.filter { only?($0) ?? true }
+    let owners = chosen.map { trialOfJob[$0] }
+    let results = CrossValidation.run(chosen.map { jobs[$0] }, on: data, plan: plan, pinning: pinning, stop: stop) {
+      job, result in
       finished?(owners[job], result)
     }
     return trials.indices.map { index in
-      let folds = zip(trialOfJob, results).filter { $0.0 == index }.map(\.1)
-      let failure = failures[index] ?? folds.first { $0.failure != nil }.map { "fold \($0.fold): \($0.failure!)" }
-      return TrialResult(trial: index + 1, values: trials[index].values, folds: folds, failure: failure)
+      let folds = zip(owners, results).filter { $0.0 == index }.map(\.1)
+      return TrialResult(trial: index + 1, values: trials[index].values, folds: folds, setupFailure: failures[index])
     }
   }
 }

@@ -292,6 +292,8 @@ public struct Network: Sendable, Hashable {
     let input = index == 0 ? workspace.input.base : workspace.outputs[index - 1].base
     let outputGradient = workspace.gradients[index].base + firstRow * outputCount
     let scratch = workspace.scratch[index].base
+    // Across processes, statistics combine over the whole batch's rows.
+    let whole = workspace.wholeBatchScratch.isEmpty ? nil : workspace.wholeBatchScratch[index]
     return LayerBuffers(
       index: index, inputShape: step.inputShape, outputShape: step.outputShape,
       input: UnsafePointer(input + firstRow * inputCount),
@@ -301,7 +303,8 @@ public struct Network: Sendable, Hashable {
         ? inputGradient ?? outputGradient : workspace.gradients[index - 1].base + firstRow * inputCount,
       scratch: scratch + firstRow * step.scratchWidth,
       parameters: parameters + step.parameterOffset, temporary: workspace.temporaries[lane].base,
-      batchScratch: scratch + batch.lowerBound * step.scratchWidth, batchCount: batch.count,
+      batchScratch: whole?.base ?? scratch + batch.lowerBound * step.scratchWidth,
+      batchCount: whole == nil ? batch.count : workspace.wholeBatchRows,
       startsBatch: firstRow == batch.lowerBound)
   }
 }

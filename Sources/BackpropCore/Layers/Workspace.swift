@@ -32,6 +32,15 @@ public final class Workspace<T: TrainingScalar>: @unchecked Sendable {
   /// Each lane's working space (the most any layer's pass needs): workers
   /// sharing the workspace each pass their own lane.
   let temporaries: [AlignedBuffer<T>]
+  /// For a batch spread over several processes (empty otherwise): per
+  /// layer that uses batch statistics, room for the per-row statistics of
+  /// the whole batch, this process's rows and the others', which that layer
+  /// then combines instead of this workspace's rows alone (see
+  /// ``spanProcesses(wholeBatch:layers:)``).
+  public private(set) var wholeBatchScratch: [AlignedBuffer<T>?] = []
+  /// The rows of the current step's whole batch, when ``wholeBatchScratch``
+  /// is in use; set before the step starts.
+  public var wholeBatchRows = 0
 
   /// Allocates a workspace for `spec` and up to `capacity` rows.
   ///
@@ -80,6 +89,23 @@ public final class Workspace<T: TrainingScalar>: @unchecked Sendable {
     self.scratch = scratch
     self.gradients = gradients
   }
+
+  /// Makes room for the per-row statistics of whole batches of up to
+  /// `wholeBatch` rows in each of `layers` (the layers that use batch
+  /// statistics): the caller copies every process's rows into
+  /// ``wholeBatchScratch`` between the stages of a step, and those layers
+  /// normalise by the whole batch, as one process would.
+  public func spanProcesses(wholeBatch: Int, layers: [Int]) {
+    wholeBatchScratch = scratch.indices.map { index in
+      layers.contains(index) ? AlignedBuffer(count: wholeBatch * scratch[index].count / capacity) : nil
+    }
+  }
+
+  /// The width of a row of layer `index`'s scratch space.
+  public func scratchWidth(ofLayer index: Int) -> Int { scratch[index].count / capacity }
+
+  /// Layer `index`'s scratch space (its first row).
+  public func scratch(ofLayer index: Int) -> UnsafeMutablePointer<T> { scratch[index].base }
 
   /// Zeroes `rows` of every buffer and the working space of `lane`: the
   /// first touch of a worker's own memory.
