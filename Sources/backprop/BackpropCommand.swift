@@ -139,7 +139,10 @@ private func writeAll(_ text: String, to descriptor: Int32) -> String? {
 /// own static `exit(withError:)` would otherwise shadow).
 func terminate(_ status: Int32) -> Never {
   // A rank that fails takes the others down with it: none is left waiting.
-  if status != 0 && Ranks.group.isDistributed { Ranks.group.abort(status: status) }
+  if status != 0 && Ranks.group.isDistributed {
+    Interruption.silence()
+    Ranks.group.abort(status: status)
+  }
   #if canImport(Glibc)
     Glibc.exit(status)
   #else

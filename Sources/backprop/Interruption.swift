@@ -24,16 +24,22 @@ enum Interruption {
   /// `mpirun` `backprop: rank N: ` (see ``nameRank(_:)``).
   /// (Raw bytes, never freed: the handler must not touch reference counts.)
   nonisolated(unsafe) private static var linePrefix = persistentBytes("backprop: ")
-  /// Whether the handler's own lines are shown: under `mpirun`, rank 0's only.
-  nonisolated(unsafe) private static var showsLines = true
+  /// Whether the handler's own lines are shown: under `mpirun`, rank 0's
+  /// only, and none once the process is ending with an error.
+  private static let showsLines = Atomic<Bool>(true)
 
   /// Makes the signal handler's lines name `rank`, and keeps other ranks'
   /// quiet (like their other lines that are not errors); called once, before
   /// any thread starts.
   static func nameRank(_ rank: Int) {
     linePrefix = persistentBytes("backprop: rank \(rank): ")
-    showsLines = rank == 0
+    showsLines.store(rank == 0, ordering: .relaxed)
   }
+
+  /// Keeps the handler quiet from now on: the process is ending with its
+  /// error line, and the signal that may follow (`mpirun` ending the ranks)
+  /// would only add a misleading one.
+  static func silence() { showsLines.store(false, ordering: .relaxed) }
 
   /// `text`'s bytes in memory that lives as long as the process.
   private static func persistentBytes(_ text: String) -> UnsafeBufferPointer<UInt8> {
@@ -45,7 +51,7 @@ enum Interruption {
   /// Writes the handler's line `text` (static text after the prefix): only
   /// async-signal-safe calls.
   fileprivate static func writeHandlerLine(_ text: StaticString) {
-    guard showsLines else { return }
+    guard showsLines.load(ordering: .relaxed) else { return }
     _ = write(2, linePrefix.baseAddress, linePrefix.count)
     _ = write(2, text.utf8Start, text.utf8CodeUnitCount)
   }
@@ -84,7 +90,7 @@ enum Interruption {
     // Everything the handler touches exists before it can run.
     _ = stop.isRequested
     _ = cleanly.load(ordering: .relaxed)
-    _ = (linePrefix, showsLines)
+    _ = (linePrefix, showsLines.load(ordering: .relaxed))
     AtomicFile.prepareForSignalHandlers()
     var action = sigaction()
     action.__sigaction_handler.sa_handler = interruptionHandler
