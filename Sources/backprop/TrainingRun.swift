@@ -1,5 +1,11 @@
 import Backprop
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// One `backprop train` invocation: trains what the setup describes (from
 /// a checkpoint when resuming), checkpointing as asked, then reports, saves
 /// and logs the result.
@@ -27,6 +33,12 @@ struct TrainingRun {
     }
     session.report(
       extraWarnings: Threads.warnings(threads: options.threads, batchSize: min(options.batchSize, training.count)))
+    // The model's summary, for a person watching (not in logs or pipes).
+    if !command.quiet && isatty(2) == 1 {
+      var shown = options
+      shown.threads = trainer.workerCount
+      writeStandardError(ModelSummary(spec: model.spec, options: shown).text)
+    }
     let every = command.checkpointEvery ?? resumed?.checkpointEvery
     var files: CheckpointRotation? = nil
     if let path = checkpointPath {

@@ -84,6 +84,8 @@ import Testing
       guard child.process.isRunning else { continue }  // topology may be done already
       child.send(SIGTERM)
       let result = child.finish()
+      // Ended on its own before the signal came (it had exited, not yet been reaped).
+      if arguments == ["topology"] && result.status == 0 && child.process.terminationReason == .exit { continue }
       #expect(result.status == 143)
       #expect(child.process.terminationReason == .exit, "\(result.errors)")
       #expect(result.errors.contains("interrupted by SIGTERM"), "\(result.errors)")

@@ -8,7 +8,8 @@ extension Model {
   ///
   /// - Parameters:
   ///   - threads: how many threads share the rows.
-  ///   - batchSize: how many rows one forward pass takes.
+  ///   - batchSize: the most rows one forward pass takes (fewer for a model
+  ///     whose rows are large: see ``Model/scoringRows(spec:)``).
   public func outputs(for data: Dataset, threads: Int = 1, batchSize: Int = 1024) -> [Float] {
     let width = spec.outputWidth
     guard data.count > 0 else { return [] }
@@ -30,7 +31,8 @@ extension Model {
   ///
   /// - Parameters:
   ///   - threads: how many threads share the rows.
-  ///   - batchSize: how many rows one forward pass takes.
+  ///   - batchSize: the most rows one forward pass takes (fewer for a model
+  ///     whose rows are large: see ``Model/scoringRows(spec:)``).
   public func evaluate(_ data: Dataset, threads: Int = 1, batchSize: Int = 1024) -> Evaluation {
     score(data, threads: threads, batchSize: batchSize, predictions: nil)
   }
@@ -77,7 +79,8 @@ extension Model {
   ) {
     let run = { (share: Int) in
       let rows = plan.range(of: share)
-      body(share, rows, Workspace<Float>(spec: self.spec, capacity: max(1, min(batchSize, rows.count))))
+      let capacity = min(batchSize, Model.scoringRows(spec: self.spec), rows.count)
+      body(share, rows, Workspace<Float>(spec: self.spec, capacity: max(1, capacity)))
     }
     if plan.shardCount == 1 {
       run(0)

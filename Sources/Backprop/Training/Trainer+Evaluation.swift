@@ -52,7 +52,7 @@ extension Trainer {
   /// than its step.
   private func evaluationWorkspace(_ w: Int, rows: Int) -> Workspace<Float> {
     let worker = worker(w)
-    let capacity = max(1, min(Model.evaluationBatchRows, rows))
+    let capacity = max(1, min(Model.scoringRows(spec: model.spec), rows))
     if let kept = worker.evaluationWorkspace, kept.capacity >= capacity { return kept }
     let workspace = Workspace<Float>(spec: model.spec, capacity: capacity)
     worker.evaluationWorkspace = workspace

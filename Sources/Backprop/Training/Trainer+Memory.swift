@@ -24,7 +24,7 @@ extension Trainer {
     } else if options.gradients != .unitSlices {
       vectors += options.threads
     }
-    let scoringRows = min(Model.evaluationBatchRows, samples ?? Model.evaluationBatchRows)
+    let scoringRows = min(Model.scoringRows(spec: spec), samples ?? Model.evaluationBatchRows)
     return checkedSum([
       checkedProduct([ParameterLayout(spec: spec).totalCount, vectors, 4]),
       checkedProduct([rows, Model.rowFloats(spec: spec, targetWidth: targetWidth), 4]),

@@ -6,7 +6,7 @@ extension Model {
   public static func estimatedBytes(spec: ModelSpec, threads: Int) -> Int? {
     checkedSum([
       checkedProduct([ParameterLayout(spec: spec).totalCount, 4]),
-      checkedProduct([threads, evaluationBatchRows, rowFloats(spec: spec, targetWidth: 1), 4]),
+      checkedProduct([threads, scoringRows(spec: spec), rowFloats(spec: spec, targetWidth: 1), 4]),
       checkedProduct([threads, temporaryFloats(spec: spec), 4]),
     ])
   }

@@ -8,6 +8,20 @@ extension Model {
   /// worker count.
   package static let evaluationBatchRows = 1024
 
+  /// The bytes a scoring workspace aims at (see ``scoringRows(spec:)``).
+  package static let scoringBytes = 32 << 20
+
+  /// The rows a scoring workspace holds at once: ``evaluationBatchRows``,
+  /// or fewer for a model whose rows are large, so that a worker's scoring
+  /// space stays near ``scoringBytes`` (a convolutional network's row of
+  /// activations can take a megabyte). A batch larger than the workspace is
+  /// scored in parts, in order; the rule depends on the spec alone, so
+  /// results still do not depend on the worker count.
+  package static func scoringRows(spec: ModelSpec) -> Int {
+    guard let floats = rowFloats(spec: spec, targetWidth: 1), floats > 0 else { return 1 }
+    return max(1, min(evaluationBatchRows, scoringBytes / 4 / floats))
+  }
+
   /// The summed loss and the correct count of `rows` of `data`, batch by
   /// batch in `workspace`, writing their predicted classes to `predictions`
   /// (indexed by row) when given.
