@@ -21,10 +21,18 @@ struct EvaluateCommand: ParsableCommand {
   @OptionGroup var resources: ResourceOptions
   @OptionGroup var convolution: ConvolutionOption
   @OptionGroup var threads: ThreadOptions
-  @Flag(help: "Print one JSON object instead of a line.")
+  @Flag(help: "Print one JSON object instead of a line and the per-class table.")
   var json = false
+  @Option(
+    help:
+      "Write the per-class metrics and confusion matrix to R.csv or R.json, or to both for a name without either extension."
+  )
+  var output: String?
 
   func run() throws {
+    let files = ReportOutput(output)
+    let outputs = try claimOutputs(files.claims, inputs: weights.inputs + source.inputs)
+    defer { outputs.release() }
     let model = try weights.load()
     let loaded = try source.load(for: model, weights: weights.weights)
     var data = loaded.test ?? loaded.training
@@ -34,17 +42,31 @@ struct EvaluateCommand: ParsableCommand {
       data = try data.classIndices(for: model.loss, outputs: model.spec.outputWidth)
       try data.validate(input: model.spec.inputShape, outputs: model.spec.outputWidth, loss: model.loss)
     }
-    let result = model.evaluate(data, threads: threads.count)
+    // A classifier is also judged class by class.
+    let classifies = model.loss.reportsAccuracy(outputs: model.spec.outputWidth, targetWidth: data.targetWidth)
+    let (result, predicted) =
+      classifies
+      ? model.evaluateAndPredict(data, threads: threads.count) : (model.evaluate(data, threads: threads.count), [])
+    let report =
+      classifies
+      ? ClassificationReport(
+        predicted: predicted, actual: data.targets.map { Int($0) }, classes: max(model.spec.outputWidth, 2),
+        names: model.dataSchema?.classNames) : nil
+    if output != nil && report == nil {
+      throw CommandFailure("--output: the per-class report needs a classifier; this model's loss has no classes")
+    }
+    var members: [(String, JSONValue)] = [
+      ("samples", .integer(result.count)), ("loss", .number(result.loss)),
+      ("accuracy", result.accuracy.map { .number($0) } ?? .null), ("model", .string(model.spec.description)),
+    ]
+    if let report { members += report.jsonMembers }
+    if let report { try files.write(csv: report.csv, json: .object(members)) }
     if json {
-      let object = JSONValue.object([
-        ("samples", .integer(result.count)), ("loss", .number(result.loss)),
-        ("accuracy", result.accuracy.map { .number($0) } ?? .null), ("model", .string(model.spec.description)),
-      ])
-      writeStandardOutput(object.serialized() + "\n")
+      writeStandardOutput(JSONValue.object(members).serialized() + "\n")
     } else {
       var line = "\(result.count) samples  loss \(Report.fixed(result.loss, 4))"
       if let accuracy = result.accuracy { line += "  accuracy \(Report.fixed(accuracy, 4))" }
-      writeStandardOutput(line + "\n")
+      writeStandardOutput(line + "\n" + (report.map { "\n" + $0.text } ?? ""))
     }
   }
 }

@@ -38,11 +38,12 @@ extension Model {
   }
 
   /// The loss and accuracy on `data` and the predicted class of every
-  /// sample (the largest output, or output > 0 for a single one), in one pass.
-  func evaluateAndPredict(_ data: Dataset) -> (Evaluation, predicted: [Int]) {
+  /// sample (the largest output, or output > 0 for a single one), in one
+  /// pass shared by `threads` threads.
+  public func evaluateAndPredict(_ data: Dataset, threads: Int = 1) -> (Evaluation, predicted: [Int]) {
     var predicted = [Int](repeating: 0, count: data.count)
     let evaluation = predicted.withUnsafeMutableBufferPointer { buffer in
-      score(data, threads: 1, batchSize: 1024, predictions: buffer.baseAddress)
+      score(data, threads: threads, batchSize: 1024, predictions: buffer.baseAddress)
     }
     return (evaluation, predicted)
   }
