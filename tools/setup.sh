@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Backprop needs, if any is missing:
 # OpenBLAS, oneDNN (convolutions), libdeflate (gzip), hwloc (headers and pkg-config
-# files), Open MPI (several processes) and the Fashion-MNIST data set.
+# files), Open MPI (several processes), Python's venv (the tools and the tests'
+# readers of TensorBoard and ONNX files) and the Fashion-MNIST data set.
 set -euo pipefail
 
 packages=(pkg-config libopenblas-dev libdnnl-dev libdeflate-dev libhwloc-dev libopenmpi-dev openmpi-bin
-  dataset-fashion-mnist)
+  python3-venv dataset-fashion-mnist)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

@@ -6,9 +6,14 @@
 # checkpoints and cross-validation again under the thread sanitizer. The
 # release build has the MPI backend (`--traits MPI`: its tests run `mpirun`);
 # the sanitizer's build has not, so the package is also built without MPI.
+# TensorBoard logs and ONNX exports are read back by TensorBoard's and ONNX's
+# own Python packages, in tools/.test-venv (tools/test-venv.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
+# TensorBoard and ONNX readers for the tests that check Backprop's files with them.
+BACKPROP_TEST_PYTHON="$(tools/test-venv.sh)"
+export BACKPROP_TEST_PYTHON
 swift build -c release --traits MPI
 swift test -c release --traits MPI
 BACKPROP_FUZZ_SECONDS="${BACKPROP_FUZZ_SECONDS:-60}" swift test -c release --traits MPI --skip-build --filter FuzzTests

@@ -26,6 +26,7 @@ struct CrossValidateCommand: ParsableCommand {
   @OptionGroup var length: RunLengthOptions
   @OptionGroup var resources: ResourceOptions
   @OptionGroup var convolution: ConvolutionOption
+  @OptionGroup var tensorBoard: TensorBoardOptions
 
   @Option(parsing: .unconditional, help: "The number of folds.")
   var folds: Int = 5
@@ -52,8 +53,10 @@ struct CrossValidateCommand: ParsableCommand {
     let files = ReportOutput(Ranks.group.isLeader ? output : nil)
     let outputs = try claimOutputs(files.claims, inputs: TrainingArguments.inputs(of: settings))
     defer { outputs.release() }
-    let run = try CrossValidationRun(
+    try tensorBoard.prepare()
+    var run = try CrossValidationRun(
       settings: settings, folds: folds, stratified: schedule.stratified, threads: schedule.threadsPerFold)
+    run.validation.tensorBoard = tensorBoard.tensorboard.map { ($0, tensorBoard.tensorboardEvery) }
     let plan = try run.plan(parallel: schedule.parallel)
     if !json { writeStandardError("plan: \(plan.reason)\n") }
     var report = try run.execute(plan: plan, pinning: schedule.pin, quiet: json)
@@ -76,7 +79,7 @@ struct CrossValidateCommand: ParsableCommand {
 /// The data and cross-validation a `cv` command (or a search trial) runs.
 struct CrossValidationRun {
   let session: TrainingSession
-  let validation: CrossValidation
+  var validation: CrossValidation
   let requestedThreads: Int?
 
   init(settings: SessionOptions, folds: Int, stratified: Bool, threads: Int?) throws(CommandFailure) {

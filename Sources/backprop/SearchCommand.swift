@@ -34,6 +34,7 @@ struct SearchCommand: ParsableCommand {
   @OptionGroup var test: TestDataOptions
   @OptionGroup var resources: ResourceOptions
   @OptionGroup var convolution: ConvolutionOption
+  @OptionGroup var tensorBoard: TensorBoardOptions
 
   @Option(help: "Grid search over every combination: 'lr=0.1,0.03,0.01 hidden=128,256'.")
   var grid: String?
@@ -95,6 +96,7 @@ struct SearchCommand: ParsableCommand {
     let outputs = try claimOutputs(
       files.claims + [named("--save", leads ? save : nil)], inputs: TrainingArguments.inputs(of: given))
     defer { outputs.release() }
+    try tensorBoard.prepare()
     let settings: [[(name: String, value: String)]]
     do {
       if let grid {
@@ -106,7 +108,7 @@ struct SearchCommand: ParsableCommand {
       throw CommandFailure("\(grid != nil ? "--grid" : "--space"): \(error.description)")
     }
     let loaded = try arguments.source.load()
-    let trials = settings.map { trial($0, loaded: loaded) }
+    let trials = settings.enumerated().map { trial($1, number: $0 + 1, of: settings.count, loaded: loaded) }
     guard let first = trials.firstIndex(where: { $0.failure == nil }) else {
       throw CommandFailure("no setting could be set up; the first: \(trials[0].failure ?? "")")
     }
@@ -199,16 +201,32 @@ struct SearchCommand: ParsableCommand {
     try given.applying(setting)
   }
 
-  /// The trial of one setting, or its failure to set up.
-  func trial(_ setting: [(name: String, value: String)], loaded: DatasetLoader.Loaded) -> Search.Trial {
+  /// The trial of one setting (the `number`th of `count`), or its failure to set up.
+  func trial(_ setting: [(name: String, value: String)], number: Int, of count: Int, loaded: DatasetLoader.Loaded)
+    -> Search.Trial
+  {
     do {
       var (cv, _) = try CrossValidation.prepare(
         try self.setting(setting), folds: folds, stratified: schedule.stratified, data: loaded)
       cv.holdoutFraction = holdout
+      cv.tensorBoard = tensorBoard.tensorboard.map { folder in
+        (SearchCommand.runFolder(folder, trial: number, of: count, setting: setting), tensorBoard.tensorboardEvery)
+      }
       return Search.Trial(values: setting, validation: cv)
     } catch {
       return Search.Trial(values: setting, validation: nil, failure: error.description)
     }
+  }
+
+  /// Trial `number`'s TensorBoard folder in `folder`: `trial-03_lr=0.1_hidden=8`
+  /// (numbers padded so that runs sort in order; a `/` in a value becomes `_`).
+  static func runFolder(_ folder: String, trial number: Int, of count: Int, setting: [(name: String, value: String)])
+    -> String
+  {
+    let digits = String(count).count
+    let padded = String(repeating: "0", count: max(0, digits - String(number).count)) + String(number)
+    let label = setting.map { "_\($0.name)=\($0.value)" }.joined().map { $0 == "/" ? "_" : $0 }
+    return (folder.hasSuffix("/") ? folder : folder + "/") + "trial-" + padded + String(label)
   }
 
   /// Trains the best setting on all the training data and scores the test set.

@@ -39,6 +39,7 @@ struct TrainCommand: ParsableCommand {
   @OptionGroup var convolution: ConvolutionOption
 
   @OptionGroup var threads: ThreadOptions
+  @OptionGroup var tensorBoard: TensorBoardOptions
   @Option(help: "Worker placement: compact, spread or none.")
   var pin: PinningPolicy = .compact
   @Flag(help: "Print where the time of a step went and which CPU each worker ran on.")
@@ -102,9 +103,10 @@ struct TrainCommand: ParsableCommand {
 
   func run() throws {
     // Only rank 0 writes files: the others train without outputs.
-    if !Ranks.group.isLeader && (save != nil || metrics != nil || checkpoint != nil) {
+    if !Ranks.group.isLeader && (save != nil || metrics != nil || checkpoint != nil || tensorBoard.tensorboard != nil) {
       var follower = self
       (follower.save, follower.metrics, follower.checkpoint) = (nil, nil, nil)
+      (follower.tensorBoard.tensorboard, follower.tensorBoard.tensorboardEvery) = (nil, nil)
       return try follower.run()
     }
     let started = ContinuousClock.now
@@ -119,6 +121,7 @@ struct TrainCommand: ParsableCommand {
       inputs: TrainingArguments.inputs(of: settings) + [named("--resume", resume)],
       sharedWithInput: ("--checkpoint", "--resume"))
     defer { outputs.release() }
+    try tensorBoard.prepare()
     let threadCount = threads.requested ?? resumed?.checkpoint.options.threads ?? threads.count
     try Threads.check(
       threadCount, option: threads.requested == nil && resumed != nil ? "--resume's --threads" : "--threads")

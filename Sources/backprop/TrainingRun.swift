@@ -62,6 +62,7 @@ struct TrainingRun {
     }
     let clock = ContinuousClock()
     let progress = ProgressLine(quiet: command.quiet)
+    let board = try makeTensorBoardRecorder(evaluationName: evaluationName)
     // Long runs print about twenty evenly spaced epochs, and the last; said once.
     let lineEvery = max(1, options.epochs / 20)
     if lineEvery > 1 && !command.quiet {
@@ -82,10 +83,15 @@ struct TrainingRun {
       history = try trainer.train(
         evaluation: evaluation,
         control: control,
-        // None when there is no line to draw: a progress report costs a clock read per step.
-        progress: progress.enabled ? { progress.update($0) } : nil,
+        // None when nothing takes it: a progress report costs a clock read per step.
+        progress: progress.enabled || board?.every != nil
+          ? { step in
+            if progress.enabled { progress.update(step) }
+            board?.stepEnded(step)
+          } : nil,
         epochEnd: { metrics in
           progress.clear()
+          board?.epochEnded(metrics)
           if !quiet && (metrics.epoch % lineEvery == 0 || metrics.epoch == options.epochs) {
             writeStandardError(Report.epochLine(metrics, evaluationName: evaluationName) + "\n")
           }
@@ -109,6 +115,7 @@ struct TrainingRun {
         })
     } catch .interrupted(let epoch, let steps) {
       progress.clear()
+      _ = board?.close()
       var message = "backprop: interrupted by \(Interruption.signalName) in epoch \(epoch) after \(steps) steps"
       if let failure = files?.failure {
         message += "; the checkpoint could not be written (\(failure))"
@@ -175,6 +182,20 @@ struct TrainingRun {
       writeStandardOutput(Report.summaryLine(summary) + "\n")
     }
     if let metricsFailure { throw CommandFailure("--metrics \(metricsFailure)") }
+    if let failure = board?.close() { throw CommandFailure(failure.description) }
+  }
+}
+
+extension TrainingRun {
+  /// The TensorBoard recorder `--tensorboard` asks for: a new event file in
+  /// the folder, starting where a resumed run resumes.
+  func makeTensorBoardRecorder(evaluationName: String) throws(CommandFailure) -> TensorBoardRecorder? {
+    guard let folder = command.tensorBoard.tensorboard else { return nil }
+    do {
+      return try TensorBoardRecorder(
+        folder: folder, every: command.tensorBoard.tensorboardEvery, evaluationName: evaluationName,
+        resumingAt: resumed.map { $0.checkpoint.position.steps + 1 })
+    } catch { throw CommandFailure(error.description) }
   }
 }
 

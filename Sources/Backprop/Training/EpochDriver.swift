@@ -159,7 +159,7 @@ final class EpochDriver: @unchecked Sendable {
           epoch: position.epoch + 1, epochs: trainer.options.epochs, batch: position.batch, batches: batches,
           step: position.steps, totalSteps: total, loss: position.lossSum / Double(seen),
           samplesPerSecond: seconds > 0 ? Double(position.seen - seenBeforeStart) / seconds : 0,
-          samplesSeen: samplesInRun))
+          samplesSeen: samplesInRun, batchLoss: result.nonFinite == nil ? result.loss / Double(rows) : .nan))
     }
   }
 

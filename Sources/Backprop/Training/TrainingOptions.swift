@@ -99,6 +99,8 @@ public struct TrainingProgress: Sendable, Hashable {
   public var samplesPerSecond: Double
   /// Training samples processed in the whole run so far.
   public var samplesSeen: Int = 0
+  /// The mean loss of this step's batch (NaN for a batch skipped as not finite).
+  public var batchLoss: Double = .nan
 }
 
 /// Why training stopped early.

@@ -22,6 +22,10 @@ public struct CrossValidation: Sendable {
   public var stratified: Bool
   /// Score on one seeded hold-out split of this fraction instead of k folds.
   public var holdoutFraction: Double? = nil
+  /// Log each fold to TensorBoard: a run per fold, `fold-K` in this folder
+  /// (see ``TensorBoardRecorder``), with the training loss every `every`
+  /// steps when given.
+  public var tensorBoard: (folder: String, every: Int?)? = nil
 
   /// A cross-validation of `spec` with `folds` folds.
   public init(spec: ModelSpec, loss: Loss, options: TrainingOptions, folds: Int, stratified: Bool) {
@@ -107,6 +111,17 @@ public struct CrossValidation: Sendable {
     return results.all
   }
 
+  /// Fold `fold`'s TensorBoard run (0-based; named from 1, padded so that
+  /// runs sort in order), when ``tensorBoard`` asks for one.
+  func tensorBoardRecorder(fold: Int) throws(TensorBoardLog.Failure) -> TensorBoardRecorder? {
+    guard let (folder, every) = tensorBoard else { return nil }
+    let digits = String(folds).count
+    let number = String(fold + 1)
+    let name = "fold-" + String(repeating: "0", count: max(0, digits - number.count)) + number
+    return try TensorBoardRecorder(
+      folder: (folder.hasSuffix("/") ? folder : folder + "/") + name, every: every, evaluationName: "val")
+  }
+
   /// Trains and scores one fold.
   func runFold(
     _ fold: Int, validation indices: [Int], data: Dataset, options: TrainingOptions, pinning: PinningPolicy,
@@ -138,11 +153,19 @@ public struct CrossValidation: Sendable {
     }
     let model = Model(spec: spec, loss: loss, initializer: initializer, seed: options.seed)
     let trainer = Trainer(model: model, training: training, options: options, pinning: pinning, units: units)
+    let board: TensorBoardRecorder?
+    do { board = try tensorBoardRecorder(fold: fold) } catch { return fail(error.description) }
     let history: [EpochMetrics]
-    do { history = try trainer.train(evaluation: validation, control: RunControl(stop: stop)) } catch {
+    do {
+      history = try trainer.train(
+        evaluation: validation, control: RunControl(stop: stop), progress: board?.every.map { _ in board!.stepEnded },
+        epochEnd: board.map { $0.epochEnded })
+    } catch {
+      _ = board?.close()
       if case .interrupted = error { result.interrupted = true }
       return fail(error.description)
     }
+    if let failure = board?.close() { return fail(failure.description) }
     let (evaluation, predicted) = model.evaluateAndPredict(validation)
     result.validationLoss = evaluation.loss
     result.validationAccuracy = evaluation.accuracy
