@@ -16,7 +16,7 @@ struct BackpropCommand: ParsableCommand {
     version: BackpropVersion.string,
     subcommands: [
       TrainCommand.self, EvaluateCommand.self, PredictCommand.self, ScaleCommand.self, CrossValidateCommand.self,
-      SearchCommand.self, SummaryCommand.self,
+      SearchCommand.self, SummaryCommand.self, ExportCommand.self,
       TopologyCommand.self,
     ]
   )
