@@ -16,7 +16,7 @@ struct BackpropCommand: ParsableCommand {
     version: BackpropVersion.string,
     subcommands: [
       TrainCommand.self, EvaluateCommand.self, PredictCommand.self, ScaleCommand.self, CrossValidateCommand.self,
-      SearchCommand.self, SummaryCommand.self, ExportCommand.self,
+      SearchCommand.self, SummaryCommand.self, ExportCommand.self, BLASProbeCommand.self,
       TopologyCommand.self,
     ]
   )
@@ -46,7 +46,8 @@ struct BackpropCommand: ParsableCommand {
     if arguments.first == "help", let name = arguments.dropFirst().first,
       !configuration.subcommands.contains(where: { $0._commandName == name })
     {
-      let names = configuration.subcommands.map { $0._commandName }.joined(separator: ", ")
+      let names = configuration.subcommands.filter { $0.configuration.shouldDisplay }.map { $0._commandName }
+        .joined(separator: ", ")
       writeStandardError(
         "backprop: error: help: there is no command '\(FilePath.printable(name))' (commands: \(names))\n")
       terminate(64)

@@ -46,6 +46,7 @@ enum Threads {
     text += "profile: gradients \(trainer.strategy.rawValue) (\(trainer.strategyReason))\n"
     if let reason = trainer.fewerWorkersReason { text += "profile: \(reason) (--min-work-per-thread)\n" }
     text += "profile: BLAS \(BLASKernelChoice.description)\n"
+    if let note = KernelWidthProbe.note { text += "profile: BLAS \(note)\n" }
     for line in convolutionKernels(trainer.model.spec) { text += "profile: \(line)\n" }
     text +=
       "profile: \(profile.steps) steps, \(Report.fixed(1000 * profile.secondsPerStep, 3)) ms per step: "
@@ -83,7 +84,7 @@ enum Threads {
       ("gradient_strategy_reason", .string(trainer.strategyReason)),
       ("workers", .integer(trainer.workerCount)),
       ("fewer_workers_reason", trainer.fewerWorkersReason.map { .string($0) } ?? .null),
-      ("blas", .string(BLASKernelChoice.description)),
+      ("blas", .string(BLASKernelChoice.description)), ("blas_narrower_than_cpu", KernelWidthProbe.json),
       ("convolutions", .array(convolutionKernels(trainer.model.spec).map { .string($0) })),
       ("steps", .integer(profile.steps)),
       ("seconds_per_step", .number(profile.secondsPerStep)),

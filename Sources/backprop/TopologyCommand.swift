@@ -62,6 +62,7 @@ struct TopologyCommand: ParsableCommand {
             ("configuration", .string(BLASKernels.current.configuration)),
             ("kernels", .string(BLASKernels.current.core)),
             ("faster_kernels", BLASKernels.current.fasterCoreType.map { .string($0) } ?? .null),
+            ("narrower_than_cpu", KernelWidthProbe.json),
           ])
         ),
       ])
@@ -78,6 +79,7 @@ struct TopologyCommand: ParsableCommand {
       topology.allowedUnits.map { "CPU \($0.osIndex) (core \($0.core), package \($0.package), node \($0.numaNode))" }
       .joined(separator: ", ") + "\n"
     text += "blas: \(BLASKernelChoice.description)\n"
+    if let note = KernelWidthProbe.note { text += "blas: \(note)\n" }
     if Ranks.group.isDistributed {
       for line in rankBindings(topology, plan) { text += "\(line)\n" }
     }

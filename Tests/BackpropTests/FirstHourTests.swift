@@ -129,7 +129,7 @@ import _BackpropTestSupport
     #expect(run.status == 64)
     #expect(
       run.errors
-        == "backprop: error: help: there is no command 'bogus' (commands: train, evaluate, predict, scale, cv, search, summary, topology)\n"
+        == "backprop: error: help: there is no command 'bogus' (commands: train, evaluate, predict, scale, cv, search, summary, export, topology)\n"
     )
     #expect(try CommandRun(["help", "train"]).status == 0)
   }

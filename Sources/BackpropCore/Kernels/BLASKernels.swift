@@ -32,6 +32,10 @@ public struct BLASKernels: Sendable, Equatable {
   /// An `OPENBLAS_CORETYPE` value that selects faster kernels this CPU
   /// supports, or `nil` when the library already runs fast ones.
   public let fasterCoreType: String?
+  /// The AVX-512 kernels this CPU could run when the library runs AVX2 ones
+  /// because `OPENBLAS_CORETYPE` asked for them (`Haswell` on a Zen 4 or 5,
+  /// or on an AVX-512 Xeon): fast kernels, but narrower than the CPU's.
+  public var widerCoreType: String? = nil
 
   /// The kernels of the BLAS library this process loaded.
   public static let current: BLASKernels = {
@@ -40,9 +44,11 @@ public struct BLASKernels: Sendable, Equatable {
     #else
       let configuration = openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
       let core = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
-      return BLASKernels(
-        configuration: configuration, core: core,
-        fasterCoreType: fasterCoreType(core: core, cpuFlags: cpuFlags(cpuinfo: CPUInfo.text)))
+      let flags = cpuFlags(cpuinfo: CPUInfo.text)
+      var kernels = BLASKernels(
+        configuration: configuration, core: core, fasterCoreType: fasterCoreType(core: core, cpuFlags: flags))
+      if getenv("OPENBLAS_CORETYPE") != nil { kernels.widerCoreType = widerCoreType(core: core, cpuFlags: flags) }
+      return kernels
     #endif
   }()
 
@@ -59,6 +65,18 @@ public struct BLASKernels: Sendable, Equatable {
     if avx512.allSatisfy(cpuFlags.contains) { return "SkylakeX" }
     if cpuFlags.contains("avx2") && cpuFlags.contains("fma") { return "Haswell" }
     return nil
+  }
+
+  /// OpenBLAS's AVX2 kernel sets.
+  static let avx2Cores: Set<String> = ["haswell", "zen", "excavator"]
+
+  /// The AVX-512 kernels (`SkylakeX`) for a CPU with `cpuFlags` whose
+  /// library runs `core`, an AVX2 kernel set; `nil` when `core` is not one,
+  /// or the CPU has no AVX-512.
+  public static func widerCoreType(core: String, cpuFlags: Set<String>) -> String? {
+    guard avx2Cores.contains(core.lowercased()) else { return nil }
+    let avx512 = ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]
+    return avx512.allSatisfy(cpuFlags.contains) ? "SkylakeX" : nil
   }
 
   /// The instruction-set flags of the first processor listed in `cpuinfo`
