@@ -119,11 +119,7 @@ struct MPITests {
     let scratch = ScratchFolder()
     var data = TestData(seed: 5)
     let images = scratch.file("images.npy")
-    writeFile(
-      npyBytes(
-        header: "{'descr': '<f4', 'fortran_order': False, 'shape': (101, 2, 6, 6), }",
-        data: data.uniform(101 * 72).flatMap { withUnsafeBytes(of: Float($0).bitPattern.littleEndian, Array.init) }),
-      to: images)
+    FirstHourDataTests.npy(data.uniform(101 * 72).map { Float($0) }, shape: [101, 2, 6, 6], to: images)
     let labels = scratch.file("labels.idx")
     writeFile(idxBytes(type: 8, shape: [101], payload: (0..<101).map { UInt8($0 * 7 % 3) }), to: labels)
     func arguments(_ name: String, threads: Int, _ extra: [String] = []) -> [String] {

@@ -14,12 +14,8 @@ import _BackpropTestSupport
     let count = shape.reduce(1, *)
     // Features on several scales, so that feature scaling matters.
     let values = generator.uniform(count).enumerated().map { Float($1) * Float(1 + $0 % 7) + Float($0 % 3) }
-    let header =
-      "{'descr': '<f4', 'fortran_order': False, 'shape': (\(shape.map(String.init).joined(separator: ", "))), }"
     let features = scratch.file("x.npy")
-    writeFile(
-      npyBytes(header: header, data: values.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }),
-      to: features)
+    FirstHourDataTests.npy(values, shape: shape, to: features)
     let labels = scratch.file("y.idx")
     writeFile(idxBytes(type: 8, shape: [rows], payload: (0..<rows).map { UInt8($0 * 5 % classes) }), to: labels)
     return (features, labels)
