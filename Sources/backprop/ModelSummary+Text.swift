@@ -36,10 +36,10 @@ extension ModelSummary {
     lines.append(trained)
     let rowsEach = (memory.batchSize + memory.workers - 1) / memory.workers
     var memoryLine =
-      "memory at batch \(memory.batchSize) with \(memory.workers) worker(s): \(MemoryBudget.describe(memory.perWorker)) per worker (\(rowsEach) rows and its working space), \(MemoryBudget.describe(memory.vectors)) of parameters, gradient and optimizer state"
+      "memory at batch \(memory.batchSize) with \(memory.workers) worker(s): \(MemoryBudget.describe(memory.perWorker)) per worker (\(rowsEach) row(s) and its working space), \(MemoryBudget.describe(memory.vectors)) of parameters, gradient and optimizer state"
     if let total = memory.total {
       memoryLine +=
-        "; about \(MemoryBudget.describe(total)) in all, \(MemoryBudget.describe(memory.scoring)) of it to score the evaluation set (\(memory.scoringRows) rows per worker)"
+        "; about \(MemoryBudget.describe(total)) in all, \(MemoryBudget.describe(memory.scoring)) of it to score the evaluation set (\(memory.scoringRows) row(s) per worker)"
     }
     lines.append(memoryLine)
     return lines.joined(separator: "\n") + "\n"

@@ -28,6 +28,13 @@ public enum ONNXExport {
 
   /// The ONNX file of `model`.
   public static func file(of model: Model, probabilities: Bool) throws(Failure) -> [UInt8] {
+    // A protocol buffer cannot exceed 2 GiB; larger weights would need ONNX's external data.
+    guard model.parameters.count <= (Int(Int32.max) - (16 << 20)) / 4 else {
+      throw Failure(
+        description:
+          "the model's \(MemoryBudget.describe(model.parameters.count * 4)) of weights exceed the 2 GiB an ONNX file can hold"
+      )
+    }
     var graph = GraphBuilder(model: model)
     try graph.build(probabilities: probabilities)
     var opset = ProtocolBuffer()

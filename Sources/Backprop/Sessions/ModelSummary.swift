@@ -76,12 +76,16 @@ public struct ModelSummary: Sendable {
     }
     let workers = max(1, min(options.threads, options.batchSize))
     let rowsPerWorker = (options.batchSize + workers - 1) / workers
-    let rowBytes = (Model.rowFloats(spec: spec, targetWidth: 1) ?? 0) * 4
+    let rowFloats = Model.rowFloats(spec: spec, targetWidth: 1)
+    let scoringRows = Model.scoringRows(spec: spec)
+    // Sizes that do not fit an Int (a forged spec) read as Int.max.
     memory = Memory(
       batchSize: options.batchSize, workers: workers,
-      perWorker: rowsPerWorker * rowBytes + Model.temporaryFloats(spec: spec) * 4,
-      vectors: layout.totalCount * (2 + options.optimizer.stateVectorCount) * 4,
-      scoring: workers * Model.scoringRows(spec: spec) * rowBytes, scoringRows: Model.scoringRows(spec: spec),
+      perWorker: checkedSum([
+        checkedProduct([rowsPerWorker, rowFloats, 4]), checkedProduct([Model.temporaryFloats(spec: spec), 4]),
+      ]) ?? .max,
+      vectors: checkedProduct([layout.totalCount, 2 + options.optimizer.stateVectorCount, 4]) ?? .max,
+      scoring: checkedProduct([workers, scoringRows, rowFloats, 4]) ?? .max, scoringRows: scoringRows,
       total: Trainer.estimatedBytes(spec: spec, options: options))
   }
 
