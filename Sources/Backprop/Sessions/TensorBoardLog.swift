@@ -116,10 +116,12 @@ public final class TensorBoardLog {
   /// Makes `folder` and the folders above it; a path that is there and is
   /// not a folder (a file, a device, a link to one) is refused.
   static func makeFolder(_ folder: String) throws(Failure) {
+    guard !folder.isEmpty else { throw Failure(path: folder, reason: "an empty path names no folder") }
     var status = stat()
     if stat(folder, &status) == 0 {
       guard status.st_mode & S_IFMT == S_IFDIR else {
-        throw Failure(path: folder, reason: "is a file, not a folder (TensorBoard logs go into a folder)")
+        let what = status.st_mode & S_IFMT == S_IFREG ? "is a file, not a folder" : "is not a folder"
+        throw Failure(path: folder, reason: "\(what) (TensorBoard logs go into a folder)")
       }
       guard access(folder, W_OK | X_OK) == 0 else {
         throw Failure(path: folder, reason: "cannot write into it: \(String(cString: strerror(errno)))")
