@@ -4,7 +4,8 @@
 Usage: run_onnx.py MODEL.onnx FEATURES.npy OUTPUTS.npy
 Writes the model's outputs for the features (float32, [N, ...]) to
 OUTPUTS.npy and prints one JSON object: the IR version, the opset, and the
-input's and output's names and shapes (a free dimension as its name).
+input's and output's names and shapes (a free dimension as its name), the
+operators and the metadata.
 The tests use it to compare `backprop export` with `backprop predict`;
 tools/test.sh installs onnx and onnxruntime into tools/.test-venv.
 """
@@ -34,6 +35,7 @@ def main():
         "input": [model.graph.input[0].name, shape(model.graph.input[0])],
         "output": [model.graph.output[0].name, shape(model.graph.output[0])],
         "operators": sorted({node.op_type for node in model.graph.node}),
+        "metadata": {entry.key: entry.value for entry in model.metadata_props},
     }))
 
 

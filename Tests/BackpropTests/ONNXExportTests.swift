@@ -102,6 +102,29 @@ import _BackpropTestSupport
     }
   }
 
+  /// The class and feature names travel in the file's metadata.
+  @Test(.enabled(if: TestPython.available, "no Python with onnx and onnxruntime (tools/test-venv.sh)"))
+  func namesTravelInTheMetadata() throws {
+    let scratch = ScratchFolder()
+    let (data, _) = EvaluateReportTests.data(in: scratch)
+    let weights = scratch.file("w.safetensors")
+    let train = try CommandRun([
+      "train", "--data", data, "--label-column", "species", "--model", "4-8-relu-3", "--epochs", "1", "--save",
+      weights, "--quiet",
+    ])
+    #expect(train.status == 0, "\(train.errors)")
+    #expect(try CommandRun(["export", "--weights", weights, "--onnx", scratch.file("m.onnx")]).status == 0)
+    FirstHourDataTests.npy([0, 0, 0, 0], shape: [1, 4], to: scratch.file("x.npy"))
+    let run = try TestPython.run("run_onnx.py", [scratch.file("m.onnx"), scratch.file("x.npy"), scratch.file("o.npy")])
+    #expect(run.status == 0, "\(run.errors)")
+    let metadata = try JSONValue.parse(Array(run.output.utf8))["metadata"]
+    #expect(metadata?["backprop.spec"]?.stringValue == "4-8-relu-3")
+    let classes = try JSONValue.parse(Array((metadata?["backprop.classes"]?.stringValue ?? "").utf8))
+    #expect(classes.arrayValue?.compactMap(\.stringValue) == EvaluateReportTests.names)
+    let features = try JSONValue.parse(Array((metadata?["backprop.features"]?.stringValue ?? "").utf8))
+    #expect(features.arrayValue?.compactMap(\.stringValue) == ["a", "b", "c", "d"])
+  }
+
   @Test func damagedWeightsAndMeaninglessRequestsAreOneLine() throws {
     let scratch = ScratchFolder()
     let data = CommandLineTests.csvData(in: scratch)

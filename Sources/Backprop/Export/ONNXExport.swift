@@ -14,7 +14,9 @@
 /// inference). The feature scaling saved with the weights comes first, as
 /// `(input − shift) · factor`, so the file takes raw features, as
 /// `predict` does. With `probabilities`, a `Softmax` (or a `Sigmoid` for a
-/// single output under binary cross-entropy) ends the graph.
+/// single output under binary cross-entropy) ends the graph. The file's
+/// `metadata_props` name the spec, the loss, and the class and feature
+/// names where the weights hold them.
 public enum ONNXExport {
   /// The operator set the file asks for.
   public static let opset = 17
@@ -47,7 +49,27 @@ public enum ONNXExport {
     file.string(6, model.spec.description)
     file.message(7, graph.proto)
     file.message(8, opset)
+    for (key, value) in metadata(of: model) {
+      var entry = ProtocolBuffer()
+      entry.string(1, key)
+      entry.string(2, value)
+      file.message(14, entry)
+    }
     return file.bytes
+  }
+}
+
+extension ONNXExport {
+  /// What a deployment needs to read the outputs and feed the inputs, as
+  /// the file's `metadata_props`: the spec, the loss, and where the weights
+  /// hold them, the class names (output k is class k) and the feature names
+  /// (in input order), as JSON arrays.
+  static func metadata(of model: Model) -> [(String, String)] {
+    var entries = [("backprop.spec", model.spec.description), ("backprop.loss", model.loss.rawValue)]
+    func list(_ names: [String]) -> String { JSONValue.array(names.map { .string($0) }).serialized() }
+    if let classes = model.dataSchema?.classNames { entries.append(("backprop.classes", list(classes))) }
+    if let features = model.dataSchema?.featureNames { entries.append(("backprop.features", list(features))) }
+    return entries
   }
 }
 
