@@ -123,27 +123,26 @@ private struct GraphBuilder {
     values.withUnsafeBufferPointer { constant(name, $0, dims: dims) }
   }
 
-  static func attribute(_ name: String, int value: Int) -> ProtocolBuffer {
-    var attribute = ProtocolBuffer()
-    attribute.string(1, name)
-    attribute.integer(3, value)
-    attribute.integer(20, 2)  // INT
-    return attribute
+  /// An attribute's value: ONNX's `INT`, `FLOAT` or `INTS`.
+  enum AttributeValue {
+    case int(Int), float(Float), ints([Int])
   }
 
-  static func attribute(_ name: String, float value: Float) -> ProtocolBuffer {
+  /// An `AttributeProto`: its name, value and type.
+  static func attribute(_ name: String, _ value: AttributeValue) -> ProtocolBuffer {
     var attribute = ProtocolBuffer()
     attribute.string(1, name)
-    attribute.float(2, value)
-    attribute.integer(20, 1)  // FLOAT
-    return attribute
-  }
-
-  static func attribute(_ name: String, ints values: [Int]) -> ProtocolBuffer {
-    var attribute = ProtocolBuffer()
-    attribute.string(1, name)
-    for value in values { attribute.integer(8, value) }
-    attribute.integer(20, 7)  // INTS
+    switch value {
+    case .float(let number):
+      attribute.float(2, number)
+      attribute.integer(20, 1)
+    case .int(let number):
+      attribute.integer(3, number)
+      attribute.integer(20, 2)
+    case .ints(let numbers):
+      for number in numbers { attribute.integer(8, number) }
+      attribute.integer(20, 7)
+    }
     return attribute
   }
 
@@ -172,7 +171,7 @@ private struct GraphBuilder {
     if probabilities {
       switch model.loss {
       case .softmaxCrossEntropy:
-        node("Softmax", [current], attributes: [Self.attribute("axis", int: 1)], output: "probabilities")
+        node("Softmax", [current], attributes: [Self.attribute("axis", .int(1))], output: "probabilities")
       case .binaryCrossEntropy:
         node("Sigmoid", [current], output: "probabilities")
       case .meanSquaredError:
@@ -187,13 +186,13 @@ private struct GraphBuilder {
   mutating func add(_ layer: any Layer, index: Int, input: Shape) throws(ONNXExport.Failure) {
     switch layer {
     case let dense as Dense:
-      if !input.isFlat { node("Flatten", [current], attributes: [Self.attribute("axis", int: 1)]) }
+      if !input.isFlat { node("Flatten", [current], attributes: [Self.attribute("axis", .int(1))]) }
       node(
         "Gemm",
         [
           current, constant("\(index).weight", tensor(index, "weight"), dims: [dense.outputs, dense.inputs]),
           constant("\(index).bias", tensor(index, "bias"), dims: [dense.outputs]),
-        ], attributes: [Self.attribute("transB", int: 1)])
+        ], attributes: [Self.attribute("transB", .int(1))])
     case let convolution as Convolution:
       let k = convolution.kernel
       node(
@@ -206,28 +205,18 @@ private struct GraphBuilder {
           constant("\(index).bias", tensor(index, "bias"), dims: [convolution.outputChannels]),
         ],
         attributes: [
-          Self.attribute("kernel_shape", ints: [k, k]),
-          Self.attribute("strides", ints: [convolution.stride, convolution.stride]),
-          Self.attribute("pads", ints: Array(repeating: convolution.padding, count: 4)),
+          Self.attribute("kernel_shape", .ints([k, k])),
+          Self.attribute("strides", .ints([convolution.stride, convolution.stride])),
+          Self.attribute("pads", .ints(Array(repeating: convolution.padding, count: 4))),
         ])
     case let pool as MaxPool:
-      node(
-        "MaxPool", [current],
-        attributes: [
-          Self.attribute("kernel_shape", ints: [pool.kernel, pool.kernel]),
-          Self.attribute("strides", ints: [pool.stride, pool.stride]),
-        ])
+      addPooling("MaxPool", kernel: pool.kernel, stride: pool.stride)
     case let pool as AveragePool:
-      node(
-        "AveragePool", [current],
-        attributes: [
-          Self.attribute("kernel_shape", ints: [pool.kernel, pool.kernel]),
-          Self.attribute("strides", ints: [pool.stride, pool.stride]),
-        ])
+      addPooling("AveragePool", kernel: pool.kernel, stride: pool.stride)
     case is GlobalAveragePool:
       node("GlobalAveragePool", [current])
     case is Flatten:
-      node("Flatten", [current], attributes: [Self.attribute("axis", int: 1)])
+      node("Flatten", [current], attributes: [Self.attribute("axis", .int(1))])
     case let norm as BatchNorm:
       let features = norm.features
       node(
@@ -237,7 +226,7 @@ private struct GraphBuilder {
           constant("\(index).bias", tensor(index, "bias"), dims: [features]),
           constant("\(index).running_mean", tensor(index, "running_mean"), dims: [features]),
           constant("\(index).running_var", tensor(index, "running_var"), dims: [features]),
-        ], attributes: [Self.attribute("epsilon", float: Float(BatchNorm.epsilon))])
+        ], attributes: [Self.attribute("epsilon", .float(Float(BatchNorm.epsilon)))])
     case is Dropout:
       break  // the identity in inference
     case let activation as Activation:
@@ -247,12 +236,21 @@ private struct GraphBuilder {
     }
   }
 
+  /// A square pooling window without padding (as Backprop's poolings are).
+  mutating func addPooling(_ op: String, kernel: Int, stride: Int) {
+    node(
+      op, [current],
+      attributes: [
+        Self.attribute("kernel_shape", .ints([kernel, kernel])), Self.attribute("strides", .ints([stride, stride])),
+      ])
+  }
+
   mutating func addActivation(_ activation: Activation) {
     switch activation {
     case .relu: node("Relu", [current])
     case .sigmoid: node("Sigmoid", [current])
     case .tanh: node("Tanh", [current])
-    case .leakyReLU(let slope): node("LeakyRelu", [current], attributes: [Self.attribute("alpha", float: slope)])
+    case .leakyReLU(let slope): node("LeakyRelu", [current], attributes: [Self.attribute("alpha", .float(slope))])
     case .identity: break
     case .gelu:
       // x · (1 + erf(x / √2)) / 2, exactly PyTorch's default GELU.
