@@ -10,18 +10,14 @@ extension ClassificationReport {
       return "\(index) " + (printable.count > 20 ? String(printable.prefix(19)) + "…" : printable)
     }
     let width = max(12, (0..<classes.count).map { label($0).count }.max() ?? 0) + 2
-    func left(_ text: String, _ columns: Int) -> String {
-      text + String(repeating: " ", count: max(1, columns - text.count))
-    }
-    func right(_ text: String, _ columns: Int) -> String {
-      String(repeating: " ", count: max(1, columns - text.count)) + text
-    }
     func row(_ name: String, _ values: (precision: Double, recall: Double, f1: Double), support: Int) -> String {
-      left(name, width) + right(Report.fixed(values.precision, 4), 10) + right(Report.fixed(values.recall, 4), 8)
-        + right(Report.fixed(values.f1, 4), 8) + right(String(support), 9)
+      Report.leftAligned(name, width) + Report.rightAligned(Report.fixed(values.precision, 4), 10)
+        + Report.rightAligned(Report.fixed(values.recall, 4), 8)
+        + Report.rightAligned(Report.fixed(values.f1, 4), 8) + Report.rightAligned(String(support), 9)
     }
     var lines = [
-      left("class", width) + right("precision", 10) + right("recall", 8) + right("f1", 8) + right("support", 9)
+      Report.leftAligned("class", width) + Report.rightAligned("precision", 10) + Report.rightAligned("recall", 8)
+        + Report.rightAligned("f1", 8) + Report.rightAligned("support", 9)
     ]
     for metrics in classes {
       lines.append(row(label(metrics.label), (metrics.precision, metrics.recall, metrics.f1), support: metrics.support))
@@ -32,9 +28,11 @@ extension ClassificationReport {
     lines.append("")
     lines.append("confusion matrix (a row per true class, a column per predicted class)")
     let cell = max(6, String(confusion.flatMap { $0 }.max() ?? 0).count + 2)
-    lines.append(left("", width) + (0..<classes.count).map { right(String($0), cell) }.joined())
+    lines.append(
+      Report.leftAligned("", width) + (0..<classes.count).map { Report.rightAligned(String($0), cell) }.joined())
     for (index, counts) in confusion.enumerated() {
-      lines.append(left(label(index), width) + counts.map { right(String($0), cell) }.joined())
+      lines.append(
+        Report.leftAligned(label(index), width) + counts.map { Report.rightAligned(String($0), cell) }.joined())
     }
     return lines.joined(separator: "\n") + "\n"
   }

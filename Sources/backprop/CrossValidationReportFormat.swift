@@ -19,15 +19,17 @@ enum CrossValidationReportFormat {
     var lines = ["fold  train    val      val_loss  val_accuracy  macro_f1  best_epoch  seconds  cpus"]
     for fold in report.folds {
       if let failure = fold.failure {
-        lines.append(pad("\(fold.fold)", 6) + "failed: \(failure)")
+        lines.append(Report.leftAligned("\(fold.fold)", 6) + "failed: \(failure)")
         continue
       }
       lines.append(
-        pad("\(fold.fold)", 6) + pad("\(fold.trainSamples)", 9) + pad("\(fold.validationSamples)", 9)
-          + pad(Report.fixed(fold.validationLoss, 4), 10)
-          + pad(fold.validationAccuracy.map { Report.fixed($0, 4) } ?? "-", 14)
-          + pad(fold.macroF1.map { Report.fixed($0, 4) } ?? "-", 10) + pad("\(fold.bestEpoch)", 12)
-          + pad(Report.fixed(fold.seconds, 2), 9) + cpuList(fold.cpus))
+        Report.leftAligned("\(fold.fold)", 6) + Report.leftAligned("\(fold.trainSamples)", 9)
+          + Report.leftAligned("\(fold.validationSamples)", 9)
+          + Report.leftAligned(Report.fixed(fold.validationLoss, 4), 10)
+          + Report.leftAligned(fold.validationAccuracy.map { Report.fixed($0, 4) } ?? "-", 14)
+          + Report.leftAligned(fold.macroF1.map { Report.fixed($0, 4) } ?? "-", 10)
+          + Report.leftAligned("\(fold.bestEpoch)", 12)
+          + Report.leftAligned(Report.fixed(fold.seconds, 2), 9) + cpuList(fold.cpus))
     }
     var summary: [String] = []
     if let loss = report.summary({ $0.validationLoss }) {
@@ -59,9 +61,5 @@ enum CrossValidationReportFormat {
     line += ", \(workers.isEmpty ? "-" : workers) worker(s) each (of \(plan.threadsPerFold) thread(s) per fold)"
     line += ", on CPUs \(cpuList(report.cpusUsed)); wall \(Report.fixed(report.wallSeconds, 2)) s"
     return line
-  }
-
-  private static func pad(_ text: String, _ width: Int) -> String {
-    text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
   }
 }

@@ -9,20 +9,17 @@ extension Leaderboard {
   var table: String {
     var lines = ["rank  trial  val_accuracy       val_loss           seconds  setting"]
     for (rank, result) in ranked.enumerated() {
-      let head = pad("\(rank + 1)", 6) + pad("\(result.trial)", 7)
+      let head = Report.leftAligned("\(rank + 1)", 6) + Report.leftAligned("\(result.trial)", 7)
       if let failure = result.failure {
         lines.append(head + "failed: \(failure)  [\(result.label)]")
         continue
       }
       lines.append(
-        head + pad(Self.meanStd(result.summary { $0.validationAccuracy }), 19)
-          + pad(Self.meanStd(result.summary { $0.validationLoss }), 19) + pad(Report.fixed(result.seconds, 1), 9)
+        head + Report.leftAligned(Self.meanStd(result.summary { $0.validationAccuracy }), 19)
+          + Report.leftAligned(Self.meanStd(result.summary { $0.validationLoss }), 19)
+          + Report.leftAligned(Report.fixed(result.seconds, 1), 9)
           + result.label)
     }
     return lines.joined(separator: "\n") + "\n"
-  }
-
-  private func pad(_ text: String, _ width: Int) -> String {
-    text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
   }
 }

@@ -7,8 +7,7 @@ extension ModelSummary {
     let columns = [4, 15, 12, 14, 15, 16]
     func line(_ cells: [String]) -> String {
       zip(cells, columns).enumerated().map { index, cell in
-        let padding = String(repeating: " ", count: max(1, cell.1 - cell.0.count))
-        return index == 1 || index == 2 ? "  " + cell.0 + padding.dropFirst(2) : padding + cell.0
+        index == 1 || index == 2 ? "  " + Report.leftAligned(cell.0, cell.1 - 2) : Report.rightAligned(cell.0, cell.1)
       }.joined().trimmingTrailingSpaces
     }
     var lines = [

@@ -100,6 +100,18 @@ enum Report {
   }
 
   /// `value` with `digits` decimals.
+  /// `text` then spaces up to `width` columns, at least one: a table's
+  /// left-aligned cell.
+  static func leftAligned(_ text: String, _ width: Int) -> String {
+    text + String(repeating: " ", count: max(1, width - text.count))
+  }
+
+  /// Spaces up to `width` columns, at least one, then `text`: a table's
+  /// right-aligned cell.
+  static func rightAligned(_ text: String, _ width: Int) -> String {
+    String(repeating: " ", count: max(1, width - text.count)) + text
+  }
+
   static func fixed(_ value: Double, _ digits: Int) -> String {
     guard value.isFinite else { return String(value) }
     var scale = 1.0

@@ -223,10 +223,8 @@ struct SearchCommand: ParsableCommand {
   static func runFolder(_ folder: String, trial number: Int, of count: Int, setting: [(name: String, value: String)])
     -> String
   {
-    let digits = String(count).count
-    let padded = String(repeating: "0", count: max(0, digits - String(number).count)) + String(number)
     let label = setting.map { "_\($0.name)=\($0.value)" }.joined().map { $0 == "/" ? "_" : $0 }
-    return (folder.hasSuffix("/") ? folder : folder + "/") + "trial-" + padded + String(label)
+    return TensorBoardLog.path(TensorBoardLog.runName("trial-", number, of: count) + String(label), in: folder)
   }
 
   /// Trains the best setting on all the training data and scores the test set.

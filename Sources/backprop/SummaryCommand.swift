@@ -43,7 +43,10 @@ struct SummaryCommand: ParsableCommand {
   }
 
   func run() throws {
-    var spec = try model.map { text throws(CommandFailure) in try SummaryCommand.parse(spec: text) }
+    var spec: ModelSpec? = nil
+    if let model {
+      do { spec = try ModelSpec(specOrJSONFile: model) } catch { throw CommandFailure("--model: \(error.description)") }
+    }
     if let weights {
       // Loaded, not only read for its spec: damaged weights are an error here too.
       let loaded = try reporting {
@@ -62,13 +65,4 @@ struct SummaryCommand: ParsableCommand {
     writeStandardOutput(json ? summary.json.serialized() + "\n" : summary.text)
   }
 
-  /// The spec `text` names: its text form, or a .json file.
-  static func parse(spec text: String) throws(CommandFailure) -> ModelSpec {
-    do {
-      return text.lowercased().hasSuffix(".json")
-        ? try ModelSpec(contentsOfJSONFile: text) : try ModelSpec(parsing: text)
-    } catch {
-      throw CommandFailure("--model: \(error.description)")
-    }
-  }
 }

@@ -27,8 +27,7 @@ struct WeightsOptions: ParsableArguments {
     }
     let spec: ModelSpec
     do {
-      spec =
-        text.lowercased().hasSuffix(".json") ? try ModelSpec(contentsOfJSONFile: text) : try ModelSpec(parsing: text)
+      spec = try ModelSpec(specOrJSONFile: text)
     } catch {
       throw CommandFailure("--model: \(error.description)")
     }

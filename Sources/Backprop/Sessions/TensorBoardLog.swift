@@ -49,7 +49,7 @@ public final class TensorBoardLog {
     var host = [CChar](repeating: 0, count: 256)
     let hostName = gethostname(&host, host.count - 1) == 0 ? String(cString: host) : "localhost"
     let name = "events.out.tfevents.\(seconds).\(hostName.filter { $0 != "/" }).\(getpid()).backprop"
-    path = (folder.hasSuffix("/") ? folder : folder + "/") + name
+    path = TensorBoardLog.path(name, in: folder)
     descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
     guard descriptor >= 0 else { throw Failure(path: path, reason: String(cString: strerror(errno))) }
     let now = TensorBoardLog.wallTime()
@@ -99,6 +99,19 @@ public final class TensorBoardLog {
     var now = timespec()
     clock_gettime(CLOCK_REALTIME, &now)
     return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+  }
+
+  /// A run's name in a series: `prefix` and `number`, padded with zeros to
+  /// the digits of `count` so that TensorBoard's run selector sorts the
+  /// runs in order (`fold-01` … `fold-10`).
+  public static func runName(_ prefix: String, _ number: Int, of count: Int) -> String {
+    let digits = String(number)
+    return prefix + String(repeating: "0", count: max(0, String(count).count - digits.count)) + digits
+  }
+
+  /// `name` inside `folder`.
+  public static func path(_ name: String, in folder: String) -> String {
+    (folder.hasSuffix("/") ? folder : folder + "/") + name
   }
 
   /// The seconds in an event file's name (`events.out.tfevents.<seconds>.…`).

@@ -56,8 +56,7 @@ public struct TrainingSession {
     var givenSpec: ModelSpec? = nil
     if let text = settings.model {
       do {
-        givenSpec =
-          text.lowercased().hasSuffix(".json") ? try ModelSpec(contentsOfJSONFile: text) : try ModelSpec(parsing: text)
+        givenSpec = try ModelSpec(specOrJSONFile: text)
       } catch {
         throw SessionError(option: "--model", message: error.description)
       }

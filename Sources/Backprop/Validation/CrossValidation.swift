@@ -115,11 +115,9 @@ public struct CrossValidation: Sendable {
   /// runs sort in order), when ``tensorBoard`` asks for one.
   func tensorBoardRecorder(fold: Int) throws(TensorBoardLog.Failure) -> TensorBoardRecorder? {
     guard let (folder, every) = tensorBoard else { return nil }
-    let digits = String(folds).count
-    let number = String(fold + 1)
-    let name = "fold-" + String(repeating: "0", count: max(0, digits - number.count)) + number
     return try TensorBoardRecorder(
-      folder: (folder.hasSuffix("/") ? folder : folder + "/") + name, every: every, evaluationName: "val")
+      folder: TensorBoardLog.path(TensorBoardLog.runName("fold-", fold + 1, of: folds), in: folder), every: every,
+      evaluationName: "val")
   }
 
   /// Trains and scores one fold.

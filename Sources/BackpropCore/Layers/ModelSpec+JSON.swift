@@ -58,6 +58,12 @@ extension ModelSpec {
     try self.init(inputShape: input, layers: layers)
   }
 
+  /// The spec `text` names, as `--model` takes it: a path ending in `.json`
+  /// is read as a JSON file, anything else parsed as the textual form.
+  public init(specOrJSONFile text: String) throws(ModelSpecError) {
+    self = try text.lowercased().hasSuffix(".json") ? ModelSpec(contentsOfJSONFile: text) : ModelSpec(parsing: text)
+  }
+
   /// Reads a model spec from a JSON file.
   ///
   /// - Throws: ``ModelSpecError`` naming the file and what is wrong.
